@@ -1,0 +1,79 @@
+/* wz_bus.h - events between services: the Clone pattern with Redis as store.
+ *
+ * A producer (wz_pub) commits an event together with its state change
+ * (wz_txn_emit + wz_txn_commit) into the stream <prefix>{region}:stream:<service>
+ * with ids "<seq>-0", seq = 1, 2, 3, ... without gaps; after the commit it
+ * publishes [topic "<service>/<region>/"][seq, 8 bytes big-endian][event]
+ * on its PUB socket. Every heartbeat_ms it publishes [topic][last seq][]
+ * (empty third frame) so that consumers notice what they missed.
+ *
+ * A consumer (wz_sub) applies an event and stores its cursor
+ * <prefix>{region}:cursor:<consumer>:<producer> in one transaction, so a
+ * replay changes nothing. A sequence other than cursor+1, a heartbeat ahead
+ * of the cursor, or the periodic catch-up timer make it read the stream from
+ * Redis (XRANGE) from its cursor. PUB/SUB drops cost latency, never data. */
+#ifndef WZ_BUS_H_INCLUDED
+#define WZ_BUS_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wz_log.h"
+#include "wz_loop.h"
+#include "wz_proto.h"
+#include "wz_store.h"
+
+/* --- producer ----------------------------------------------------------- */
+/* Binds a PUB socket on endpoint. service names the stream. Store and log
+ * are borrowed. NULL on failure (e.g. endpoint in use). */
+wz_pub_t *wz_pub_new(void *ctx, wz_store_t *store, const char *service, const char *endpoint,
+                     wz_log_t *log);
+void wz_pub_destroy(wz_pub_t **self_p);
+const char *wz_pub_service(const wz_pub_t *self);
+/* Publishes a heartbeat for every region the producer knows (see
+ * wz_pub_add_region). Call from a timer. */
+void wz_pub_heartbeat(wz_pub_t *self);
+/* Declares a region this producer writes, so heartbeats cover it from start. */
+int wz_pub_add_region(wz_pub_t *self, const char *region);
+
+/* Used by wz_txn (internal contract between wz_store.c and wz_bus.c). */
+int wz_pub_stream_key(wz_pub_t *self, const char *region, char *out, size_t outlen);
+/* The last committed sequence of region, read from Redis on first use. 0 or -1. */
+int wz_pub_last_seq(wz_pub_t *self, const char *region, uint64_t *out);
+/* After EXEC: publishes the events of a committed transaction (frames owned
+ * by the caller), and advances the cached last sequence. */
+void wz_pub_committed(wz_pub_t *self, const char *region, uint64_t last_seq,
+                      const uint8_t *const *events, const size_t *lens, const uint64_t *seqs,
+                      size_t n);
+/* After a failed or aborted transaction: forget the cached sequence. */
+void wz_pub_forget(wz_pub_t *self, const char *region);
+
+/* --- consumer ----------------------------------------------------------- */
+typedef struct wz_sub_t wz_sub_t;
+
+/* Applies ev from producer to state, inside txn (already watching the
+ * consumer's cursor and, if the consumer produces, its outbox stream).
+ * Return 0 to commit (cursor advances even if txn holds no write),
+ * -1 on a transient failure (nothing committed; retried later). */
+typedef int (*wz_sub_apply_fn)(void *arg, wz_txn_t *txn, const char *producer,
+                               const WzEvent *ev);
+/* Called after a successful commit, e.g. to push to connected clients. May be NULL. */
+typedef void (*wz_sub_done_fn)(void *arg, const char *producer, const WzEvent *ev);
+
+/* consumer names the cursors; own_pub (may be NULL) is the consumer's own
+ * producer, so emitted events commit with the cursor. All borrowed. */
+wz_sub_t *wz_sub_new(void *ctx, wz_store_t *store, wz_pub_t *own_pub, const char *consumer,
+                     wz_sub_apply_fn apply, wz_sub_done_fn done, void *arg, wz_log_t *log);
+void wz_sub_destroy(wz_sub_t **self_p);
+/* Follows producer's PUB at endpoint for the given regions. */
+int wz_sub_follow(wz_sub_t *self, const char *producer, const char *endpoint,
+                  const char *const *regions, size_t n_regions);
+/* Registers the SUB sockets and the catch-up timer (every catch_up_ms) with loop. */
+int wz_sub_attach(wz_sub_t *self, wz_loop_t *loop, int catch_up_ms);
+/* Reads every followed stream from its cursor to the end and applies what
+ * is new. 0 when everything is caught up, -1 if Redis failed (retry later). */
+int wz_sub_catch_up(wz_sub_t *self);
+/* The consumer's cursor for producer and region (0 if none), from memory. */
+uint64_t wz_sub_cursor(const wz_sub_t *self, const char *producer, const char *region);
+
+#endif

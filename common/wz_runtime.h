@@ -1,0 +1,42 @@
+/* wz_runtime.h - what every service main() sets up the same way: arguments,
+ * settings, policy, logger, ZeroMQ context, Redis store and the reactor.
+ * The stop flag and signal handlers stay in main (they are main's state). */
+#ifndef WZ_RUNTIME_H_INCLUDED
+#define WZ_RUNTIME_H_INCLUDED
+
+#include <signal.h>
+
+#include "wz_keys.h"
+#include "wz_log.h"
+#include "wz_loop.h"
+#include "wz_policy.h"
+#include "wz_settings.h"
+#include "wz_store.h"
+
+typedef struct {
+    const char *service;      /* "intake", "matching", ... */
+    const char *config_path;
+    wz_settings_t settings;
+    wz_policy_t *policy;
+    wz_log_t *log;
+    void *ctx;                /* ZeroMQ context */
+    wz_store_t *store;
+    wz_loop_t *loop;
+} wz_runtime_t;
+
+/* Parses argv (-c/--config PATH; default $WZ_CONFIG, else config/woonzorg.yaml;
+ * -h/--help), loads settings and policy (party keys required), creates the
+ * logger, context, store and loop (stopped by *stop). On failure prints one
+ * readable line to stderr and returns the exit code to use (2 for usage and
+ * config errors, 1 otherwise); 0 on success. */
+int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv,
+                    volatile sig_atomic_t *stop);
+/* Tears everything down in reverse order; safe on a partly initialised rt. */
+void wz_runtime_fini(wz_runtime_t *rt);
+/* Reads this service's own key pair <keys_dir>/<service>.key. 0 or -1 (logged). */
+int wz_runtime_server_keys(wz_runtime_t *rt, wz_keypair_t *out);
+/* Installs SIGTERM/SIGINT handlers that set *flag (SA_RESTART off, so
+ * zmq_poll returns EINTR) and ignores SIGPIPE. */
+void wz_runtime_signals(volatile sig_atomic_t *flag);
+
+#endif

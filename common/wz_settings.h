@@ -1,0 +1,56 @@
+/* wz_settings.h - config/woonzorg.yaml as a typed, immutable struct.
+ * Relative paths in the file are resolved against the file's directory. */
+#ifndef WZ_SETTINGS_H_INCLUDED
+#define WZ_SETTINGS_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define WZ_PATH_MAX 512
+#define WZ_ENDPOINT_MAX 256
+
+typedef struct {
+    char host[256];
+    int port;
+    char user[64];          /* ACL user; empty: the default user */
+    char password[128];     /* empty: no AUTH */
+    char prefix[32];        /* key prefix, default "wz:" */
+    int connect_timeout_ms;
+    int command_timeout_ms;
+} wz_redis_settings_t;
+
+typedef struct {
+    char log_level[16];            /* debug | info | warn | error */
+    char keys_dir[WZ_PATH_MAX];    /* CURVE key files: <name>.key (secret), <name>.pub */
+    char policy_path[WZ_PATH_MAX]; /* policy.yaml */
+    wz_redis_settings_t redis;
+    int heartbeat_ms;       /* producers announce their last sequence this often */
+    int catch_up_ms;        /* consumers re-read their streams from Redis this often */
+    int idempotency_ttl_s;  /* how long a request_id's reply is kept */
+    int max_message_bytes;  /* ZMQ_MAXMSGSIZE on external sockets */
+    int drain_ms;           /* grace period on SIGTERM */
+    struct {
+        char endpoint[WZ_ENDPOINT_MAX]; /* ROUTER for party requests (CURVE) */
+        char publish[WZ_ENDPOINT_MAX];  /* PUB of intake's events */
+    } intake;
+    struct {
+        char publish[WZ_ENDPOINT_MAX];
+        int deadline_check_ms;          /* how often the deadline timer runs */
+    } matching;
+    struct {
+        char endpoint[WZ_ENDPOINT_MAX]; /* ROUTER for party mailboxes (CURVE) */
+        char publish[WZ_ENDPOINT_MAX];
+        int max_in_flight;              /* unacknowledged deliveries per session */
+        int session_timeout_ms;         /* a silent session is dropped after this */
+    } notification;
+    struct {
+        char endpoint[WZ_ENDPOINT_MAX]; /* ROUTER for audit queries (CURVE) */
+    } audit;
+} wz_settings_t;
+
+/* Loads path into out; WZ_* environment variables override single values
+ * (WZ_REDIS_PORT, WZ_INTAKE_ENDPOINT, ...). Returns 0, or -1 with
+ * "file:line: reason" in err. */
+int wz_settings_load(wz_settings_t *out, const char *path, char *err, size_t errlen);
+
+#endif

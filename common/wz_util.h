@@ -1,0 +1,34 @@
+/* wz_util.h - small helpers every module needs: time, dates, ids, strings. */
+#ifndef WZ_UTIL_H_INCLUDED
+#define WZ_UTIL_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wz_proto.h"
+
+/* Wall clock, unix milliseconds (UTC). */
+int64_t wz_now_ms(void);
+/* Monotonic clock in milliseconds, for timers and timeouts. */
+int64_t wz_mono_ms(void);
+/* Today's date (UTC) into d. */
+void wz_date_today(WzDate *d);
+/* True if d is a real calendar date (1900..2199). */
+bool wz_date_valid(const WzDate *d);
+/* -1, 0, 1 like strcmp; unset dates sort last. */
+int wz_date_cmp(const WzDate *a, const WzDate *b);
+/* "YYYY-MM-DD" <-> date; parse returns 0 or -1. format needs 11 bytes. */
+int wz_date_parse(const char *text, WzDate *d);
+void wz_date_format(const WzDate *d, char out[11]);
+/* ISO 8601 UTC time of unix ms, "2026-11-23T01:02:03.456Z"; out needs 25 bytes. */
+void wz_time_format(int64_t unix_ms, char out[25]);
+/* A random request id: 32 lowercase hex characters; out needs 33 bytes. */
+void wz_random_id(char out[33]);
+/* True if s is a usable id: 1..max bytes of [A-Za-z0-9._-], not starting with
+ * '.' or '-'. Ids end up in Redis keys and log lines, so nothing else passes. */
+bool wz_id_valid(const char *s, size_t max);
+/* Copies src into dst of size n, always terminated; returns -1 if truncated. */
+int wz_strlcpy(char *dst, const char *src, size_t n);
+
+#endif

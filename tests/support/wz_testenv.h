@@ -1,0 +1,49 @@
+/* wz_testenv.h - what a test needs to run the real thing: a private
+ * redis-server on a free loopback port in a temp dir, a config for it, CURVE
+ * keys, and the service processes. Every child is started with
+ * PR_SET_PDEATHSIG, so nothing outlives a test that fails or is killed. */
+#ifndef WZ_TESTENV_H_INCLUDED
+#define WZ_TESTENV_H_INCLUDED
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "wz_settings.h"
+#include "wz_store.h"
+
+typedef struct wz_testenv_t wz_testenv_t;
+
+/* Creates a temp dir and starts redis-server there on a free port. With
+ * suite true it also writes config (config/woonzorg.yaml with free ports,
+ * policy from tests/support/policy.yaml with answer_seconds set to
+ * answer_seconds), generates keys for every party and service, and starts the
+ * four services, waiting until each has logged its startup line.
+ * Aborts the test (ck_abort) on failure. */
+wz_testenv_t *wz_testenv_new(bool suite, int answer_seconds);
+void wz_testenv_destroy(wz_testenv_t **self_p);
+
+int wz_testenv_redis_port(const wz_testenv_t *self);
+const char *wz_testenv_dir(const wz_testenv_t *self);
+/* The generated config/woonzorg.yaml path, and its loaded settings. */
+const char *wz_testenv_config(const wz_testenv_t *self);
+const wz_settings_t *wz_testenv_settings(const wz_testenv_t *self);
+/* Redis settings pointing at the private server (prefix "wz:"). */
+void wz_testenv_redis_settings(const wz_testenv_t *self, wz_redis_settings_t *out);
+/* A store connected to the private server, owned by the env. */
+wz_store_t *wz_testenv_store(wz_testenv_t *self);
+
+/* Kills (signal) a service by name ("intake", ...) and waits for it; returns
+ * its exit status as from waitpid, or -1. */
+int wz_testenv_stop_service(wz_testenv_t *self, const char *name, int sig);
+/* Starts a service again (after a stop). */
+void wz_testenv_start_service(wz_testenv_t *self, const char *name);
+
+/* A free TCP port on 127.0.0.1 (bound and released; good enough for tests). */
+int wz_test_free_port(void);
+/* Starts argv[0] with argv, stdout/stderr to log_path (appended), PDEATHSIG
+ * set. Returns the pid or -1. */
+pid_t wz_test_spawn(char *const argv[], const char *log_path);
+/* Waits for pid up to timeout_ms; kills it with SIGKILL after. Returns status. */
+int wz_test_wait(pid_t pid, int timeout_ms);
+
+#endif
