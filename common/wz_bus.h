@@ -40,11 +40,10 @@ int wz_pub_add_region(wz_pub_t *self, const char *region);
 int wz_pub_stream_key(wz_pub_t *self, const char *region, char *out, size_t outlen);
 /* The last committed sequence of region, read from Redis on first use. 0 or -1. */
 int wz_pub_last_seq(wz_pub_t *self, const char *region, uint64_t *out);
-/* After EXEC: publishes the events of a committed transaction (frames owned
- * by the caller), and advances the cached last sequence. */
-void wz_pub_committed(wz_pub_t *self, const char *region, uint64_t last_seq,
-                      const uint8_t *const *events, const size_t *lens, const uint64_t *seqs,
-                      size_t n);
+/* After EXEC, once per committed event in sequence order: publishes it and
+ * advances the cached last sequence. event is borrowed. */
+void wz_pub_committed(wz_pub_t *self, const char *region, uint64_t seq, const uint8_t *event,
+                      size_t len);
 /* After a failed or aborted transaction: forget the cached sequence. */
 void wz_pub_forget(wz_pub_t *self, const char *region);
 

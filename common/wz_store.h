@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 
 #include "wz_log.h"
+#include "wz_proto.h"
 #include "wz_settings.h"
 
 typedef struct wz_store_t wz_store_t;
@@ -60,9 +61,10 @@ wz_txn_t *wz_txn_begin(wz_store_t *store, wz_pub_t *pub, const char *region);
 int wz_txn_watch(wz_txn_t *self, const char *key);
 /* Queues a write (hiredis format). 0 or -1 (OOM or bad format). */
 int wz_txn_cmd(wz_txn_t *self, const char *fmt, ...);
-/* Queues an event on the outbox of the transaction's pub and region: it
- * fills ev->id, ev->region and ev->occurred_ms (if 0), and XADDs it with the
- * next sequence. It is published on the PUB socket only after a commit.
+/* Queues an event on the outbox of the transaction's pub and region: the
+ * packed copy is stamped with id "<service>:<region>:<seq>", the region and
+ * occurred_ms (now, if ev has 0); ev itself is left as it was. It is XADDed
+ * with the next sequence and published on the PUB socket only after a commit.
  * Returns the sequence, or 0 on failure. */
 uint64_t wz_txn_emit(wz_txn_t *self, WzEvent *ev);
 /* Number of commands queued so far. */

@@ -38,6 +38,13 @@ int wz_testenv_stop_service(wz_testenv_t *self, const char *name, int sig);
 /* Starts a service again (after a stop). */
 void wz_testenv_start_service(wz_testenv_t *self, const char *name);
 
+/* Stops every running service with SIGTERM (as Kubernetes would) and waits.
+ * Returns how many did not exit with status 0 (a leak found by the sanitizer
+ * at exit counts as unclean). */
+int wz_testenv_stop_all(wz_testenv_t *self);
+/* Kills the private redis-server with SIGKILL (tests of Redis being away). */
+void wz_testenv_kill_redis(wz_testenv_t *self);
+
 /* A free TCP port on 127.0.0.1 (bound and released; good enough for tests). */
 int wz_test_free_port(void);
 /* Starts argv[0] with argv, stdout/stderr to log_path (appended), PDEATHSIG

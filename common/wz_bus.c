@@ -1,0 +1,542 @@
+/* wz_bus.c - outbox producers and catching-up consumers (see wz_bus.h). */
+#include "wz_bus.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "wz_codec.h"
+#include "wz_util.h"
+
+#define REGION_MAX 64
+#define NAME_MAX_ 32
+#define KEY_MAX 256
+#define CATCH_UP_BATCH 128
+#define COMMIT_ATTEMPTS 5
+
+/* A sequence travels as 8 bytes big-endian: fixed size, no parsing. */
+static void s_put_seq(uint8_t out[8], uint64_t seq)
+{
+    for (int i = 7; i >= 0; i--, seq >>= 8)
+        out[i] = (uint8_t)(seq & 0xff);
+}
+
+static uint64_t s_get_seq(const uint8_t in[8])
+{
+    uint64_t seq = 0;
+    for (int i = 0; i < 8; i++)
+        seq = seq << 8 | in[i];
+    return seq;
+}
+
+/* "<seq>-0" -> seq; 0 when the id is not one of ours. */
+static uint64_t s_parse_id(const char *id)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long seq = strtoull(id, &end, 10);
+    if (errno || end == id || strcmp(end, "-0") != 0)
+        return 0;
+    return seq;
+}
+
+/* --- producer ----------------------------------------------------------- */
+
+typedef struct {
+    char region[REGION_MAX];
+    uint64_t last;
+    bool known;
+} s_region_seq_t;
+
+struct wz_pub_t {
+    void *socket;
+    wz_store_t *store;
+    wz_log_t *log;
+    char service[NAME_MAX_];
+    s_region_seq_t *regions;
+    size_t n_regions;
+};
+
+wz_pub_t *wz_pub_new(void *ctx, wz_store_t *store, const char *service, const char *endpoint,
+                     wz_log_t *log)
+{
+    wz_pub_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->store = store;
+    self->log = log;
+    if (wz_strlcpy(self->service, service, sizeof self->service) != 0)
+        goto fail;
+    self->socket = zmq_socket(ctx, ZMQ_PUB);
+    if (!self->socket)
+        goto fail;
+    int linger = 0;
+    zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(self->socket, endpoint) != 0) {
+        wz_log(log, WZ_LOG_ERROR, "cannot bind publisher", "endpoint", endpoint, "error",
+               zmq_strerror(errno), NULL);
+        goto fail;
+    }
+    return self;
+fail:
+    wz_pub_destroy(&self);
+    return NULL;
+}
+
+void wz_pub_destroy(wz_pub_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    wz_pub_t *self = *self_p;
+    if (self->socket)
+        zmq_close(self->socket);
+    free(self->regions);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *wz_pub_service(const wz_pub_t *self)
+{
+    return self->service;
+}
+
+static s_region_seq_t *s_region(wz_pub_t *self, const char *region, bool create)
+{
+    for (size_t i = 0; i < self->n_regions; i++)
+        if (strcmp(self->regions[i].region, region) == 0)
+            return &self->regions[i];
+    if (!create)
+        return NULL;
+    s_region_seq_t *grown = realloc(self->regions, (self->n_regions + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    self->regions = grown;
+    s_region_seq_t *r = &self->regions[self->n_regions];
+    memset(r, 0, sizeof *r);
+    if (wz_strlcpy(r->region, region, sizeof r->region) != 0)
+        return NULL;
+    self->n_regions++;
+    return r;
+}
+
+int wz_pub_add_region(wz_pub_t *self, const char *region)
+{
+    return s_region(self, region, true) ? 0 : -1;
+}
+
+int wz_pub_stream_key(wz_pub_t *self, const char *region, char *out, size_t outlen)
+{
+    return wz_store_key(self->store, out, outlen, region, "stream:%s", self->service);
+}
+
+int wz_pub_last_seq(wz_pub_t *self, const char *region, uint64_t *out)
+{
+    s_region_seq_t *r = s_region(self, region, true);
+    if (!r)
+        return -1;
+    if (!r->known) {
+        char key[KEY_MAX];
+        if (wz_pub_stream_key(self, region, key, sizeof key) != 0)
+            return -1;
+        /* The newest entry is never trimmed, so it holds the last sequence. */
+        redisReply *reply = wz_store_cmd(self->store, "XREVRANGE %s + - COUNT 1", key);
+        if (!reply)
+            return -1;
+        uint64_t last = 0;
+        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
+            reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements >= 1)
+            last = s_parse_id(reply->element[0]->element[0]->str);
+        freeReplyObject(reply);
+        r->last = last;
+        r->known = true;
+    }
+    *out = r->last;
+    return 0;
+}
+
+static void s_send_frames(wz_pub_t *self, const char *region, uint64_t seq, const uint8_t *data,
+                          size_t len)
+{
+    char topic[NAME_MAX_ + REGION_MAX + 4];
+    int tlen = snprintf(topic, sizeof topic, "%s/%s/", self->service, region);
+    uint8_t seqbuf[8];
+    s_put_seq(seqbuf, seq);
+    /* A PUB socket never blocks: at the high-water mark it drops, which the
+     * consumers' gap detection turns into a catch-up from Redis. */
+    zmq_send(self->socket, topic, (size_t)tlen, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(self->socket, seqbuf, sizeof seqbuf, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(self->socket, data, len, ZMQ_DONTWAIT);
+}
+
+void wz_pub_committed(wz_pub_t *self, const char *region, uint64_t seq, const uint8_t *event,
+                      size_t len)
+{
+    s_region_seq_t *r = s_region(self, region, true);
+    if (r) {
+        r->last = seq;
+        r->known = true;
+    }
+    s_send_frames(self, region, seq, event, len);
+}
+
+void wz_pub_forget(wz_pub_t *self, const char *region)
+{
+    s_region_seq_t *r = s_region(self, region, false);
+    if (r)
+        r->known = false;
+}
+
+void wz_pub_heartbeat(wz_pub_t *self)
+{
+    for (size_t i = 0; i < self->n_regions; i++) {
+        uint64_t last = 0;
+        if (wz_pub_last_seq(self, self->regions[i].region, &last) != 0)
+            continue;
+        s_send_frames(self, self->regions[i].region, last, NULL, 0);
+    }
+}
+
+/* --- consumer ----------------------------------------------------------- */
+
+typedef struct {
+    char region[REGION_MAX];
+    uint64_t cursor;
+    bool known;
+} s_cursor_t;
+
+typedef struct {
+    char producer[NAME_MAX_];
+    void *socket;
+    s_cursor_t *cursors;
+    size_t n_cursors;
+} s_follow_t;
+
+struct wz_sub_t {
+    void *ctx;
+    wz_store_t *store;
+    wz_pub_t *own_pub;
+    char consumer[NAME_MAX_];
+    wz_sub_apply_fn apply;
+    wz_sub_done_fn done;
+    void *arg;
+    wz_log_t *log;
+    s_follow_t *follows;
+    size_t n_follows;
+};
+
+wz_sub_t *wz_sub_new(void *ctx, wz_store_t *store, wz_pub_t *own_pub, const char *consumer,
+                     wz_sub_apply_fn apply, wz_sub_done_fn done, void *arg, wz_log_t *log)
+{
+    wz_sub_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    if (wz_strlcpy(self->consumer, consumer, sizeof self->consumer) != 0) {
+        free(self);
+        return NULL;
+    }
+    self->ctx = ctx;
+    self->store = store;
+    self->own_pub = own_pub;
+    self->apply = apply;
+    self->done = done;
+    self->arg = arg;
+    self->log = log;
+    return self;
+}
+
+void wz_sub_destroy(wz_sub_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    wz_sub_t *self = *self_p;
+    for (size_t i = 0; i < self->n_follows; i++) {
+        if (self->follows[i].socket)
+            zmq_close(self->follows[i].socket);
+        free(self->follows[i].cursors);
+    }
+    free(self->follows);
+    free(self);
+    *self_p = NULL;
+}
+
+int wz_sub_follow(wz_sub_t *self, const char *producer, const char *endpoint,
+                  const char *const *regions, size_t n_regions)
+{
+    s_follow_t *grown = realloc(self->follows, (self->n_follows + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    self->follows = grown;
+    s_follow_t *f = &self->follows[self->n_follows];
+    memset(f, 0, sizeof *f);
+    if (wz_strlcpy(f->producer, producer, sizeof f->producer) != 0)
+        return -1;
+    f->cursors = calloc(n_regions ? n_regions : 1, sizeof *f->cursors);
+    f->socket = zmq_socket(self->ctx, ZMQ_SUB);
+    if (!f->cursors || !f->socket)
+        goto fail;
+    int linger = 0;
+    zmq_setsockopt(f->socket, ZMQ_LINGER, &linger, sizeof linger);
+    for (size_t i = 0; i < n_regions; i++) {
+        char topic[NAME_MAX_ + REGION_MAX + 4];
+        int len = snprintf(topic, sizeof topic, "%s/%s/", producer, regions[i]);
+        if (wz_strlcpy(f->cursors[i].region, regions[i], REGION_MAX) != 0 ||
+            zmq_setsockopt(f->socket, ZMQ_SUBSCRIBE, topic, (size_t)len) != 0)
+            goto fail;
+    }
+    f->n_cursors = n_regions;
+    if (zmq_connect(f->socket, endpoint) != 0) {
+        wz_log(self->log, WZ_LOG_ERROR, "cannot connect subscriber", "endpoint", endpoint,
+               "error", zmq_strerror(errno), NULL);
+        goto fail;
+    }
+    self->n_follows++;
+    return 0;
+fail:
+    if (f->socket)
+        zmq_close(f->socket);
+    free(f->cursors);
+    return -1;
+}
+
+static s_cursor_t *s_cursor(s_follow_t *f, const char *region)
+{
+    for (size_t i = 0; i < f->n_cursors; i++)
+        if (strcmp(f->cursors[i].region, region) == 0)
+            return &f->cursors[i];
+    return NULL;
+}
+
+static int s_cursor_key(wz_sub_t *self, const s_follow_t *f, const char *region, char *out,
+                        size_t outlen)
+{
+    return wz_store_key(self->store, out, outlen, region, "cursor:%s:%s", self->consumer,
+                        f->producer);
+}
+
+static int s_load_cursor(wz_sub_t *self, s_follow_t *f, s_cursor_t *c)
+{
+    if (c->known)
+        return 0;
+    char key[KEY_MAX];
+    uint64_t v = 0;
+    if (s_cursor_key(self, f, c->region, key, sizeof key) != 0 ||
+        wz_store_get_u64(self->store, key, &v) < 0)
+        return -1;
+    c->cursor = v;
+    c->known = true;
+    return 0;
+}
+
+/* Applies the event with sequence seq, exactly once: the cursor is re-read
+ * under WATCH, and the effect commits with the new cursor.
+ * Returns 0 applied or already applied, 1 if an earlier event is missing,
+ * -1 on failure (retried by the next catch-up). */
+static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t seq,
+                       const uint8_t *data, size_t len)
+{
+    char key[KEY_MAX];
+    if (s_cursor_key(self, f, c->region, key, sizeof key) != 0)
+        return -1;
+    WzEvent *ev = wz_event_unpack(data, len);
+    if (!ev)
+        /* Producers only write what they packed themselves; an unreadable
+         * entry is logged and passed, or it would block the stream forever. */
+        wz_log(self->log, WZ_LOG_ERROR, "unreadable event skipped", "producer", f->producer,
+               "region", c->region, NULL);
+    int rc = -1;
+    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        wz_txn_t *txn = wz_txn_begin(self->store, self->own_pub, c->region);
+        if (!txn)
+            break;
+        uint64_t stored = 0;
+        if (wz_txn_watch(txn, key) != 0 || wz_store_get_u64(self->store, key, &stored) < 0) {
+            wz_txn_destroy(&txn);
+            break;
+        }
+        c->cursor = stored;
+        c->known = true;
+        if (stored >= seq) {
+            wz_txn_destroy(&txn);
+            rc = 0;
+            break;
+        }
+        if (stored + 1 != seq) {
+            wz_txn_destroy(&txn);
+            rc = 1;
+            break;
+        }
+        if ((ev && self->apply(self->arg, txn, f->producer, ev) != 0) ||
+            wz_txn_cmd(txn, "SET %s %llu", key, (unsigned long long)seq) != 0) {
+            wz_txn_destroy(&txn);
+            break;
+        }
+        int committed = wz_txn_commit(txn);
+        wz_txn_destroy(&txn);
+        if (committed == 0) {
+            c->cursor = seq;
+            if (ev && self->done)
+                self->done(self->arg, f->producer, ev);
+            rc = 0;
+            break;
+        }
+        if (committed < 0) {
+            c->known = false;
+            break;
+        }
+    }
+    if (rc < 0)
+        wz_log(self->log, WZ_LOG_WARN, "event not applied yet", "producer", f->producer,
+               "region", c->region, "error", wz_store_errstr(self->store), NULL);
+    WZ_FREE_UNPACKED(ev);
+    return rc;
+}
+
+/* Reads the stream of one producer and region from the cursor to its end. */
+static int s_catch_up_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c)
+{
+    if (s_load_cursor(self, f, c) != 0)
+        return -1;
+    char key[KEY_MAX];
+    if (wz_store_key(self->store, key, sizeof key, c->region, "stream:%s", f->producer) != 0)
+        return -1;
+    for (;;) {
+        redisReply *r = wz_store_cmd(self->store, "XRANGE %s %llu-0 + COUNT %d", key,
+                                     (unsigned long long)(c->cursor + 1), CATCH_UP_BATCH);
+        if (!r)
+            return -1;
+        size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+        int rc = 0;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            redisReply *entry = r->element[i];
+            if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2)
+                continue;
+            uint64_t seq = s_parse_id(entry->element[0]->str);
+            redisReply *fields = entry->element[1];
+            const char *data = NULL;
+            size_t len = 0;
+            for (size_t j = 0; j + 1 < fields->elements; j += 2)
+                if (strcmp(fields->element[j]->str, "e") == 0) {
+                    data = fields->element[j + 1]->str;
+                    len = fields->element[j + 1]->len;
+                }
+            if (!seq || !data) {
+                wz_log(self->log, WZ_LOG_ERROR, "stream entry without event", "stream", key,
+                       "id", entry->element[0]->str, NULL);
+                rc = -1;
+                break;
+            }
+            rc = s_apply_one(self, f, c, seq, (const uint8_t *)data, len);
+            if (rc > 0) /* a hole in the stream: cannot happen with gap-free ids */
+                rc = -1;
+        }
+        freeReplyObject(r);
+        if (rc != 0)
+            return -1;
+        if (n < CATCH_UP_BATCH)
+            return 0;
+    }
+}
+
+int wz_sub_catch_up(wz_sub_t *self)
+{
+    int rc = 0;
+    for (size_t i = 0; i < self->n_follows; i++)
+        for (size_t j = 0; j < self->follows[i].n_cursors; j++)
+            if (s_catch_up_one(self, &self->follows[i], &self->follows[i].cursors[j]) != 0)
+                rc = -1;
+    return rc;
+}
+
+uint64_t wz_sub_cursor(const wz_sub_t *self, const char *producer, const char *region)
+{
+    for (size_t i = 0; i < self->n_follows; i++)
+        if (strcmp(self->follows[i].producer, producer) == 0)
+            for (size_t j = 0; j < self->follows[i].n_cursors; j++)
+                if (strcmp(self->follows[i].cursors[j].region, region) == 0)
+                    return self->follows[i].cursors[j].cursor;
+    return 0;
+}
+
+/* Handles one publication: [topic][seq][event or empty for a heartbeat]. */
+static void s_on_message(wz_sub_t *self, s_follow_t *f, zmq_msg_t *parts, int n)
+{
+    if (n != 3 || zmq_msg_size(&parts[1]) != 8) {
+        wz_log(self->log, WZ_LOG_WARN, "malformed publication ignored", "producer", f->producer,
+               NULL);
+        return;
+    }
+    /* Topic is "<producer>/<region>/". */
+    char topic[NAME_MAX_ + REGION_MAX + 4];
+    size_t tlen = zmq_msg_size(&parts[0]);
+    size_t plen = strlen(f->producer);
+    if (tlen >= sizeof topic || tlen < plen + 3)
+        return;
+    memcpy(topic, zmq_msg_data(&parts[0]), tlen);
+    topic[tlen - 1] = '\0';
+    s_cursor_t *c = s_cursor(f, topic + plen + 1);
+    if (!c || s_load_cursor(self, f, c) != 0)
+        return;
+    uint64_t seq = s_get_seq(zmq_msg_data(&parts[1]));
+    size_t len = zmq_msg_size(&parts[2]);
+    if (seq <= c->cursor)
+        return;
+    if (len == 0 || seq != c->cursor + 1) {
+        s_catch_up_one(self, f, c);
+        return;
+    }
+    if (s_apply_one(self, f, c, seq, zmq_msg_data(&parts[2]), len) > 0)
+        s_catch_up_one(self, f, c);
+}
+
+static int s_on_readable(wz_loop_t *loop, void *socket, void *arg)
+{
+    (void)loop;
+    wz_sub_t *self = arg;
+    s_follow_t *f = NULL;
+    for (size_t i = 0; i < self->n_follows; i++)
+        if (self->follows[i].socket == socket)
+            f = &self->follows[i];
+    if (!f)
+        return 0;
+    /* Drain what is there, but bounded, so one busy producer cannot starve the loop. */
+    for (int budget = 256; budget > 0; budget--) {
+        zmq_msg_t parts[3], extra;
+        for (int i = 0; i < 3; i++)
+            zmq_msg_init(&parts[i]);
+        zmq_msg_init(&extra);
+        int n = 0, more = 1, rc = 0;
+        while (more && rc >= 0) {
+            /* Frames beyond the third are read (to stay in step) and dropped. */
+            zmq_msg_t *part = n < 3 ? &parts[n] : &extra;
+            rc = zmq_msg_recv(part, socket, ZMQ_DONTWAIT);
+            more = rc >= 0 && zmq_msg_more(part);
+            n += rc >= 0;
+        }
+        if (rc >= 0)
+            s_on_message(self, f, parts, n);
+        for (int i = 0; i < 3; i++)
+            zmq_msg_close(&parts[i]);
+        zmq_msg_close(&extra);
+        if (rc < 0)
+            return 0;
+    }
+    return 0;
+}
+
+static int s_on_timer(wz_loop_t *loop, void *arg)
+{
+    (void)loop;
+    wz_sub_catch_up(arg);
+    return 0;
+}
+
+int wz_sub_attach(wz_sub_t *self, wz_loop_t *loop, int catch_up_ms)
+{
+    for (size_t i = 0; i < self->n_follows; i++)
+        if (wz_loop_add_socket(loop, self->follows[i].socket, s_on_readable, self) != 0)
+            return -1;
+    return wz_loop_add_timer(loop, catch_up_ms, s_on_timer, self) > 0 ? 0 : -1;
+}

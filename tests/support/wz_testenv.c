@@ -1,0 +1,387 @@
+/* wz_testenv.c - private redis-server and service processes for tests. */
+#include "wz_testenv.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wz_keys.h"
+#include "wz_policy.h"
+#include "wz_util.h"
+
+#define N_SERVICES 4
+static const char *const s_services[N_SERVICES] = {"intake", "matching", "notification",
+                                                    "audit"};
+
+struct wz_testenv_t {
+    char dir[256];
+    char config[512];
+    int redis_port;
+    pid_t redis_pid;
+    pid_t service_pids[N_SERVICES];
+    bool suite;
+    wz_settings_t settings;
+    wz_store_t *store;
+};
+
+int wz_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    socklen_t len = sizeof addr;
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+pid_t wz_test_spawn(char *const argv[], const char *log_path)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    /* Die with the test, whatever way the test ends. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+    execvp(argv[0], argv);
+    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+int wz_test_wait(pid_t pid, int timeout_ms)
+{
+    int status = 0;
+    int64_t deadline = wz_mono_ms() + timeout_ms;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0)
+            return -1;
+        if (wz_mono_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return status;
+        }
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static char *s_read_file(const char *path, size_t *len_out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[len] = '\0';
+        if (len_out)
+            *len_out = (size_t)len;
+    }
+    return buf;
+}
+
+static void s_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void s_start_redis(wz_testenv_t *self)
+{
+    self->redis_port = wz_test_free_port();
+    char port[16], log[600], dir[300];
+    snprintf(port, sizeof port, "%d", self->redis_port);
+    snprintf(log, sizeof log, "%s/redis.log", self->dir);
+    snprintf(dir, sizeof dir, "%s", self->dir);
+    char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", dir,
+                    "--save", "", "--appendonly", "no", "--daemonize", "no", NULL};
+    self->redis_pid = wz_test_spawn(argv, log);
+    ck_assert_int_gt(self->redis_pid, 0);
+
+    int64_t deadline = wz_mono_ms() + 10000;
+    for (;;) {
+        struct timeval tv = {0, 200000};
+        redisContext *c = redisConnectWithTimeout("127.0.0.1", self->redis_port, tv);
+        if (c && !c->err) {
+            redisReply *r = redisCommand(c, "PING");
+            bool ok = r && r->type == REDIS_REPLY_STATUS;
+            if (r)
+                freeReplyObject(r);
+            redisFree(c);
+            if (ok)
+                break;
+        } else if (c) {
+            redisFree(c);
+        }
+        ck_assert_msg(wz_mono_ms() < deadline, "redis-server did not start on port %d (see %s)",
+                      self->redis_port, log);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void wz_testenv_redis_settings(const wz_testenv_t *self, wz_redis_settings_t *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->host, sizeof out->host, "127.0.0.1");
+    out->port = self->redis_port;
+    snprintf(out->prefix, sizeof out->prefix, "wz:");
+    out->connect_timeout_ms = 1000;
+    out->command_timeout_ms = 2000;
+}
+
+/* Writes config/woonzorg.yaml and config/policy.yaml, and every key. */
+static void s_write_config(wz_testenv_t *self, int answer_seconds)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/config", self->dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+
+    size_t len = 0;
+    char *tmpl = s_read_file(WZ_SOURCE_DIR "/tests/support/policy.yaml", &len);
+    ck_assert_msg(tmpl != NULL, "cannot read tests/support/policy.yaml");
+    char seconds[16];
+    snprintf(seconds, sizeof seconds, "%d", answer_seconds);
+    const char *mark = "@ANSWER_SECONDS@";
+    size_t out_cap = len + 64 * strlen(seconds) + 1, used = 0;
+    char *policy = malloc(out_cap);
+    ck_assert_ptr_nonnull(policy);
+    for (const char *p = tmpl; *p;) {
+        const char *hit = strstr(p, mark);
+        size_t chunk = hit ? (size_t)(hit - p) : strlen(p);
+        ck_assert(used + chunk + strlen(seconds) < out_cap);
+        memcpy(policy + used, p, chunk);
+        used += chunk;
+        if (!hit)
+            break;
+        memcpy(policy + used, seconds, strlen(seconds));
+        used += strlen(seconds);
+        p = hit + strlen(mark);
+    }
+    policy[used] = '\0';
+    snprintf(path, sizeof path, "%s/config/policy.yaml", self->dir);
+    s_write_file(path, policy);
+    free(policy);
+    free(tmpl);
+
+    int port[7];
+    for (int i = 0; i < 7; i++)
+        port[i] = wz_test_free_port();
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml,
+             "log_level: debug\n"
+             "keys_dir: ../keys\n"
+             "policy: policy.yaml\n"
+             "redis:\n  host: 127.0.0.1\n  port: %d\n  prefix: \"wz:\"\n"
+             "heartbeat_ms: 200\n"
+             "catch_up_ms: 500\n"
+             "drain_ms: 2000\n"
+             "intake:\n  endpoint: tcp://127.0.0.1:%d\n  publish: tcp://127.0.0.1:%d\n"
+             "matching:\n  publish: tcp://127.0.0.1:%d\n  deadline_check_ms: 100\n"
+             "notification:\n  endpoint: tcp://127.0.0.1:%d\n  publish: tcp://127.0.0.1:%d\n"
+             "  max_in_flight: 16\n  session_timeout_ms: 10000\n"
+             "audit:\n  endpoint: tcp://127.0.0.1:%d\n",
+             self->redis_port, port[0], port[1], port[2], port[3], port[4], port[5]);
+    snprintf(self->config, sizeof self->config, "%s/config/woonzorg.yaml", self->dir);
+    s_write_file(self->config, yaml);
+
+    char err[512];
+    ck_assert_msg(wz_settings_load(&self->settings, self->config, err, sizeof err) == 0, "%s",
+                  err);
+    wz_policy_t *pol = wz_policy_load(self->settings.policy_path, NULL, false, err, sizeof err);
+    ck_assert_msg(pol != NULL, "%s", err);
+    for (size_t i = 0; i < pol->n_parties + N_SERVICES; i++) {
+        const char *name = i < pol->n_parties ? pol->parties[i].id : s_services[i - pol->n_parties];
+        wz_keypair_t kp;
+        ck_assert_int_eq(wz_keys_generate(&kp), 0);
+        ck_assert_msg(wz_keys_write(self->settings.keys_dir, name, &kp, 0, err, sizeof err) == 0,
+                      "%s", err);
+    }
+    wz_policy_destroy(&pol);
+}
+
+static int s_service_index(const char *name)
+{
+    for (int i = 0; i < N_SERVICES; i++)
+        if (strcmp(s_services[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* Waits until the service logged "started", or fails the test with its log. */
+static void s_wait_started(wz_testenv_t *self, int i, const char *log_path, size_t skip)
+{
+    int64_t deadline = wz_mono_ms() + 20000;
+    for (;;) {
+        size_t len = 0;
+        char *log = s_read_file(log_path, &len);
+        bool started = log && len > skip && strstr(log + skip, "\"msg\":\"started\"");
+        int status = 0;
+        bool died = waitpid(self->service_pids[i], &status, WNOHANG) == self->service_pids[i];
+        if (died)
+            self->service_pids[i] = 0;
+        if (started || died || wz_mono_ms() >= deadline) {
+            ck_assert_msg(started, "wz-%s did not start: %s", s_services[i],
+                          log ? log + skip : "(no log)");
+            free(log);
+            return;
+        }
+        free(log);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void wz_testenv_start_service(wz_testenv_t *self, const char *name)
+{
+    int i = s_service_index(name);
+    ck_assert_int_ge(i, 0);
+    char exe[600], log[600];
+    snprintf(exe, sizeof exe, "%s/wz-%s", WZ_BUILD_DIR, name);
+    snprintf(log, sizeof log, "%s/%s.log", self->dir, name);
+    struct stat st;
+    size_t skip = stat(log, &st) == 0 ? (size_t)st.st_size : 0;
+    char *argv[] = {exe, "-c", self->config, NULL};
+    self->service_pids[i] = wz_test_spawn(argv, log);
+    ck_assert_int_gt(self->service_pids[i], 0);
+    s_wait_started(self, i, log, skip);
+}
+
+int wz_testenv_stop_service(wz_testenv_t *self, const char *name, int sig)
+{
+    int i = s_service_index(name);
+    if (i < 0 || self->service_pids[i] <= 0)
+        return -1;
+    kill(self->service_pids[i], sig);
+    int status = wz_test_wait(self->service_pids[i], 10000);
+    self->service_pids[i] = 0;
+    return status;
+}
+
+int wz_testenv_stop_all(wz_testenv_t *self)
+{
+    int unclean = 0;
+    for (int i = N_SERVICES - 1; i >= 0; i--) {
+        if (self->service_pids[i] <= 0)
+            continue;
+        int status = wz_testenv_stop_service(self, s_services[i], SIGTERM);
+        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+            fprintf(stderr, "wz-%s did not exit cleanly (status %d), see %s/%s.log\n",
+                    s_services[i], status, self->dir, s_services[i]);
+            unclean++;
+        }
+    }
+    return unclean;
+}
+
+wz_testenv_t *wz_testenv_new(bool suite, int answer_seconds)
+{
+    wz_testenv_t *self = calloc(1, sizeof *self);
+    ck_assert_ptr_nonnull(self);
+    snprintf(self->dir, sizeof self->dir, "/tmp/wz-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(self->dir));
+    self->suite = suite;
+    s_start_redis(self);
+    wz_redis_settings_t rs;
+    wz_testenv_redis_settings(self, &rs);
+    self->store = wz_store_new(&rs, NULL);
+    ck_assert_ptr_nonnull(self->store);
+    if (suite) {
+        s_write_config(self, answer_seconds > 0 ? answer_seconds : 600);
+        for (int i = 0; i < N_SERVICES; i++)
+            wz_testenv_start_service(self, s_services[i]);
+    }
+    return self;
+}
+
+static int s_unlink_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void wz_testenv_destroy(wz_testenv_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    wz_testenv_t *self = *self_p;
+    wz_testenv_stop_all(self);
+    if (self->redis_pid > 0) {
+        kill(self->redis_pid, SIGTERM);
+        wz_test_wait(self->redis_pid, 5000);
+    }
+    wz_store_destroy(&self->store);
+    if (!getenv("WZ_KEEP_TEST_DIR"))
+        nftw(self->dir, s_unlink_cb, 16, FTW_DEPTH | FTW_PHYS);
+    free(self);
+    *self_p = NULL;
+}
+
+int wz_testenv_redis_port(const wz_testenv_t *self)
+{
+    return self->redis_port;
+}
+
+const char *wz_testenv_dir(const wz_testenv_t *self)
+{
+    return self->dir;
+}
+
+const char *wz_testenv_config(const wz_testenv_t *self)
+{
+    return self->config;
+}
+
+const wz_settings_t *wz_testenv_settings(const wz_testenv_t *self)
+{
+    return &self->settings;
+}
+
+wz_store_t *wz_testenv_store(wz_testenv_t *self)
+{
+    return self->store;
+}
+
+void wz_testenv_kill_redis(wz_testenv_t *self)
+{
+    if (self->redis_pid > 0) {
+        kill(self->redis_pid, SIGKILL);
+        wz_test_wait(self->redis_pid, 5000);
+        self->redis_pid = 0;
+    }
+}

@@ -1,0 +1,257 @@
+/* Unit tests of wz_bus: outbox publishing, exactly-once consumption, gap
+ * detection, heartbeats and catch-up, on a real Redis and real sockets. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "wz_bus.h"
+#include "wz_testenv.h"
+#include "wz_util.h"
+
+static wz_testenv_t *env;
+static wz_store_t *store;
+static void *ctx;
+static char endpoint[64];
+static volatile sig_atomic_t stop_flag;
+
+typedef struct {
+    int fail_next;       /* apply fails this many times before succeeding */
+    wz_pub_t *emit_to;   /* consumer that produces: emit one event per event */
+    int done_calls;
+} consumer_t;
+
+static int s_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEvent *ev)
+{
+    consumer_t *c = arg;
+    if (c->fail_next > 0) {
+        c->fail_next--;
+        return -1;
+    }
+    if (wz_txn_cmd(txn, "RPUSH applied %s/%s", producer, ev->actor) != 0)
+        return -1;
+    if (c->emit_to) {
+        WzEvent out = WOONZORG__V1__EVENT__INIT;
+        out.actor = "consumer";
+        if (!wz_txn_emit(txn, &out))
+            return -1;
+    }
+    return 0;
+}
+
+static void s_done(void *arg, const char *producer, const WzEvent *ev)
+{
+    (void)producer;
+    (void)ev;
+    ((consumer_t *)arg)->done_calls++;
+}
+
+static long s_applied_count(void)
+{
+    redisReply *r = wz_store_cmd(store, "LLEN applied");
+    ck_assert_ptr_nonnull(r);
+    long n = (long)r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+static void s_produce(wz_pub_t *pub, const char *actor)
+{
+    wz_txn_t *txn = wz_txn_begin(store, pub, "zkij");
+    ck_assert_ptr_nonnull(txn);
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.actor = (char *)actor;
+    ck_assert(wz_txn_emit(txn, &ev) > 0);
+    ck_assert_int_eq(wz_txn_commit(txn), 0);
+    wz_txn_destroy(&txn);
+}
+
+typedef struct {
+    long want;
+    int64_t deadline;
+    wz_pub_t *heartbeat;
+} waiter_t;
+
+static int s_until(wz_loop_t *loop, void *arg)
+{
+    (void)loop;
+    waiter_t *w = arg;
+    if (w->heartbeat)
+        wz_pub_heartbeat(w->heartbeat);
+    return s_applied_count() >= w->want || wz_mono_ms() > w->deadline ? -1 : 0;
+}
+
+/* Runs the loop until `want` events were applied or 10 s passed. */
+static void s_run_until(wz_sub_t *sub, long want, int catch_up_ms, wz_pub_t *heartbeat)
+{
+    wz_loop_t *loop = wz_loop_new(&stop_flag);
+    ck_assert_int_eq(wz_sub_attach(sub, loop, catch_up_ms), 0);
+    waiter_t w = {want, wz_mono_ms() + 10000, heartbeat};
+    wz_loop_add_timer(loop, 20, s_until, &w);
+    ck_assert_int_eq(wz_loop_run(loop), 0);
+    wz_loop_destroy(&loop);
+}
+
+static const char *const regions[] = {"zkij"};
+
+static void setup(void)
+{
+    env = wz_testenv_new(false, 0);
+    store = wz_testenv_store(env);
+    ctx = zmq_ctx_new();
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", wz_test_free_port());
+}
+
+static void teardown(void)
+{
+    zmq_ctx_term(ctx);
+    wz_testenv_destroy(&env);
+}
+
+START_TEST(test_events_arrive_once_in_order)
+{
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    ck_assert_ptr_nonnull(pub);
+    consumer_t c = {0};
+    wz_sub_t *sub = wz_sub_new(ctx, store, NULL, "audit", s_apply, s_done, &c, NULL);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    for (int i = 0; i < 5; i++)
+        s_produce(pub, i % 2 ? "odd" : "even");
+    s_run_until(sub, 5, 100, pub);
+    ck_assert_int_eq(s_applied_count(), 5);
+    ck_assert_int_eq(c.done_calls, 5);
+    ck_assert(wz_sub_cursor(sub, "intake", "zkij") == 5);
+
+    redisReply *r = wz_store_cmd(store, "LRANGE applied 0 -1");
+    ck_assert_str_eq(r->element[0]->str, "intake/even");
+    ck_assert_str_eq(r->element[1]->str, "intake/odd");
+    freeReplyObject(r);
+    uint64_t cursor = 0;
+    ck_assert_int_eq(wz_store_get_u64(store, "wz:{zkij}:cursor:audit:intake", &cursor), 1);
+    ck_assert(cursor == 5);
+
+    /* A consumer restarted from scratch replays nothing: the cursor is in Redis. */
+    consumer_t c2 = {0};
+    wz_sub_t *again = wz_sub_new(ctx, store, NULL, "audit", s_apply, NULL, &c2, NULL);
+    ck_assert_int_eq(wz_sub_follow(again, "intake", endpoint, regions, 1), 0);
+    ck_assert_int_eq(wz_sub_catch_up(again), 0);
+    ck_assert_int_eq(s_applied_count(), 5);
+    wz_sub_destroy(&again);
+    wz_sub_destroy(&sub);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
+START_TEST(test_gap_and_heartbeat_trigger_catch_up)
+{
+    /* A second producer instance of the same stream whose PUB nobody
+     * follows: its events reach Redis but are "dropped" on the wire. */
+    char other[64];
+    snprintf(other, sizeof other, "tcp://127.0.0.1:%d", wz_test_free_port());
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    wz_pub_t *lost = wz_pub_new(ctx, store, "intake", other, NULL);
+    ck_assert_ptr_nonnull(pub);
+    ck_assert_ptr_nonnull(lost);
+    consumer_t c = {0};
+    wz_sub_t *sub = wz_sub_new(ctx, store, NULL, "matching", s_apply, NULL, &c, NULL);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    ck_assert_int_eq(wz_pub_add_region(pub, "zkij"), 0); /* as services do at start */
+    s_produce(lost, "one");
+    s_produce(lost, "two");
+    wz_pub_forget(pub, "zkij"); /* it must learn the stream moved on */
+    /* The periodic catch-up is far away (60 s): only the heartbeat can tell. */
+    s_run_until(sub, 2, 60000, pub);
+    ck_assert_int_eq(s_applied_count(), 2);
+
+    /* And a live event after a hole: seq 4 arrives while 3 was lost. */
+    s_produce(lost, "three");
+    wz_pub_forget(pub, "zkij");
+    s_produce(pub, "four");
+    s_run_until(sub, 4, 60000, pub);
+    redisReply *r = wz_store_cmd(store, "LRANGE applied 0 -1");
+    ck_assert_uint_eq(r->elements, 4);
+    ck_assert_str_eq(r->element[2]->str, "intake/three");
+    ck_assert_str_eq(r->element[3]->str, "intake/four");
+    freeReplyObject(r);
+    wz_sub_destroy(&sub);
+    wz_pub_destroy(&lost);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
+START_TEST(test_failed_apply_is_retried_not_lost)
+{
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    consumer_t c = {.fail_next = 2};
+    wz_sub_t *sub = wz_sub_new(ctx, store, NULL, "audit", s_apply, NULL, &c, NULL);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    s_produce(pub, "a");
+    s_produce(pub, "b");
+    ck_assert_int_eq(wz_sub_catch_up(sub), -1);
+    ck_assert_int_eq(s_applied_count(), 0);
+    ck_assert_int_eq(wz_sub_catch_up(sub), -1);
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+    ck_assert_int_eq(s_applied_count(), 2);
+    wz_sub_destroy(&sub);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
+START_TEST(test_consumer_output_commits_with_cursor)
+{
+    char out_ep[64];
+    snprintf(out_ep, sizeof out_ep, "tcp://127.0.0.1:%d", wz_test_free_port());
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    wz_pub_t *own = wz_pub_new(ctx, store, "matching", out_ep, NULL);
+    consumer_t c = {.emit_to = own};
+    wz_sub_t *sub = wz_sub_new(ctx, store, own, "matching", s_apply, NULL, &c, NULL);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    for (int i = 0; i < 3; i++)
+        s_produce(pub, "x");
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+    redisReply *r = wz_store_cmd(store, "XLEN wz:{zkij}:stream:matching");
+    ck_assert_int_eq(r->integer, 3);
+    freeReplyObject(r);
+    uint64_t last = 0;
+    ck_assert_int_eq(wz_pub_last_seq(own, "zkij", &last), 0);
+    ck_assert(last == 3);
+    wz_sub_destroy(&sub);
+    wz_pub_destroy(&own);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
+START_TEST(test_redis_away_then_nothing_applied)
+{
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    s_produce(pub, "a");
+    consumer_t c = {0};
+    wz_sub_t *sub = wz_sub_new(ctx, store, NULL, "audit", s_apply, NULL, &c, NULL);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    wz_testenv_kill_redis(env);
+    ck_assert_int_eq(wz_sub_catch_up(sub), -1);
+    ck_assert(wz_sub_cursor(sub, "intake", "zkij") == 0);
+    wz_sub_destroy(&sub);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("wz_bus");
+    TCase *tc = tcase_create("bus");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 40);
+    tcase_add_test(tc, test_events_arrive_once_in_order);
+    tcase_add_test(tc, test_gap_and_heartbeat_trigger_catch_up);
+    tcase_add_test(tc, test_failed_apply_is_retried_not_lost);
+    tcase_add_test(tc, test_consumer_output_commits_with_cursor);
+    tcase_add_test(tc, test_redis_away_then_nothing_applied);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
