@@ -22,9 +22,10 @@ int wz_client_keys(const wz_settings_t *settings, const char *party, const char 
 wz_client_t *wz_client_new(void *ctx, const char *endpoint, const char *server_public_z85,
                            const wz_keypair_t *kp);
 void wz_client_destroy(wz_client_t **self_p);
-/* Sends req (a random request_id is set if it has none) and waits up to
- * timeout_ms for the reply carrying that request_id, sending the same request
- * again every retry_ms (safe: the server is idempotent per request_id).
+/* Sends req (a random request_id is used if it has none; req itself is left
+ * as it was, the reply carries the id) and waits up to timeout_ms for the
+ * reply carrying that request_id, sending the same request again every
+ * retry_ms (safe: the server is idempotent per request_id; 0: never).
  * Returns 0 with *reply (caller frees with WZ_FREE_UNPACKED), -1 on timeout
  * (errno ETIMEDOUT) or transport failure. */
 int wz_client_call(wz_client_t *self, WzRequest *req, int timeout_ms, int retry_ms,
@@ -37,6 +38,8 @@ int wz_client_call_raw(wz_client_t *self, const void *data, size_t len, int time
 /* A DEALER connected to notification; sends Hello{after_seq} at once. */
 wz_listener_t *wz_listener_new(void *ctx, const char *endpoint, const char *server_public_z85,
                                const wz_keypair_t *kp, uint64_t after_seq);
+/* Closes the listener; accepts NULL and nulls the pointer. Unsent acks get up
+ * to a second to leave when the context is terminated. */
 void wz_listener_destroy(wz_listener_t **self_p);
 /* Waits up to timeout_ms for the next delivery not seen before (duplicates
  * from resends are skipped). While silent it repeats Hello every second so a

@@ -17,7 +17,8 @@ void wz_log_destroy(wz_log_t **self_p);
 int wz_log_level_parse(const char *text, wz_log_level_t *out);
 /* Writes {"ts":...,"level":...,"service":...,"msg":msg, key: value, ...}.
  * The variadic part is const char * key/value pairs, terminated by NULL.
- * Values are JSON-escaped strings; a NULL self logs nothing. */
+ * Values are JSON-escaped strings (a NULL value is written as null and also
+ * ends the list); a NULL self logs nothing. */
 void wz_log(wz_log_t *self, wz_log_level_t level, const char *msg, ...)
     __attribute__((sentinel));
 

@@ -28,7 +28,8 @@ unsigned long wz_zap_refused(wz_zap_t *self);
 int wz_zap_server(void *socket, const wz_keypair_t *server);
 /* Makes socket a CURVE client of the server's public key. */
 int wz_zap_client(void *socket, const wz_keypair_t *client, const char *server_public_z85);
-/* The party id the ZAP handler attached to a received message, or NULL. */
+/* The party id the ZAP handler attached to a received message, or NULL.
+ * Ask a frame the peer sent: a ROUTER's own routing-id frame carries none. */
 const char *wz_zap_party(zmq_msg_t *msg);
 
 #endif

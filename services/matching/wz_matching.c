@@ -1,0 +1,1044 @@
+/* wz_matching.c - the lifecycle of vacancies, candidates and proposals as
+ * matching sees it (see wz_matching.h and docs/architecture.md).
+ *
+ * Writes inside a transaction are only queued, so a read later in the same
+ * transaction would still see the old value. Every handler therefore works
+ * on a small write-back cache (s_work_t): records are read once, changed in
+ * memory, and queued as SETs at the end; a re-match after a decline sees the
+ * declined candidate as active again, and the one just proposed as proposed. */
+#include "wz_matching.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wz_codec.h"
+#include "wz_match.h"
+#include "wz_util.h"
+
+#define KEY_MAX 256
+#define COMMIT_ATTEMPTS 5
+#define EXPIRE_BATCH 100
+#define MGET_BATCH 256
+
+#define VSTATE(x) WOONZORG__V1__VACANCY_STATE__VACANCY_STATE_##x
+#define CSTATE(x) WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_##x
+#define PSTATE(x) WOONZORG__V1__PROPOSAL_STATE__PROPOSAL_STATE_##x
+#define PAYLOAD(x) WOONZORG__V1__EVENT__PAYLOAD_##x
+
+#define REASON_VACANCY_WITHDRAWN "vacancy withdrawn by the corporation"
+#define REASON_CANDIDATE_WITHDRAWN "candidate withdrawn"
+
+struct wz_matching_t {
+    wz_store_t *store;
+    wz_pub_t *pub;
+    const wz_policy_t *policy;
+    wz_log_t *log;
+};
+
+typedef enum { REC_VACANCY, REC_CANDIDATE, REC_PROPOSAL } s_kind_t;
+
+/* One record read (or created) in this transaction. */
+typedef struct s_rec_t {
+    struct s_rec_t *next;
+    s_kind_t kind;
+    char *id;
+    ProtobufCMessage *msg; /* owned; NULL when the record does not exist */
+    bool dirty;            /* queued as a SET when the work is flushed */
+} s_rec_t;
+
+/* A candidate proposed for a vacancy in this transaction (not yet in m:tried). */
+typedef struct {
+    char *vacancy;
+    char *candidate;
+} s_tried_t;
+
+typedef struct {
+    wz_matching_t *self;
+    wz_txn_t *txn;
+    const wz_region_t *region;
+    int64_t now_ms;
+    s_rec_t *recs;
+    s_tried_t *tried;
+    size_t n_tried;
+    bool failed; /* Redis or memory failed: nothing may be committed */
+} s_work_t;
+
+static const char *const s_vacancy_states[] = {"unspecified", "open",     "matching", "offered",
+                                               "accepted",    "let",      "released", "withdrawn"};
+static const char *const s_candidate_states[] = {"unspecified", "registered", "active",
+                                                 "proposed",    "housed",     "withdrawn"};
+static const char *const s_proposal_states[] = {"unspecified", "sent",      "accepted", "declined",
+                                                "expired",     "cancelled", "let"};
+
+static const char *s_state_name(const char *const *names, size_t n, int state)
+{
+    return state >= 0 && (size_t)state < n ? names[state] : "unknown";
+}
+#define VNAME(s) \
+    s_state_name(s_vacancy_states, sizeof s_vacancy_states / sizeof(char *), (int)(s))
+#define CNAME(s) \
+    s_state_name(s_candidate_states, sizeof s_candidate_states / sizeof(char *), (int)(s))
+#define PNAME(s) \
+    s_state_name(s_proposal_states, sizeof s_proposal_states / sizeof(char *), (int)(s))
+
+/* --- life cycle of the module -------------------------------------------- */
+
+wz_matching_t *wz_matching_new(wz_store_t *store, wz_pub_t *pub, const wz_policy_t *policy,
+                               wz_log_t *log)
+{
+    wz_matching_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->store = store;
+    self->pub = pub;
+    self->policy = policy;
+    self->log = log;
+    return self;
+}
+
+void wz_matching_destroy(wz_matching_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free(*self_p);
+    *self_p = NULL;
+}
+
+/* --- the write-back cache ------------------------------------------------ */
+
+static const ProtobufCMessageDescriptor *s_desc(s_kind_t kind)
+{
+    switch (kind) {
+    case REC_VACANCY: return &woonzorg__v1__vacancy__descriptor;
+    case REC_CANDIDATE: return &woonzorg__v1__candidate__descriptor;
+    default: return &woonzorg__v1__proposal__descriptor;
+    }
+}
+
+static const char *s_prefix(s_kind_t kind)
+{
+    switch (kind) {
+    case REC_VACANCY: return "m:vacancy";
+    case REC_CANDIDATE: return "m:candidate";
+    default: return "proposal";
+    }
+}
+
+static void s_work_init(s_work_t *w, wz_matching_t *self, wz_txn_t *txn,
+                        const wz_region_t *region, int64_t now_ms)
+{
+    memset(w, 0, sizeof *w);
+    w->self = self;
+    w->txn = txn;
+    w->region = region;
+    w->now_ms = now_ms;
+}
+
+static void s_work_fini(s_work_t *w)
+{
+    while (w->recs) {
+        s_rec_t *r = w->recs;
+        w->recs = r->next;
+        WZ_FREE_UNPACKED(r->msg);
+        free(r->id);
+        free(r);
+    }
+    for (size_t i = 0; i < w->n_tried; i++) {
+        free(w->tried[i].vacancy);
+        free(w->tried[i].candidate);
+    }
+    free(w->tried);
+}
+
+/* Builds "<prefix>{<region>}:<fmt ...>"; marks the work failed when too long. */
+static int s_key(s_work_t *w, char key[KEY_MAX], const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int s_key(s_work_t *w, char key[KEY_MAX], const char *fmt, ...)
+{
+    char suffix[KEY_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(suffix, sizeof suffix, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof suffix ||
+        wz_store_key(w->self->store, key, KEY_MAX, w->region->id, "%s", suffix) != 0) {
+        wz_log(w->self->log, WZ_LOG_ERROR, "key too long", "suffix", suffix, NULL);
+        w->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* Queues one write; marks the work failed when it cannot. */
+#define S_CMD(w, ...)                                 \
+    do {                                              \
+        if (wz_txn_cmd((w)->txn, __VA_ARGS__) != 0)   \
+            (w)->failed = true;                       \
+    } while (0)
+
+static s_rec_t *s_find(s_work_t *w, s_kind_t kind, const char *id)
+{
+    for (s_rec_t *r = w->recs; r; r = r->next)
+        if (r->kind == kind && strcmp(r->id, id) == 0)
+            return r;
+    return NULL;
+}
+
+/* Adds a record holding msg (taken, may be NULL). NULL on OOM (msg freed). */
+static s_rec_t *s_add(s_work_t *w, s_kind_t kind, const char *id, ProtobufCMessage *msg)
+{
+    s_rec_t *r = calloc(1, sizeof *r);
+    char *copy = strdup(id);
+    if (!r || !copy) {
+        free(r);
+        free(copy);
+        WZ_FREE_UNPACKED(msg);
+        w->failed = true;
+        return NULL;
+    }
+    r->kind = kind;
+    r->id = copy;
+    r->msg = msg;
+    r->next = w->recs;
+    w->recs = r;
+    return r;
+}
+
+/* The record of kind and id, read from Redis on first use. NULL on failure
+ * (the work is failed); a record with msg NULL when it does not exist. */
+static s_rec_t *s_get(s_work_t *w, s_kind_t kind, const char *id)
+{
+    s_rec_t *r = s_find(w, kind, id);
+    if (r || w->failed)
+        return w->failed ? NULL : r;
+    char key[KEY_MAX];
+    if (s_key(w, key, "%s:%s", s_prefix(kind), id) != 0)
+        return NULL;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int found = wz_store_get_bytes(w->self->store, key, &data, &len);
+    if (found < 0) {
+        w->failed = true;
+        return NULL;
+    }
+    ProtobufCMessage *msg = NULL;
+    if (found) {
+        msg = wz_codec_unpack(s_desc(kind), data, len);
+        free(data);
+        /* Only matching writes these; an unreadable one cannot be repaired
+         * by retrying, so it is reported and treated as missing. */
+        if (!msg)
+            wz_log(w->self->log, WZ_LOG_ERROR, "unreadable record treated as missing", "key",
+                   key, NULL);
+    }
+    return s_add(w, kind, id, msg);
+}
+
+/* Replaces (or creates) the record with msg (taken) and marks it for writing. */
+static s_rec_t *s_put(s_work_t *w, s_kind_t kind, const char *id, ProtobufCMessage *msg)
+{
+    s_rec_t *r = s_find(w, kind, id);
+    if (!r)
+        r = s_add(w, kind, id, msg);
+    else {
+        WZ_FREE_UNPACKED(r->msg);
+        r->msg = msg;
+    }
+    if (r)
+        r->dirty = true;
+    return r;
+}
+
+/* Queues a SET for every changed record. */
+static void s_flush(s_work_t *w)
+{
+    for (s_rec_t *r = w->recs; r && !w->failed; r = r->next) {
+        if (!r->dirty || !r->msg)
+            continue;
+        char key[KEY_MAX];
+        if (s_key(w, key, "%s:%s", s_prefix(r->kind), r->id) != 0)
+            return;
+        size_t len = 0;
+        uint8_t *bytes = wz_codec_pack(r->msg, &len);
+        if (!bytes) {
+            w->failed = true;
+            return;
+        }
+        S_CMD(w, "SET %s %b", key, bytes, len);
+        free(bytes);
+    }
+}
+
+/* Sets a string field of an unpacked message (allocated by protobuf-c's
+ * default allocator, i.e. malloc) to a copy of value. */
+static void s_set_str(s_work_t *w, char **field, const char *value)
+{
+    char *copy = strdup(value ? value : "");
+    if (!copy) {
+        w->failed = true;
+        return;
+    }
+    if (*field && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = copy;
+}
+
+static void s_emit(s_work_t *w, WzEvent *ev)
+{
+    ev->actor = (char *)"matching";
+    if (!w->failed && wz_txn_emit(w->txn, ev) == 0)
+        w->failed = true;
+}
+
+#define VAC(r) ((WzVacancy *)(r)->msg)
+#define CAND(r) ((WzCandidate *)(r)->msg)
+#define PROP(r) ((WzProposal *)(r)->msg)
+
+/* --- proposals ending and starting --------------------------------------- */
+
+/* The candidate of an ended proposal is matchable again. */
+static void s_release_candidate(s_work_t *w, const char *candidate_id)
+{
+    char key[KEY_MAX];
+    if (s_key(w, key, "m:open:%s", candidate_id) != 0)
+        return;
+    S_CMD(w, "DEL %s", key);
+    s_rec_t *cr = s_get(w, REC_CANDIDATE, candidate_id);
+    if (cr && cr->msg && CAND(cr)->state == CSTATE(PROPOSED)) {
+        CAND(cr)->state = CSTATE(ACTIVE);
+        cr->dirty = true;
+    }
+}
+
+/* Ends an open proposal with state (declined, expired, cancelled). */
+static void s_close_proposal(s_work_t *w, s_rec_t *pr, int state)
+{
+    WzProposal *p = PROP(pr);
+    p->state = state;
+    pr->dirty = true;
+    char key[KEY_MAX];
+    if (s_key(w, key, "deadlines") == 0)
+        S_CMD(w, "ZREM %s %s", key, p->id);
+    s_release_candidate(w, p->candidate_id);
+}
+
+static void s_cancel(s_work_t *w, s_rec_t *pr, const char *reason)
+{
+    s_close_proposal(w, pr, PSTATE(CANCELLED));
+    Woonzorg__V1__ProposalCancelled body = WOONZORG__V1__PROPOSAL_CANCELLED__INIT;
+    body.proposal = PROP(pr);
+    body.reason = (char *)reason;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(PROPOSAL_CANCELLED);
+    ev.proposal_cancelled = &body;
+    s_emit(w, &ev);
+    wz_log(w->self->log, WZ_LOG_INFO, "proposal cancelled", "proposal", PROP(pr)->id, "reason",
+           reason, NULL);
+}
+
+/* The candidates one match looks at: borrowed from the cache when changed
+ * in this transaction, else loaded for the match only (owned). */
+typedef struct {
+    WzCandidate **cands;
+    bool *owned;
+    size_t n, cap;
+} s_pool_t;
+
+static int s_pool_add(s_pool_t *pool, WzCandidate *c, bool owned)
+{
+    if (pool->n == pool->cap) {
+        size_t cap = pool->cap ? pool->cap * 2 : 64;
+        WzCandidate **cands = realloc(pool->cands, cap * sizeof *cands);
+        if (!cands)
+            return -1;
+        pool->cands = cands;
+        bool *own = realloc(pool->owned, cap * sizeof *own);
+        if (!own)
+            return -1;
+        pool->owned = own;
+        pool->cap = cap;
+    }
+    pool->cands[pool->n] = c;
+    pool->owned[pool->n] = owned;
+    pool->n++;
+    return 0;
+}
+
+static void s_pool_fini(s_pool_t *pool)
+{
+    for (size_t i = 0; i < pool->n; i++)
+        if (pool->owned[i])
+            WZ_FREE_UNPACKED(pool->cands[i]);
+    free(pool->cands);
+    free(pool->owned);
+}
+
+/* Loads ids[0..n-1] with MGET into the pool; ids without a record are skipped. */
+static int s_pool_load(s_work_t *w, s_pool_t *pool, const char *const *ids, size_t n)
+{
+    const char *argv[MGET_BATCH + 1];
+    size_t lens[MGET_BATCH + 1];
+    char(*keys)[KEY_MAX] = malloc(MGET_BATCH * sizeof *keys);
+    if (!keys)
+        return -1;
+    int rc = 0;
+    for (size_t done = 0; done < n && rc == 0; done += MGET_BATCH) {
+        size_t batch = n - done < MGET_BATCH ? n - done : MGET_BATCH;
+        argv[0] = "MGET";
+        lens[0] = 4;
+        for (size_t i = 0; i < batch; i++) {
+            if (s_key(w, keys[i], "m:candidate:%s", ids[done + i]) != 0) {
+                free(keys);
+                return -1;
+            }
+            argv[i + 1] = keys[i];
+            lens[i + 1] = strlen(keys[i]);
+        }
+        redisReply *r = wz_store_argv(w->self->store, (int)batch + 1, argv, lens);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != batch) {
+            if (r)
+                freeReplyObject(r);
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < batch && rc == 0; i++) {
+            redisReply *e = r->element[i];
+            if (e->type != REDIS_REPLY_STRING) {
+                wz_log(w->self->log, WZ_LOG_WARN, "candidate in the index has no record",
+                       "candidate", ids[done + i], "region", w->region->id, NULL);
+                continue;
+            }
+            WzCandidate *c = wz_candidate_unpack(e->str, e->len);
+            if (!c) {
+                wz_log(w->self->log, WZ_LOG_ERROR, "unreadable candidate skipped", "candidate",
+                       ids[done + i], "region", w->region->id, NULL);
+                continue;
+            }
+            if (s_pool_add(pool, c, true) != 0) {
+                WZ_FREE_UNPACKED(c);
+                rc = -1;
+            }
+        }
+        freeReplyObject(r);
+    }
+    free(keys);
+    return rc;
+}
+
+/* What wz_match asks: was this candidate proposed for the vacancy before? */
+typedef struct {
+    const redisReply *members; /* SMEMBERS m:tried:<vacancy> */
+    const s_work_t *w;
+    const char *vacancy;
+} s_tried_arg_t;
+
+static bool s_was_tried(void *arg, const char *candidate_id)
+{
+    const s_tried_arg_t *t = arg;
+    for (size_t i = 0; i < t->members->elements; i++)
+        if (t->members->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(t->members->element[i]->str, candidate_id) == 0)
+            return true;
+    for (size_t i = 0; i < t->w->n_tried; i++)
+        if (strcmp(t->w->tried[i].vacancy, t->vacancy) == 0 &&
+            strcmp(t->w->tried[i].candidate, candidate_id) == 0)
+            return true;
+    return false;
+}
+
+static size_t s_local_tried(const s_work_t *w, const char *vacancy)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->n_tried; i++)
+        n += strcmp(w->tried[i].vacancy, vacancy) == 0;
+    return n;
+}
+
+static void s_remember_tried(s_work_t *w, const char *vacancy, const char *candidate)
+{
+    s_tried_t *grown = realloc(w->tried, (w->n_tried + 1) * sizeof *grown);
+    if (!grown) {
+        w->failed = true;
+        return;
+    }
+    w->tried = grown;
+    s_tried_t *t = &w->tried[w->n_tried];
+    t->vacancy = strdup(vacancy);
+    t->candidate = strdup(candidate);
+    w->n_tried++;
+    if (!t->vacancy || !t->candidate)
+        w->failed = true;
+}
+
+/* Proposes the chosen candidate (pool index idx) for the vacancy. */
+static void s_propose(s_work_t *w, s_rec_t *vr, s_pool_t *pool, size_t idx, uint32_t round,
+                      const WzExplanation *why)
+{
+    WzVacancy *v = VAC(vr);
+    WzCandidate *chosen = pool->cands[idx];
+    s_rec_t *cr;
+    if (pool->owned[idx]) {
+        /* From now on this transaction changes it: the cache takes it over. */
+        pool->owned[idx] = false;
+        cr = s_add(w, REC_CANDIDATE, chosen->id, &chosen->base);
+    } else {
+        cr = s_find(w, REC_CANDIDATE, chosen->id);
+    }
+    if (!cr)
+        return;
+    WzCandidate *c = CAND(cr);
+    char pid[KEY_MAX];
+    snprintf(pid, sizeof pid, "%s/%" PRIu32, v->id, round);
+
+    WzProposal p = WOONZORG__V1__PROPOSAL__INIT;
+    p.id = pid;
+    p.vacancy_id = v->id;
+    p.candidate_id = c->id;
+    p.region = (char *)w->region->id;
+    p.corporation = v->corporation;
+    p.care_provider = c->care_provider;
+    p.municipality = c->municipality;
+    p.state = PSTATE(SENT);
+    p.created_ms = w->now_ms;
+    p.deadline_ms = wz_policy_answer_deadline(w->region, w->now_ms);
+    p.explanation = (WzExplanation *)why;
+    p.round = round;
+    ProtobufCMessage *copy = wz_codec_clone(&p.base);
+    if (!copy) {
+        w->failed = true;
+        return;
+    }
+    s_rec_t *pr = s_put(w, REC_PROPOSAL, pid, copy);
+    if (!pr)
+        return;
+
+    char deadlines[KEY_MAX], tried[KEY_MAX], open[KEY_MAX];
+    if (s_key(w, deadlines, "deadlines") != 0 || s_key(w, tried, "m:tried:%s", v->id) != 0 ||
+        s_key(w, open, "m:open:%s", c->id) != 0)
+        return;
+    S_CMD(w, "ZADD %s %lld %s", deadlines, (long long)p.deadline_ms, pid);
+    S_CMD(w, "SADD %s %s", tried, c->id);
+    S_CMD(w, "SET %s %s", open, pid);
+    s_remember_tried(w, v->id, c->id);
+    c->state = CSTATE(PROPOSED);
+    cr->dirty = true;
+    v->state = VSTATE(OFFERED);
+    s_set_str(w, &v->proposal_id, pid);
+    vr->dirty = true;
+
+    Woonzorg__V1__ProposalCreated body = WOONZORG__V1__PROPOSAL_CREATED__INIT;
+    body.proposal = PROP(pr);
+    body.vacancy = v;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(PROPOSAL_CREATED);
+    ev.proposal_created = &body;
+    s_emit(w, &ev);
+    wz_log(w->self->log, WZ_LOG_INFO, "proposal created", "proposal", pid, "candidate", c->id,
+           "explanation", why->summary, NULL);
+}
+
+static void s_release_vacancy(s_work_t *w, s_rec_t *vr, const WzExplanation *why)
+{
+    WzVacancy *v = VAC(vr);
+    v->state = VSTATE(RELEASED);
+    s_set_str(w, &v->proposal_id, "");
+    vr->dirty = true;
+    Woonzorg__V1__VacancyReleased body = WOONZORG__V1__VACANCY_RELEASED__INIT;
+    body.vacancy = v;
+    body.explanation = (WzExplanation *)why;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(VACANCY_RELEASED);
+    ev.vacancy_released = &body;
+    s_emit(w, &ev);
+    wz_log(w->self->log, WZ_LOG_INFO, "vacancy released", "vacancy", v->id, "explanation",
+           why->summary, NULL);
+}
+
+/* Matches a vacancy in state MATCHING: a proposal, or the vacancy released. */
+static void s_match(s_work_t *w, s_rec_t *vr)
+{
+    WzVacancy *v = VAC(vr);
+    char index[KEY_MAX], tried_key[KEY_MAX];
+    if (s_key(w, index, "m:candidates") != 0 || s_key(w, tried_key, "m:tried:%s", v->id) != 0)
+        return;
+    redisReply *ids = wz_store_cmd(w->self->store, "SMEMBERS %s", index);
+    redisReply *tried = ids ? wz_store_cmd(w->self->store, "SMEMBERS %s", tried_key) : NULL;
+    s_pool_t pool = {0};
+    const char **to_load = NULL;
+    if (!ids || !tried || ids->type != REDIS_REPLY_ARRAY || tried->type != REDIS_REPLY_ARRAY)
+        goto fail;
+    to_load = calloc(ids->elements ? ids->elements : 1, sizeof *to_load);
+    if (!to_load)
+        goto fail;
+    size_t n_load = 0;
+    for (size_t i = 0; i < ids->elements; i++) {
+        if (ids->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        s_rec_t *cr = s_find(w, REC_CANDIDATE, ids->element[i]->str);
+        if (!cr)
+            to_load[n_load++] = ids->element[i]->str;
+        else if (cr->msg && s_pool_add(&pool, CAND(cr), false) != 0)
+            goto fail;
+    }
+    /* Candidates recorded in this very transaction are not in the index yet. */
+    for (s_rec_t *r = w->recs; r; r = r->next) {
+        if (r->kind != REC_CANDIDATE || !r->msg)
+            continue;
+        bool indexed = false;
+        for (size_t i = 0; i < ids->elements && !indexed; i++)
+            indexed = ids->element[i]->type == REDIS_REPLY_STRING &&
+                      strcmp(ids->element[i]->str, r->id) == 0;
+        if (!indexed && s_pool_add(&pool, CAND(r), false) != 0)
+            goto fail;
+    }
+    if (s_pool_load(w, &pool, to_load, n_load) != 0)
+        goto fail;
+
+    s_tried_arg_t targ = {tried, w, v->id};
+    uint32_t round = (uint32_t)(tried->elements + s_local_tried(w, v->id) + 1);
+    wz_match_result_t result;
+    size_t chosen = 0;
+    if (wz_match_pick(w->self->policy, v, pool.cands, pool.n, s_was_tried, &targ, &result,
+                      &chosen) == 1)
+        s_propose(w, vr, &pool, chosen, round, &result.explanation);
+    else
+        s_release_vacancy(w, vr, &result.explanation);
+    goto out;
+fail:
+    w->failed = true;
+out:
+    free(to_load);
+    s_pool_fini(&pool);
+    if (ids)
+        freeReplyObject(ids);
+    if (tried)
+        freeReplyObject(tried);
+}
+
+/* After the vacancy's proposal proposal_id ended: match the vacancy again,
+ * unless it moved on meanwhile (withdrawn, or another proposal). */
+static void s_rematch(s_work_t *w, const char *vacancy_id, const char *proposal_id)
+{
+    s_rec_t *vr = s_get(w, REC_VACANCY, vacancy_id);
+    if (!vr)
+        return;
+    if (!vr->msg) {
+        wz_log(w->self->log, WZ_LOG_WARN, "vacancy of a proposal is unknown", "vacancy",
+               vacancy_id, "proposal", proposal_id, NULL);
+        return;
+    }
+    WzVacancy *v = VAC(vr);
+    if ((v->state != VSTATE(OFFERED) && v->state != VSTATE(ACCEPTED)) ||
+        strcmp(v->proposal_id, proposal_id) != 0) {
+        wz_log(w->self->log, WZ_LOG_DEBUG, "vacancy not matched again", "vacancy", vacancy_id,
+               "state", VNAME(v->state), NULL);
+        return;
+    }
+    v->state = VSTATE(MATCHING);
+    s_set_str(w, &v->proposal_id, "");
+    vr->dirty = true;
+    s_match(w, vr);
+}
+
+/* --- events from intake --------------------------------------------------- */
+
+static void s_on_vacancy_published(s_work_t *w, const WzVacancy *in)
+{
+    if (!in || !in->id[0]) {
+        wz_log(w->self->log, WZ_LOG_WARN, "VacancyPublished without a vacancy ignored", NULL);
+        return;
+    }
+    s_rec_t *vr = s_get(w, REC_VACANCY, in->id);
+    if (!vr)
+        return;
+    if (vr->msg) {
+        wz_log(w->self->log, WZ_LOG_WARN, "vacancy published twice; event ignored", "vacancy",
+               in->id, "state", VNAME(VAC(vr)->state), NULL);
+        return;
+    }
+    WzVacancy *v = (WzVacancy *)wz_codec_clone(&in->base);
+    if (!v) {
+        w->failed = true;
+        return;
+    }
+    v->state = VSTATE(MATCHING);
+    s_set_str(w, &v->proposal_id, "");
+    vr = s_put(w, REC_VACANCY, in->id, &v->base);
+    if (vr && !w->failed)
+        s_match(w, vr);
+}
+
+static void s_on_vacancy_withdrawn(s_work_t *w, const char *id)
+{
+    s_rec_t *vr = s_get(w, REC_VACANCY, id);
+    if (!vr)
+        return;
+    if (!vr->msg) {
+        wz_log(w->self->log, WZ_LOG_WARN, "withdrawal of an unknown vacancy ignored", "vacancy",
+               id, NULL);
+        return;
+    }
+    WzVacancy *v = VAC(vr);
+    if (v->state == VSTATE(LET) || v->state == VSTATE(WITHDRAWN)) {
+        if (v->state == VSTATE(LET))
+            wz_log(w->self->log, WZ_LOG_WARN, "withdrawal of a let vacancy ignored", "vacancy",
+                   id, NULL);
+        return;
+    }
+    if (v->proposal_id[0]) {
+        s_rec_t *pr = s_get(w, REC_PROPOSAL, v->proposal_id);
+        if (!pr)
+            return;
+        if (pr->msg && (PROP(pr)->state == PSTATE(SENT) || PROP(pr)->state == PSTATE(ACCEPTED)))
+            s_cancel(w, pr, REASON_VACANCY_WITHDRAWN);
+    }
+    v->state = VSTATE(WITHDRAWN);
+    s_set_str(w, &v->proposal_id, "");
+    vr->dirty = true;
+}
+
+static bool s_has_urgency(const WzCandidate *c)
+{
+    return c->urgency_date && wz_date_valid(c->urgency_date);
+}
+
+static void s_on_candidate(s_work_t *w, const WzCandidate *in, bool update)
+{
+    if (!in || !in->id[0]) {
+        wz_log(w->self->log, WZ_LOG_WARN, "candidate event without a candidate ignored", NULL);
+        return;
+    }
+    s_rec_t *cr = s_get(w, REC_CANDIDATE, in->id);
+    if (!cr)
+        return;
+    WzCandidate *c = (WzCandidate *)wz_codec_clone(&in->base);
+    if (!c) {
+        w->failed = true;
+        return;
+    }
+    WzCandidate *old = cr->msg ? CAND(cr) : NULL;
+    if (old) {
+        if (!update)
+            wz_log(w->self->log, WZ_LOG_WARN, "candidate registered twice; taken as an update",
+                   "candidate", in->id, NULL);
+        /* New attributes; the lifecycle and the urgency stay matching's. */
+        c->state = old->state;
+        WzDate *date = c->urgency_date;
+        c->urgency_date = old->urgency_date;
+        old->urgency_date = date;
+        char *by = c->urgency_by;
+        c->urgency_by = old->urgency_by;
+        old->urgency_by = by;
+    } else {
+        if (update)
+            wz_log(w->self->log, WZ_LOG_WARN, "update of an unknown candidate taken as a "
+                   "registration", "candidate", in->id, NULL);
+        c->state = s_has_urgency(c) ? CSTATE(ACTIVE) : CSTATE(REGISTERED);
+    }
+    if (!s_put(w, REC_CANDIDATE, in->id, &c->base))
+        return;
+    char index[KEY_MAX];
+    if (s_key(w, index, "m:candidates") == 0)
+        S_CMD(w, "SADD %s %s", index, in->id);
+}
+
+static void s_on_urgency(s_work_t *w, const Woonzorg__V1__UrgencyGranted *u, const char *actor)
+{
+    if (!u->date || !wz_date_valid(u->date)) {
+        wz_log(w->self->log, WZ_LOG_WARN, "UrgencyGranted without a valid date ignored",
+               "candidate", u->candidate_id, NULL);
+        return;
+    }
+    s_rec_t *cr = s_get(w, REC_CANDIDATE, u->candidate_id);
+    if (!cr)
+        return;
+    if (!cr->msg) {
+        wz_log(w->self->log, WZ_LOG_WARN, "urgency for an unknown candidate ignored",
+               "candidate", u->candidate_id, NULL);
+        return;
+    }
+    WzCandidate *c = CAND(cr);
+    WzDate *date = malloc(sizeof *date);
+    if (!date) {
+        w->failed = true;
+        return;
+    }
+    woonzorg__v1__date__init(date);
+    date->year = u->date->year;
+    date->month = u->date->month;
+    date->day = u->date->day;
+    WZ_FREE_UNPACKED(c->urgency_date);
+    c->urgency_date = date;
+    s_set_str(w, &c->urgency_by, actor);
+    if (c->state == CSTATE(REGISTERED))
+        c->state = CSTATE(ACTIVE);
+    cr->dirty = true;
+}
+
+static void s_on_candidate_withdrawn(s_work_t *w, const char *id)
+{
+    s_rec_t *cr = s_get(w, REC_CANDIDATE, id);
+    if (!cr)
+        return;
+    if (!cr->msg) {
+        wz_log(w->self->log, WZ_LOG_WARN, "withdrawal of an unknown candidate ignored",
+               "candidate", id, NULL);
+        return;
+    }
+    int state = CAND(cr)->state;
+    if (state == CSTATE(WITHDRAWN) || state == CSTATE(HOUSED)) {
+        wz_log(w->self->log, state == CSTATE(HOUSED) ? WZ_LOG_WARN : WZ_LOG_DEBUG,
+               "candidate withdrawal ignored", "candidate", id, "state", CNAME(state), NULL);
+        return;
+    }
+    /* m:open is only written at the end of a transaction and read here,
+     * before this transaction changed anything. */
+    char key[KEY_MAX];
+    if (s_key(w, key, "m:open:%s", id) != 0)
+        return;
+    redisReply *open = wz_store_cmd(w->self->store, "GET %s", key);
+    if (!open) {
+        w->failed = true;
+        return;
+    }
+    s_rec_t *pr = NULL;
+    if (open->type == REDIS_REPLY_STRING) {
+        pr = s_get(w, REC_PROPOSAL, open->str);
+        if (pr && (!pr->msg || (PROP(pr)->state != PSTATE(SENT) &&
+                                PROP(pr)->state != PSTATE(ACCEPTED))))
+            pr = NULL;
+    }
+    freeReplyObject(open);
+    if (pr)
+        s_cancel(w, pr, REASON_CANDIDATE_WITHDRAWN);
+    CAND(cr)->state = CSTATE(WITHDRAWN);
+    cr->dirty = true;
+    if (pr)
+        s_rematch(w, PROP(pr)->vacancy_id, PROP(pr)->id);
+}
+
+static void s_on_answered(s_work_t *w, const Woonzorg__V1__ProposalAnswered *a)
+{
+    if (!a->proposal || !a->proposal->id[0]) {
+        wz_log(w->self->log, WZ_LOG_WARN, "ProposalAnswered without a proposal ignored", NULL);
+        return;
+    }
+    const char *id = a->proposal->id;
+    s_rec_t *pr = s_get(w, REC_PROPOSAL, id);
+    if (!pr)
+        return;
+    if (!pr->msg) {
+        wz_log(w->self->log, WZ_LOG_WARN, "answer to an unknown proposal ignored", "proposal",
+               id, NULL);
+        return;
+    }
+    WzProposal *p = PROP(pr);
+    if (p->state != PSTATE(SENT)) {
+        wz_log(w->self->log, WZ_LOG_INFO, "answer to a closed proposal ignored", "proposal", id,
+               "state", PNAME(p->state), NULL);
+        return;
+    }
+    if (!a->accepted) {
+        s_set_str(w, &p->decline_reason, a->reason);
+        s_close_proposal(w, pr, PSTATE(DECLINED));
+        wz_log(w->self->log, WZ_LOG_INFO, "proposal declined", "proposal", id, NULL);
+        s_rematch(w, p->vacancy_id, p->id);
+        return;
+    }
+    p->state = PSTATE(ACCEPTED);
+    pr->dirty = true;
+    char key[KEY_MAX];
+    if (s_key(w, key, "deadlines") == 0)
+        S_CMD(w, "ZREM %s %s", key, p->id);
+    s_rec_t *vr = s_get(w, REC_VACANCY, p->vacancy_id);
+    if (vr && vr->msg && VAC(vr)->state == VSTATE(OFFERED) &&
+        strcmp(VAC(vr)->proposal_id, p->id) == 0) {
+        VAC(vr)->state = VSTATE(ACCEPTED);
+        vr->dirty = true;
+    }
+    wz_log(w->self->log, WZ_LOG_INFO, "proposal accepted", "proposal", id, NULL);
+}
+
+static void s_on_lease_signed(s_work_t *w, const Woonzorg__V1__LeaseSigned *l)
+{
+    s_rec_t *vr = s_get(w, REC_VACANCY, l->vacancy_id);
+    if (!vr)
+        return;
+    if (!vr->msg || VAC(vr)->state != VSTATE(ACCEPTED)) {
+        wz_log(w->self->log, WZ_LOG_WARN, "lease for a vacancy not accepted ignored", "vacancy",
+               l->vacancy_id, "state", vr->msg ? VNAME(VAC(vr)->state) : "unknown", NULL);
+        return;
+    }
+    WzVacancy *v = VAC(vr);
+    s_rec_t *pr = s_get(w, REC_PROPOSAL, v->proposal_id);
+    if (!pr)
+        return;
+    if (!pr->msg) {
+        wz_log(w->self->log, WZ_LOG_ERROR, "accepted vacancy without its proposal", "vacancy",
+               v->id, "proposal", v->proposal_id, NULL);
+        return;
+    }
+    WzProposal *p = PROP(pr);
+    v->state = VSTATE(LET);
+    vr->dirty = true;
+    p->state = PSTATE(LET);
+    p->contract = l->contract;
+    pr->dirty = true;
+    s_rec_t *cr = s_get(w, REC_CANDIDATE, p->candidate_id);
+    if (!cr)
+        return;
+    if (cr->msg) {
+        CAND(cr)->state = CSTATE(HOUSED);
+        cr->dirty = true;
+    }
+    char key[KEY_MAX];
+    if (s_key(w, key, "m:open:%s", p->candidate_id) == 0)
+        S_CMD(w, "DEL %s", key);
+    Woonzorg__V1__VacancyLet body = WOONZORG__V1__VACANCY_LET__INIT;
+    body.vacancy = v;
+    body.proposal = p;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(VACANCY_LET);
+    ev.vacancy_let = &body;
+    s_emit(w, &ev);
+    wz_log(w->self->log, WZ_LOG_INFO, "vacancy let", "vacancy", v->id, "proposal", p->id, NULL);
+}
+
+int wz_matching_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEvent *ev)
+{
+    wz_matching_t *self = arg;
+    if (strcmp(producer, "intake") != 0)
+        return 0;
+    const wz_region_t *region = wz_policy_region(self->policy, ev->region ? ev->region : "");
+    if (!region) {
+        wz_log(self->log, WZ_LOG_WARN, "event of an unknown region ignored", "event", ev->id,
+               "region", ev->region, NULL);
+        return 0;
+    }
+    s_work_t w;
+    s_work_init(&w, self, txn, region, wz_now_ms());
+    switch (ev->payload_case) {
+    case PAYLOAD(VACANCY_PUBLISHED):
+        s_on_vacancy_published(&w, ev->vacancy_published->vacancy);
+        break;
+    case PAYLOAD(VACANCY_WITHDRAWN):
+        s_on_vacancy_withdrawn(&w, ev->vacancy_withdrawn->vacancy_id);
+        break;
+    case PAYLOAD(CANDIDATE_REGISTERED):
+        s_on_candidate(&w, ev->candidate_registered->candidate, false);
+        break;
+    case PAYLOAD(CANDIDATE_UPDATED):
+        s_on_candidate(&w, ev->candidate_updated->candidate, true);
+        break;
+    case PAYLOAD(CANDIDATE_WITHDRAWN):
+        s_on_candidate_withdrawn(&w, ev->candidate_withdrawn->candidate_id);
+        break;
+    case PAYLOAD(URGENCY_GRANTED):
+        s_on_urgency(&w, ev->urgency_granted, ev->actor);
+        break;
+    case PAYLOAD(PROPOSAL_ANSWERED):
+        s_on_answered(&w, ev->proposal_answered);
+        break;
+    case PAYLOAD(LEASE_SIGNED):
+        s_on_lease_signed(&w, ev->lease_signed);
+        break;
+    default:
+        break; /* not matching's business */
+    }
+    s_flush(&w);
+    int rc = w.failed ? -1 : 0;
+    if (rc != 0)
+        wz_log(self->log, WZ_LOG_WARN, "event not applied, will retry", "event", ev->id, "error",
+               wz_store_errstr(self->store), NULL);
+    s_work_fini(&w);
+    return rc;
+}
+
+/* --- deadlines --------------------------------------------------------------- */
+
+/* Expires one proposal in its own transaction. 1 expired, 0 nothing to do
+ * (answered meanwhile, or retried too often), -1 Redis failed. */
+static int s_expire_one(wz_matching_t *self, const wz_region_t *region, const char *pid,
+                        int64_t now_ms)
+{
+    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
+        if (!txn)
+            return -1;
+        s_work_t w;
+        s_work_init(&w, self, txn, region, now_ms);
+        int expired = 0;
+        char key[KEY_MAX];
+        if (s_key(&w, key, "proposal:%s", pid) == 0 && wz_txn_watch(txn, key) != 0)
+            w.failed = true;
+        s_rec_t *pr = s_get(&w, REC_PROPOSAL, pid);
+        if (pr && pr->msg && PROP(pr)->state == PSTATE(SENT)) {
+            s_close_proposal(&w, pr, PSTATE(EXPIRED));
+            Woonzorg__V1__ProposalExpired body = WOONZORG__V1__PROPOSAL_EXPIRED__INIT;
+            body.proposal = PROP(pr);
+            WzEvent ev = WOONZORG__V1__EVENT__INIT;
+            ev.payload_case = PAYLOAD(PROPOSAL_EXPIRED);
+            ev.proposal_expired = &body;
+            s_emit(&w, &ev);
+            s_rematch(&w, PROP(pr)->vacancy_id, pid);
+            expired = 1;
+        } else if (pr && s_key(&w, key, "deadlines") == 0) {
+            /* Answered or cancelled meanwhile: only the deadline is left over. */
+            S_CMD(&w, "ZREM %s %s", key, pid);
+        }
+        s_flush(&w);
+        int committed = w.failed ? -1 : wz_txn_commit(txn);
+        s_work_fini(&w);
+        wz_txn_destroy(&txn);
+        if (committed == 0) {
+            if (expired)
+                wz_log(self->log, WZ_LOG_INFO, "proposal expired", "proposal", pid, NULL);
+            return expired;
+        }
+        if (committed < 0) {
+            wz_log(self->log, WZ_LOG_WARN, "expiry not stored, will retry", "proposal", pid,
+                   "error", wz_store_errstr(self->store), NULL);
+            return -1;
+        }
+    }
+    wz_log(self->log, WZ_LOG_WARN, "expiry kept conflicting, will retry", "proposal", pid, NULL);
+    return 0;
+}
+
+int wz_matching_expire(wz_matching_t *self, int64_t now_ms)
+{
+    int total = 0;
+    for (size_t i = 0; i < self->policy->n_regions; i++) {
+        const wz_region_t *region = &self->policy->regions[i];
+        char key[KEY_MAX];
+        if (wz_store_key(self->store, key, sizeof key, region->id, "deadlines") != 0)
+            return -1;
+        redisReply *r = wz_store_cmd(self->store, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d", key,
+                                     (long long)now_ms, EXPIRE_BATCH);
+        if (!r)
+            return -1;
+        for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements; j++) {
+            if (r->element[j]->type != REDIS_REPLY_STRING)
+                continue;
+            int rc = s_expire_one(self, region, r->element[j]->str, now_ms);
+            if (rc < 0) {
+                freeReplyObject(r);
+                return -1;
+            }
+            total += rc;
+        }
+        freeReplyObject(r);
+    }
+    return total;
+}
+
+int wz_matching_on_timer(wz_loop_t *loop, void *arg)
+{
+    (void)loop;
+    wz_matching_expire(arg, wz_now_ms());
+    return 0;
+}

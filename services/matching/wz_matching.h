@@ -1,0 +1,50 @@
+/* wz_matching.h - the matching service's logic: it follows intake's events,
+ * keeps the lifecycle of vacancies, candidates and proposals in Redis
+ * (m:vacancy, m:candidate, m:candidates, m:tried, m:open, proposal,
+ * deadlines; see docs/architecture.md), chooses candidates with wz_match and
+ * emits ProposalCreated, ProposalExpired, ProposalCancelled, VacancyReleased
+ * and VacancyLet on its own outbox.
+ *
+ * Every change commits in the consumer's transaction together with the
+ * events it causes and the consumer cursor, so a replayed event changes
+ * nothing. The deadline timer runs one transaction per expired proposal. */
+#ifndef WZ_MATCHING_H_INCLUDED
+#define WZ_MATCHING_H_INCLUDED
+
+#include <stdint.h>
+
+#include "wz_bus.h"
+#include "wz_log.h"
+#include "wz_loop.h"
+#include "wz_policy.h"
+#include "wz_store.h"
+
+typedef struct wz_matching_t wz_matching_t;
+
+/* Creates the logic over store, pub (matching's own producer), policy and
+ * log; all borrowed and must outlive it. NULL on OOM. */
+wz_matching_t *wz_matching_new(wz_store_t *store, wz_pub_t *pub, const wz_policy_t *policy,
+                               wz_log_t *log);
+/* Destroys it; accepts NULL and nulls the pointer. */
+void wz_matching_destroy(wz_matching_t **self_p);
+
+/* The consumer's apply function (a wz_sub_apply_fn; arg is the
+ * wz_matching_t): applies one event of producer "intake" inside txn.
+ * Events of other producers, of unknown regions or about unknown records are
+ * passed over (0, with a warning where it means something is off).
+ * Returns -1 when Redis failed (nothing is committed; the bus retries). */
+int wz_matching_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEvent *ev);
+
+/* Expires, in every region of the policy, each proposal still SENT whose
+ * deadline is at or before now_ms (at most 100 per region and call): the
+ * proposal becomes EXPIRED, the candidate active again, ProposalExpired is
+ * emitted and the vacancy matched again, in one transaction per proposal.
+ * Returns how many expired, or -1 when Redis failed (the rest waits for the
+ * next call). */
+int wz_matching_expire(wz_matching_t *self, int64_t now_ms);
+
+/* Loop timer: wz_matching_expire at the current time; arg is the
+ * wz_matching_t. Always returns 0 (a failure is retried on the next tick). */
+int wz_matching_on_timer(wz_loop_t *loop, void *arg);
+
+#endif

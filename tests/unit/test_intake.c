@@ -1,0 +1,877 @@
+/* Unit tests of wz_intake: every request type and error path through
+ * wz_intake_handle on a real Redis, idempotent retries, Redis away, and one
+ * round trip through a CURVE ROUTER with the ZAP handler. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "wz_codec.h"
+#include "wz_intake.h"
+#include "wz_keys.h"
+#include "wz_testenv.h"
+#include "wz_util.h"
+#include "wz_zap.h"
+
+#define CODE(x) WOONZORG__V1__CODE__CODE_##x
+#define STREAM "wz:{zkij}:stream:intake"
+
+static wz_testenv_t *env;
+static wz_store_t *store;
+static void *ctx;
+static wz_pub_t *pub;
+static wz_intake_t *intake;
+static wz_runtime_t rt;
+
+/* --- a small policy, built in memory --------------------------------------- */
+
+static wz_neighbourhood_t s_velsen_hoods[] = {{"BU04530101", "Velsen-Zuid", 52.46, 4.62}};
+static wz_neighbourhood_t s_haarlem_hoods[] = {{"BU03920101", "Binnenstad", 52.38, 4.64}};
+static wz_municipality_t s_municipalities[] = {
+    {"velsen", "Velsen", "GM0453", s_velsen_hoods, 1},
+    {"haarlem", "Haarlem", "GM0392", s_haarlem_hoods, 1},
+};
+static wz_region_t s_regions[] = {
+    {"zkij", "Zuid-Kennemerland en IJmond", 5, 0, s_municipalities, 2}};
+static wz_party_t s_parties[] = {
+    {"pre-wonen", "Pré Wonen", WZ_ROLE_CORPORATION, "zkij", "", ""},
+    {"ymere", "Ymere", WZ_ROLE_CORPORATION, "zkij", "", ""},
+    {"ribw-kam", "RIBW K/AM", WZ_ROLE_CARE_PROVIDER, "zkij", "", ""},
+    {"dock", "Stichting DOCK", WZ_ROLE_CARE_PROVIDER, "zkij", "", ""},
+    {"gem-velsen", "Gemeente Velsen", WZ_ROLE_MUNICIPALITY, "zkij", "velsen", ""},
+    {"gem-haarlem", "Gemeente Haarlem", WZ_ROLE_MUNICIPALITY, "zkij", "haarlem", ""},
+};
+static char s_groups[][WZ_ID_MAX] = {"bw", "mo"};
+static wz_rent_limits_t s_rent_limits[] = {
+    {2024, 65043, 69707, 45493, 88528},
+    {2025, 68296, 73193, 47720, 90007},
+};
+static wz_occupancy_t s_occupancy[] = {{1, 1, 20}, {2, 1, 30}, {3, 2, 45}, {4, 3, 60}};
+static wz_policy_t s_policy = {
+    "test-1",
+    s_regions,
+    1,
+    s_parties,
+    sizeof s_parties / sizeof *s_parties,
+    s_groups,
+    2,
+    s_rent_limits,
+    2,
+    s_occupancy,
+    4,
+};
+
+/* --- requests ---------------------------------------------------------------- */
+
+typedef struct {
+    WzRequest req;
+    WzVacancy vacancy;
+    WzCandidate candidate;
+    WzHousehold household;
+    WzDate date;
+    Woonzorg__V1__IdRef ref;
+    Woonzorg__V1__GrantUrgency grant;
+    Woonzorg__V1__Answer answer;
+    Woonzorg__V1__SignLease lease;
+    Woonzorg__V1__StatusQuery status;
+    Woonzorg__V1__AuditQuery audit;
+} req_t;
+
+static WzRequest *s_req(req_t *b, const char *rid)
+{
+    WzRequest init = WOONZORG__V1__REQUEST__INIT;
+    memset(b, 0, sizeof *b);
+    b->req = init;
+    b->req.request_id = (char *)rid;
+    return &b->req;
+}
+
+static WzRequest *r_publish(req_t *b, const char *rid, const char *id)
+{
+    s_req(b, rid);
+    WzVacancy v = WOONZORG__V1__VACANCY__INIT;
+    WzDate d = WOONZORG__V1__DATE__INIT;
+    wz_date_today(&d);
+    b->date = d;
+    v.id = (char *)id;
+    v.municipality = "velsen";
+    v.neighbourhood = "BU04530101";
+    v.complex = "C-12";
+    v.address = "Zeeweg 1";
+    v.rooms = 2;
+    v.floor_area_m2 = 45;
+    v.rent_cents = 60000;
+    v.access = WOONZORG__V1__ACCESS__ACCESS_GROUND_FLOOR;
+    v.available_from = &b->date;
+    b->vacancy = v;
+    b->req.body_case = WOONZORG__V1__REQUEST__BODY_PUBLISH_VACANCY;
+    b->req.publish_vacancy = &b->vacancy;
+    return &b->req;
+}
+
+static WzRequest *r_register(req_t *b, const char *rid, const char *id, const char *municipality)
+{
+    s_req(b, rid);
+    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+    WzHousehold h = WOONZORG__V1__HOUSEHOLD__INIT;
+    h.adults = 1;
+    b->household = h;
+    c.id = (char *)id;
+    c.municipality = (char *)municipality;
+    c.group = "bw";
+    c.household = &b->household;
+    c.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_ADULT;
+    c.income_class = WOONZORG__V1__INCOME_CLASS__INCOME_CLASS_BELOW_LIMIT;
+    c.consent = 1;
+    b->candidate = c;
+    b->req.body_case = WOONZORG__V1__REQUEST__BODY_REGISTER_CANDIDATE;
+    b->req.register_candidate = &b->candidate;
+    return &b->req;
+}
+
+static WzRequest *r_ref(req_t *b, const char *rid, int body, const char *id)
+{
+    s_req(b, rid);
+    Woonzorg__V1__IdRef ref = WOONZORG__V1__ID_REF__INIT;
+    ref.id = (char *)id;
+    b->ref = ref;
+    b->req.body_case = body;
+    if (body == WOONZORG__V1__REQUEST__BODY_WITHDRAW_VACANCY)
+        b->req.withdraw_vacancy = &b->ref;
+    else
+        b->req.withdraw_candidate = &b->ref;
+    return &b->req;
+}
+
+static WzRequest *r_grant(req_t *b, const char *rid, const char *id, int y, int m, int d)
+{
+    s_req(b, rid);
+    Woonzorg__V1__GrantUrgency g = WOONZORG__V1__GRANT_URGENCY__INIT;
+    g.candidate_id = (char *)id;
+    if (y) {
+        WzDate date = WOONZORG__V1__DATE__INIT;
+        date.year = y;
+        date.month = m;
+        date.day = d;
+        b->date = date;
+        g.date = &b->date;
+    }
+    b->grant = g;
+    b->req.body_case = WOONZORG__V1__REQUEST__BODY_GRANT_URGENCY;
+    b->req.grant_urgency = &b->grant;
+    return &b->req;
+}
+
+static WzRequest *r_answer(req_t *b, const char *rid, const char *proposal, bool accept)
+{
+    s_req(b, rid);
+    Woonzorg__V1__Answer a = WOONZORG__V1__ANSWER__INIT;
+    a.proposal_id = (char *)proposal;
+    a.accept = accept;
+    a.reason = accept ? "" : "too far from work";
+    b->answer = a;
+    b->req.body_case = WOONZORG__V1__REQUEST__BODY_ANSWER;
+    b->req.answer = &b->answer;
+    return &b->req;
+}
+
+static WzRequest *r_sign(req_t *b, const char *rid, const char *vacancy)
+{
+    s_req(b, rid);
+    Woonzorg__V1__SignLease s = WOONZORG__V1__SIGN_LEASE__INIT;
+    s.vacancy_id = (char *)vacancy;
+    s.contract = WOONZORG__V1__CONTRACT_TYPE__CONTRACT_TYPE_THREE_PARTY;
+    b->lease = s;
+    b->req.body_case = WOONZORG__V1__REQUEST__BODY_SIGN_LEASE;
+    b->req.sign_lease = &b->lease;
+    return &b->req;
+}
+
+static WzRequest *r_status(req_t *b, const char *rid, int kind, const char *id)
+{
+    s_req(b, rid);
+    Woonzorg__V1__StatusQuery q = WOONZORG__V1__STATUS_QUERY__INIT;
+    q.kind = kind;
+    q.id = (char *)id;
+    b->status = q;
+    b->req.body_case = WOONZORG__V1__REQUEST__BODY_STATUS;
+    b->req.status = &b->status;
+    return &b->req;
+}
+
+#define KIND(x) WOONZORG__V1__STATUS_QUERY__KIND__KIND_##x
+
+/* --- calling and inspecting ---------------------------------------------------- */
+
+static uint8_t *s_call_bytes(const char *party, const WzRequest *req, size_t *len)
+{
+    size_t n = 0;
+    uint8_t *bytes = wz_codec_pack(&req->base, &n);
+    ck_assert_ptr_nonnull(bytes);
+    uint8_t *reply = NULL;
+    ck_assert_int_eq(wz_intake_handle(intake, party, bytes, n, &reply, len), 0);
+    free(bytes);
+    ck_assert_ptr_nonnull(reply);
+    return reply;
+}
+
+static WzReply *s_call(const char *party, const WzRequest *req)
+{
+    size_t len = 0;
+    uint8_t *bytes = s_call_bytes(party, req, &len);
+    WzReply *reply = wz_reply_unpack(bytes, len);
+    free(bytes);
+    ck_assert_ptr_nonnull(reply);
+    ck_assert_str_eq(reply->request_id, req->request_id);
+    return reply;
+}
+
+/* Sends req and checks the reply code (and message, when not NULL). */
+static void s_expect(const char *party, const WzRequest *req, WzCode code, const char *message)
+{
+    WzReply *reply = s_call(party, req);
+    ck_assert_msg(reply->code == code, "%s: expected code %d, got %d (%s)", req->request_id, code,
+                  reply->code, reply->message);
+    if (message) ck_assert_str_eq(reply->message, message);
+    WZ_FREE_UNPACKED(reply);
+}
+
+static long long s_stream_len(void)
+{
+    redisReply *r = wz_store_cmd(store, "XLEN %s", STREAM);
+    ck_assert_ptr_nonnull(r);
+    long long n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+static WzEvent *s_last_event(void)
+{
+    redisReply *r = wz_store_cmd(store, "XREVRANGE %s + - COUNT 1", STREAM);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(r->elements, 1);
+    redisReply *fields = r->element[0]->element[1];
+    ck_assert_str_eq(fields->element[0]->str, "e");
+    WzEvent *ev = wz_event_unpack(fields->element[1]->str, fields->element[1]->len);
+    freeReplyObject(r);
+    ck_assert_ptr_nonnull(ev);
+    return ev;
+}
+
+static bool s_exists(const char *key)
+{
+    redisReply *r = wz_store_cmd(store, "EXISTS %s", key);
+    ck_assert_ptr_nonnull(r);
+    bool found = r->integer > 0;
+    freeReplyObject(r);
+    return found;
+}
+
+static void s_put(const char *key, const ProtobufCMessage *m)
+{
+    size_t len = 0;
+    uint8_t *bytes = wz_codec_pack(m, &len);
+    ck_assert_ptr_nonnull(bytes);
+    redisReply *r = wz_store_cmd(store, "SET %s %b", key, bytes, len);
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    free(bytes);
+}
+
+/* Matching's view of a vacancy. */
+static void s_put_m_vacancy(const char *id, int state, const char *proposal)
+{
+    WzVacancy v = WOONZORG__V1__VACANCY__INIT;
+    v.id = (char *)id;
+    v.corporation = "pre-wonen";
+    v.region = "zkij";
+    v.municipality = "velsen";
+    v.state = state;
+    v.proposal_id = (char *)proposal;
+    char key[128];
+    snprintf(key, sizeof key, "wz:{zkij}:m:vacancy:%s", id);
+    s_put(key, &v.base);
+}
+
+static void s_put_m_candidate(const char *id, int state)
+{
+    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+    c.id = (char *)id;
+    c.care_provider = "ribw-kam";
+    c.municipality = "velsen";
+    c.state = state;
+    char key[128];
+    snprintf(key, sizeof key, "wz:{zkij}:m:candidate:%s", id);
+    s_put(key, &c.base);
+}
+
+static void s_put_proposal(const char *id, int state, int64_t deadline_ms)
+{
+    WzProposal p = WOONZORG__V1__PROPOSAL__INIT;
+    p.id = (char *)id;
+    p.vacancy_id = "PW-1";
+    p.candidate_id = "K-1";
+    p.region = "zkij";
+    p.corporation = "pre-wonen";
+    p.care_provider = "ribw-kam";
+    p.municipality = "velsen";
+    p.state = state;
+    p.created_ms = wz_now_ms();
+    p.deadline_ms = deadline_ms;
+    p.round = 1;
+    char key[128];
+    snprintf(key, sizeof key, "wz:{zkij}:proposal:%s", id);
+    s_put(key, &p.base);
+}
+
+#define VSTATE(x) WOONZORG__V1__VACANCY_STATE__VACANCY_STATE_##x
+#define CSTATE(x) WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_##x
+#define PSTATE(x) WOONZORG__V1__PROPOSAL_STATE__PROPOSAL_STATE_##x
+
+static void s_publish(const char *rid, const char *corporation, const char *id)
+{
+    req_t b;
+    s_expect(corporation, r_publish(&b, rid, id), CODE(OK), NULL);
+}
+
+static void s_register(const char *rid, const char *provider, const char *id,
+                       const char *municipality)
+{
+    req_t b;
+    s_expect(provider, r_register(&b, rid, id, municipality), CODE(OK), NULL);
+}
+
+/* --- fixture --------------------------------------------------------------------- */
+
+static void setup(void)
+{
+    env = wz_testenv_new(false, 0);
+    store = wz_testenv_store(env);
+    ctx = zmq_ctx_new();
+    ck_assert_ptr_nonnull(ctx);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", wz_test_free_port());
+    pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    ck_assert_ptr_nonnull(pub);
+    memset(&rt, 0, sizeof rt);
+    rt.service = "intake";
+    rt.settings.idempotency_ttl_s = 3600;
+    rt.settings.max_message_bytes = 1 << 20;
+    rt.policy = &s_policy;
+    rt.store = store;
+    rt.ctx = ctx;
+    intake = wz_intake_new(&rt, NULL, pub);
+    ck_assert_ptr_nonnull(intake);
+}
+
+static void teardown(void)
+{
+    wz_intake_destroy(&intake);
+    ck_assert_ptr_null(intake);
+    wz_pub_destroy(&pub);
+    zmq_ctx_term(ctx);
+    wz_testenv_destroy(&env);
+}
+
+/* --- tests ------------------------------------------------------------------------- */
+
+START_TEST(test_publish_stores_emits_and_replays)
+{
+    req_t b;
+    size_t len1 = 0, len2 = 0;
+    uint8_t *first = s_call_bytes("pre-wonen", r_publish(&b, "req-1", "PW-1"), &len1);
+    WzReply *reply = wz_reply_unpack(first, len1);
+    ck_assert_int_eq(reply->code, CODE(OK));
+    ck_assert_str_eq(reply->id, "PW-1");
+    WZ_FREE_UNPACKED(reply);
+    ck_assert_int_eq(s_stream_len(), 1);
+
+    /* The stored record says whose and where: the suite sets both. */
+    uint8_t *data = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(wz_store_get_bytes(store, "wz:{zkij}:vacancy:PW-1", &data, &n), 1);
+    WzVacancy *v = wz_vacancy_unpack(data, n);
+    free(data);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(v->corporation, "pre-wonen");
+    ck_assert_str_eq(v->region, "zkij");
+    ck_assert_int_eq(v->state, VSTATE(OPEN));
+    WZ_FREE_UNPACKED(v);
+
+    WzEvent *ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_VACANCY_PUBLISHED);
+    ck_assert_str_eq(ev->actor, "pre-wonen");
+    ck_assert_str_eq(ev->region, "zkij");
+    ck_assert_str_eq(ev->vacancy_published->vacancy->id, "PW-1");
+    ck_assert_str_eq(ev->vacancy_published->vacancy->corporation, "pre-wonen");
+    WZ_FREE_UNPACKED(ev);
+
+    /* A retry returns the very same bytes and changes nothing. */
+    uint8_t *second = s_call_bytes("pre-wonen", r_publish(&b, "req-1", "PW-1"), &len2);
+    ck_assert_uint_eq(len1, len2);
+    ck_assert_mem_eq(first, second, len1);
+    ck_assert_int_eq(s_stream_len(), 1);
+    free(first);
+    free(second);
+    ck_assert(s_exists("wz:{zkij}:idem:pre-wonen:req-1"));
+
+    /* The same request_id of another party is another request. */
+    s_expect("ymere", r_publish(&b, "req-1", "YM-1"), CODE(OK), NULL);
+    ck_assert_int_eq(s_stream_len(), 2);
+
+    s_expect("pre-wonen", r_publish(&b, "req-2", "PW-1"), CODE(CONFLICT),
+             "vacancy PW-1 was already published");
+    ck_assert_int_eq(s_stream_len(), 2);
+}
+END_TEST
+
+START_TEST(test_unknown_party_is_forbidden)
+{
+    req_t b;
+    s_expect("stranger", r_publish(&b, "req-1", "PW-1"), CODE(FORBIDDEN), NULL);
+    s_expect(NULL, r_publish(&b, "req-1", "PW-1"), CODE(FORBIDDEN), NULL);
+    ck_assert_int_eq(s_stream_len(), 0);
+}
+END_TEST
+
+START_TEST(test_malformed_and_bad_request_id)
+{
+    const uint8_t junk[] = {0xff, 0xff, 0xff, 0x0f, 0x01};
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(wz_intake_handle(intake, "pre-wonen", junk, sizeof junk, &bytes, &len), 0);
+    WzReply *reply = wz_reply_unpack(bytes, len);
+    free(bytes);
+    ck_assert_ptr_nonnull(reply);
+    ck_assert_int_eq(reply->code, CODE(MALFORMED));
+    ck_assert_str_eq(reply->message, "request is not a woonzorg.v1.Request");
+    WZ_FREE_UNPACKED(reply);
+
+    req_t b;
+    reply = s_call("pre-wonen", r_publish(&b, "", "PW-1"));
+    ck_assert_int_eq(reply->code, CODE(INVALID));
+    ck_assert_str_eq(reply->field, "request_id");
+    WZ_FREE_UNPACKED(reply);
+    reply = s_call("pre-wonen", r_publish(&b, "has space", "PW-1"));
+    ck_assert_int_eq(reply->code, CODE(INVALID));
+    ck_assert_str_eq(reply->field, "request_id");
+    WZ_FREE_UNPACKED(reply);
+    ck_assert_int_eq(s_stream_len(), 0);
+}
+END_TEST
+
+START_TEST(test_invalid_request_is_refused_and_remembered)
+{
+    req_t b;
+    r_publish(&b, "req-1", "PW-1");
+    b.vacancy.id = "";
+    WzReply *reply = s_call("pre-wonen", &b.req);
+    ck_assert_int_eq(reply->code, CODE(INVALID));
+    ck_assert(reply->field[0] != '\0');
+    WZ_FREE_UNPACKED(reply);
+    ck_assert_int_eq(s_stream_len(), 0);
+    /* A retry of that request_id gets the first answer, even with a good body. */
+    reply = s_call("pre-wonen", r_publish(&b, "req-1", "PW-1"));
+    ck_assert_int_eq(reply->code, CODE(INVALID));
+    WZ_FREE_UNPACKED(reply);
+    ck_assert_int_eq(s_stream_len(), 0);
+
+    /* A care provider cannot publish dwellings. */
+    s_expect("ribw-kam", r_publish(&b, "req-2", "PW-1"), CODE(FORBIDDEN), NULL);
+    /* No body at all. */
+    s_expect("pre-wonen", s_req(&b, "req-3"), CODE(UNKNOWN_TYPE), NULL);
+    ck_assert_int_eq(s_stream_len(), 0);
+}
+END_TEST
+
+START_TEST(test_audit_goes_elsewhere)
+{
+    req_t b;
+    s_req(&b, "req-1");
+    Woonzorg__V1__AuditQuery q = WOONZORG__V1__AUDIT_QUERY__INIT;
+    q.last = 10;
+    b.audit = q;
+    b.req.body_case = WOONZORG__V1__REQUEST__BODY_AUDIT;
+    b.req.audit = &b.audit;
+    s_expect("gem-velsen", &b.req, CODE(UNKNOWN_TYPE), "audit queries go to the audit endpoint");
+}
+END_TEST
+
+START_TEST(test_withdraw_vacancy)
+{
+    req_t b;
+    const int body = WOONZORG__V1__REQUEST__BODY_WITHDRAW_VACANCY;
+    s_expect("pre-wonen", r_ref(&b, "w-1", body, "PW-1"), CODE(NOT_FOUND), NULL);
+    s_publish("p-1", "pre-wonen", "PW-1");
+    s_expect("ymere", r_ref(&b, "w-2", body, "PW-1"), CODE(FORBIDDEN), NULL);
+    ck_assert_int_eq(s_stream_len(), 1);
+
+    s_expect("pre-wonen", r_ref(&b, "w-3", body, "PW-1"), CODE(OK), NULL);
+    ck_assert_int_eq(s_stream_len(), 2);
+    WzEvent *ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_VACANCY_WITHDRAWN);
+    ck_assert_str_eq(ev->vacancy_withdrawn->vacancy_id, "PW-1");
+    ck_assert_str_eq(ev->vacancy_withdrawn->corporation, "pre-wonen");
+    ck_assert_str_eq(ev->vacancy_withdrawn->municipality, "velsen");
+    WZ_FREE_UNPACKED(ev);
+    s_expect("pre-wonen", r_ref(&b, "w-4", body, "PW-1"), CODE(CONFLICT),
+             "vacancy PW-1 was already withdrawn");
+
+    /* Matching says it is let: too late. */
+    s_publish("p-2", "pre-wonen", "PW-2");
+    s_put_m_vacancy("PW-2", VSTATE(LET), "PW-2/1");
+    s_expect("pre-wonen", r_ref(&b, "w-5", body, "PW-2"), CODE(CONFLICT), "vacancy PW-2 is let");
+
+    /* The lease is signed but matching has not caught up yet: too late as well. */
+    s_publish("p-3", "pre-wonen", "PW-3");
+    s_put_m_vacancy("PW-3", VSTATE(ACCEPTED), "PW-3/1");
+    redisReply *r = wz_store_cmd(store, "SET wz:{zkij}:signed:PW-3 2");
+    freeReplyObject(r);
+    s_expect("pre-wonen", r_ref(&b, "w-6", body, "PW-3"), CODE(CONFLICT),
+             "the lease of vacancy PW-3 was already signed");
+    ck_assert_int_eq(s_stream_len(), 4);
+}
+END_TEST
+
+START_TEST(test_register_and_update_candidate)
+{
+    req_t b;
+    s_register("c-1", "ribw-kam", "K-1", "velsen");
+    WzEvent *ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_REGISTERED);
+    ck_assert_str_eq(ev->candidate_registered->candidate->care_provider, "ribw-kam");
+    ck_assert_int_eq(ev->candidate_registered->candidate->state, CSTATE(REGISTERED));
+    WZ_FREE_UNPACKED(ev);
+
+    /* Another care provider learns nothing but "not yours". */
+    WzReply *reply = s_call("dock", r_register(&b, "c-2", "K-1", "velsen"));
+    ck_assert_int_eq(reply->code, CODE(FORBIDDEN));
+    ck_assert_int_eq(reply->result_case, WOONZORG__V1__REPLY__RESULT__NOT_SET);
+    WZ_FREE_UNPACKED(reply);
+
+    req_t g;
+    s_expect("gem-velsen", r_grant(&g, "g-1", "K-1", 2025, 3, 14), CODE(OK), NULL);
+    /* An update keeps the urgency and says "updated". */
+    r_register(&b, "c-3", "K-1", "velsen");
+    b.household.children = 1;
+    s_expect("ribw-kam", &b.req, CODE(OK), "candidate K-1 updated");
+    ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_UPDATED);
+    WzCandidate *c = ev->candidate_updated->candidate;
+    ck_assert_uint_eq(c->household->children, 1);
+    ck_assert_ptr_nonnull(c->urgency_date);
+    ck_assert_int_eq(c->urgency_date->year, 2025);
+    ck_assert_str_eq(c->urgency_by, "gem-velsen");
+    WZ_FREE_UNPACKED(ev);
+    /* ... and cannot move the urgency to another municipality. */
+    s_expect("ribw-kam", r_register(&b, "c-4", "K-1", "haarlem"), CODE(CONFLICT), NULL);
+
+    /* Housed (matching's word) or withdrawn: no more changes. */
+    s_register("c-5", "ribw-kam", "K-2", "velsen");
+    s_put_m_candidate("K-2", CSTATE(HOUSED));
+    s_expect("ribw-kam", r_register(&b, "c-6", "K-2", "velsen"), CODE(CONFLICT),
+             "candidate K-2 is housed");
+    s_register("c-7", "ribw-kam", "K-3", "velsen");
+    s_expect("ribw-kam", r_ref(&b, "c-8", WOONZORG__V1__REQUEST__BODY_WITHDRAW_CANDIDATE, "K-3"),
+             CODE(OK), NULL);
+    s_expect("ribw-kam", r_register(&b, "c-9", "K-3", "velsen"), CODE(CONFLICT),
+             "candidate K-3 was withdrawn");
+    ck_assert_int_eq(s_stream_len(), 6);
+}
+END_TEST
+
+START_TEST(test_withdraw_candidate)
+{
+    req_t b;
+    const int body = WOONZORG__V1__REQUEST__BODY_WITHDRAW_CANDIDATE;
+    s_expect("ribw-kam", r_ref(&b, "w-1", body, "K-1"), CODE(NOT_FOUND), NULL);
+    s_register("c-1", "ribw-kam", "K-1", "velsen");
+    s_expect("dock", r_ref(&b, "w-2", body, "K-1"), CODE(FORBIDDEN), NULL);
+    s_expect("ribw-kam", r_ref(&b, "w-3", body, "K-1"), CODE(OK), "candidate K-1 withdrawn");
+    WzEvent *ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_WITHDRAWN);
+    ck_assert_str_eq(ev->candidate_withdrawn->candidate_id, "K-1");
+    ck_assert_str_eq(ev->candidate_withdrawn->care_provider, "ribw-kam");
+    ck_assert_str_eq(ev->candidate_withdrawn->municipality, "velsen");
+    WZ_FREE_UNPACKED(ev);
+    s_expect("ribw-kam", r_ref(&b, "w-4", body, "K-1"), CODE(CONFLICT),
+             "candidate K-1 was already withdrawn");
+    s_register("c-2", "ribw-kam", "K-2", "velsen");
+    s_put_m_candidate("K-2", CSTATE(HOUSED));
+    s_expect("ribw-kam", r_ref(&b, "w-5", body, "K-2"), CODE(CONFLICT), "candidate K-2 is housed");
+    ck_assert_int_eq(s_stream_len(), 3);
+}
+END_TEST
+
+START_TEST(test_grant_urgency)
+{
+    req_t b;
+    s_expect("gem-velsen", r_grant(&b, "g-1", "K-1", 0, 0, 0), CODE(NOT_FOUND), NULL);
+    s_register("c-1", "ribw-kam", "K-1", "velsen");
+    s_expect("gem-haarlem", r_grant(&b, "g-2", "K-1", 0, 0, 0), CODE(FORBIDDEN),
+             "gem-haarlem may only grant urgency to candidates of haarlem");
+    s_expect("ribw-kam", r_grant(&b, "g-3", "K-1", 0, 0, 0), CODE(FORBIDDEN), NULL);
+    ck_assert_int_eq(s_stream_len(), 1);
+
+    s_expect("gem-velsen", r_grant(&b, "g-4", "K-1", 0, 0, 0), CODE(OK), NULL);
+    WzDate today = WOONZORG__V1__DATE__INIT;
+    wz_date_today(&today);
+    WzEvent *ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_URGENCY_GRANTED);
+    ck_assert_str_eq(ev->actor, "gem-velsen");
+    ck_assert_str_eq(ev->urgency_granted->candidate_id, "K-1");
+    ck_assert_str_eq(ev->urgency_granted->care_provider, "ribw-kam");
+    ck_assert_str_eq(ev->urgency_granted->municipality, "velsen");
+    ck_assert_int_eq(wz_date_cmp(ev->urgency_granted->date, &today), 0);
+    WZ_FREE_UNPACKED(ev);
+    s_expect("gem-velsen", r_grant(&b, "g-5", "K-1", 2025, 1, 2), CODE(CONFLICT), NULL);
+
+    s_register("c-2", "ribw-kam", "K-2", "velsen");
+    s_expect("gem-velsen", r_grant(&b, "g-6", "K-2", 2025, 1, 2), CODE(OK), NULL);
+    uint8_t *data = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(wz_store_get_bytes(store, "wz:{zkij}:candidate:K-2", &data, &n), 1);
+    WzCandidate *c = wz_candidate_unpack(data, n);
+    free(data);
+    ck_assert_int_eq(c->urgency_date->year, 2025);
+    ck_assert_int_eq(c->urgency_date->month, 1);
+    ck_assert_int_eq(c->urgency_date->day, 2);
+    ck_assert_str_eq(c->urgency_by, "gem-velsen");
+    WZ_FREE_UNPACKED(c);
+
+    s_register("c-3", "ribw-kam", "K-3", "velsen");
+    s_expect("ribw-kam", r_ref(&b, "w-1", WOONZORG__V1__REQUEST__BODY_WITHDRAW_CANDIDATE, "K-3"),
+             CODE(OK), NULL);
+    s_expect("gem-velsen", r_grant(&b, "g-7", "K-3", 0, 0, 0), CODE(CONFLICT),
+             "candidate K-3 is withdrawn");
+    ck_assert_int_eq(s_stream_len(), 6);
+}
+END_TEST
+
+START_TEST(test_answer)
+{
+    req_t b;
+    s_expect("ribw-kam", r_answer(&b, "a-1", "PW-1/1", true), CODE(NOT_FOUND), NULL);
+    s_put_proposal("PW-1/1", PSTATE(SENT), wz_now_ms() + 60000);
+    s_expect("dock", r_answer(&b, "a-2", "PW-1/1", true), CODE(FORBIDDEN), NULL);
+
+    s_expect("ribw-kam", r_answer(&b, "a-3", "PW-1/1", false), CODE(OK), NULL);
+    WzEvent *ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_PROPOSAL_ANSWERED);
+    ck_assert_str_eq(ev->proposal_answered->proposal->id, "PW-1/1");
+    ck_assert_str_eq(ev->proposal_answered->proposal->candidate_id, "K-1");
+    ck_assert(!ev->proposal_answered->accepted);
+    ck_assert_str_eq(ev->proposal_answered->reason, "too far from work");
+    WZ_FREE_UNPACKED(ev);
+    /* Matching has not seen it yet, but the answer is in. */
+    s_expect("ribw-kam", r_answer(&b, "a-4", "PW-1/1", true), CODE(CONFLICT),
+             "proposal PW-1/1 was already answered");
+
+    s_put_proposal("PW-2/1", PSTATE(EXPIRED), wz_now_ms() - 1000);
+    s_expect("ribw-kam", r_answer(&b, "a-5", "PW-2/1", true), CODE(CONFLICT),
+             "proposal PW-2/1 is expired");
+    s_put_proposal("PW-3/1", PSTATE(SENT), wz_now_ms() - 1);
+    s_expect("ribw-kam", r_answer(&b, "a-6", "PW-3/1", true), CODE(CONFLICT),
+             "the answer deadline has passed");
+    ck_assert_int_eq(s_stream_len(), 1);
+}
+END_TEST
+
+START_TEST(test_sign_lease)
+{
+    req_t b;
+    s_expect("pre-wonen", r_sign(&b, "s-1", "PW-1"), CODE(NOT_FOUND), NULL);
+    s_publish("p-1", "pre-wonen", "PW-1");
+    s_expect("ymere", r_sign(&b, "s-2", "PW-1"), CODE(FORBIDDEN), NULL);
+    s_expect("pre-wonen", r_sign(&b, "s-3", "PW-1"), CODE(CONFLICT),
+             "vacancy PW-1 is open, not accepted");
+    s_put_m_vacancy("PW-1", VSTATE(OFFERED), "PW-1/1");
+    s_expect("pre-wonen", r_sign(&b, "s-4", "PW-1"), CODE(CONFLICT),
+             "vacancy PW-1 is offered, not accepted");
+    s_put_m_vacancy("PW-1", VSTATE(ACCEPTED), "PW-1/1");
+    s_expect("pre-wonen", r_sign(&b, "s-5", "PW-1"), CODE(OK), NULL);
+    WzEvent *ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_LEASE_SIGNED);
+    ck_assert_str_eq(ev->lease_signed->vacancy_id, "PW-1");
+    ck_assert_str_eq(ev->lease_signed->corporation, "pre-wonen");
+    ck_assert_int_eq(ev->lease_signed->contract,
+                     WOONZORG__V1__CONTRACT_TYPE__CONTRACT_TYPE_THREE_PARTY);
+    WZ_FREE_UNPACKED(ev);
+    s_expect("pre-wonen", r_sign(&b, "s-6", "PW-1"), CODE(CONFLICT),
+             "the lease of vacancy PW-1 was already signed");
+    ck_assert_int_eq(s_stream_len(), 2);
+}
+END_TEST
+
+START_TEST(test_status)
+{
+    req_t b;
+    s_publish("p-1", "pre-wonen", "PW-1");
+    s_register("c-1", "ribw-kam", "K-1", "velsen");
+
+    WzReply *reply = s_call("pre-wonen", r_status(&b, "q-1", KIND(VACANCY), "PW-1"));
+    ck_assert_int_eq(reply->code, CODE(OK));
+    ck_assert_int_eq(reply->result_case, WOONZORG__V1__REPLY__RESULT_VACANCY);
+    ck_assert_int_eq(reply->vacancy->state, VSTATE(OPEN));
+    WZ_FREE_UNPACKED(reply);
+    /* Reads are not remembered. */
+    ck_assert(!s_exists("wz:{zkij}:idem:pre-wonen:q-1"));
+
+    s_put_m_vacancy("PW-1", VSTATE(OFFERED), "PW-1/1");
+    reply = s_call("gem-haarlem", r_status(&b, "q-2", KIND(VACANCY), "PW-1"));
+    ck_assert_int_eq(reply->code, CODE(OK));
+    ck_assert_int_eq(reply->vacancy->state, VSTATE(OFFERED));
+    ck_assert_str_eq(reply->vacancy->proposal_id, "PW-1/1");
+    ck_assert_str_eq(reply->vacancy->address, "Zeeweg 1");
+    WZ_FREE_UNPACKED(reply);
+    s_expect("ymere", r_status(&b, "q-3", KIND(VACANCY), "PW-1"), CODE(FORBIDDEN), NULL);
+    s_expect("ribw-kam", r_status(&b, "q-4", KIND(VACANCY), "PW-1"), CODE(FORBIDDEN), NULL);
+    s_expect("pre-wonen", r_status(&b, "q-5", KIND(VACANCY), "PW-9"), CODE(NOT_FOUND), NULL);
+
+    s_put_m_candidate("K-1", CSTATE(ACTIVE));
+    reply = s_call("gem-velsen", r_status(&b, "q-6", KIND(CANDIDATE), "K-1"));
+    ck_assert_int_eq(reply->code, CODE(OK));
+    ck_assert_int_eq(reply->result_case, WOONZORG__V1__REPLY__RESULT_CANDIDATE);
+    ck_assert_int_eq(reply->candidate->state, CSTATE(ACTIVE));
+    WZ_FREE_UNPACKED(reply);
+    s_expect("ribw-kam", r_status(&b, "q-7", KIND(CANDIDATE), "K-1"), CODE(OK), NULL);
+    s_expect("gem-haarlem", r_status(&b, "q-8", KIND(CANDIDATE), "K-1"), CODE(FORBIDDEN), NULL);
+    s_expect("dock", r_status(&b, "q-9", KIND(CANDIDATE), "K-1"), CODE(FORBIDDEN), NULL);
+    s_expect("pre-wonen", r_status(&b, "q-10", KIND(CANDIDATE), "K-1"), CODE(FORBIDDEN), NULL);
+
+    s_put_proposal("PW-1/1", PSTATE(SENT), wz_now_ms() + 60000);
+    reply = s_call("ribw-kam", r_status(&b, "q-11", KIND(PROPOSAL), "PW-1/1"));
+    ck_assert_int_eq(reply->code, CODE(OK));
+    ck_assert_int_eq(reply->result_case, WOONZORG__V1__REPLY__RESULT_PROPOSAL);
+    ck_assert_str_eq(reply->proposal->candidate_id, "K-1");
+    WZ_FREE_UNPACKED(reply);
+    s_expect("pre-wonen", r_status(&b, "q-12", KIND(PROPOSAL), "PW-1/1"), CODE(OK), NULL);
+    s_expect("gem-velsen", r_status(&b, "q-13", KIND(PROPOSAL), "PW-1/1"), CODE(OK), NULL);
+    s_expect("gem-haarlem", r_status(&b, "q-14", KIND(PROPOSAL), "PW-1/1"), CODE(FORBIDDEN), NULL);
+    s_expect("ymere", r_status(&b, "q-15", KIND(PROPOSAL), "PW-1/1"), CODE(FORBIDDEN), NULL);
+    s_expect("dock", r_status(&b, "q-16", KIND(PROPOSAL), "PW-1/1"), CODE(FORBIDDEN), NULL);
+    s_expect("dock", r_status(&b, "q-17", KIND(PROPOSAL), "PW-9/1"), CODE(NOT_FOUND), NULL);
+    ck_assert_int_eq(s_stream_len(), 2);
+}
+END_TEST
+
+START_TEST(test_redis_down_is_unavailable)
+{
+    s_publish("p-1", "pre-wonen", "PW-1");
+    wz_testenv_kill_redis(env);
+    req_t b;
+    WzReply *reply = s_call("pre-wonen", r_publish(&b, "p-2", "PW-2"));
+    ck_assert_int_eq(reply->code, CODE(UNAVAILABLE));
+    ck_assert_str_eq(reply->request_id, "p-2");
+    WZ_FREE_UNPACKED(reply);
+    s_expect("pre-wonen", r_status(&b, "q-1", KIND(VACANCY), "PW-1"), CODE(UNAVAILABLE), NULL);
+    /* Even a retry of a committed request needs storage to find its first reply. */
+    s_expect("pre-wonen", r_publish(&b, "p-1", "PW-1"), CODE(UNAVAILABLE), NULL);
+}
+END_TEST
+
+/* A real ROUTER with CURVE and the ZAP handler: identity from the key. */
+START_TEST(test_router_round_trip_with_curve)
+{
+    wz_keypair_t server, client;
+    ck_assert_int_eq(wz_keys_generate(&server), 0);
+    ck_assert_int_eq(wz_keys_generate(&client), 0);
+    wz_party_t parties[sizeof s_parties / sizeof *s_parties];
+    memcpy(parties, s_parties, sizeof parties);
+    memcpy(parties[0].public_key, client.public_z85, sizeof parties[0].public_key);
+    wz_policy_t policy = s_policy;
+    policy.parties = parties;
+    rt.policy = &policy;
+    wz_intake_t *served = wz_intake_new(&rt, NULL, pub);
+    ck_assert_ptr_nonnull(served);
+
+    wz_zap_t *zap = wz_zap_new(ctx, &policy, NULL);
+    ck_assert_ptr_nonnull(zap);
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    int mandatory = 1, linger = 0;
+    zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory);
+    zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
+    ck_assert_int_eq(wz_zap_server(router, &server), 0);
+    ck_assert_int_eq(zmq_bind(router, "tcp://127.0.0.1:*"), 0);
+    char endpoint[128];
+    size_t size = sizeof endpoint;
+    ck_assert_int_eq(zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &size), 0);
+
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+    ck_assert_int_eq(wz_zap_client(dealer, &client, server.public_z85), 0);
+    ck_assert_int_eq(zmq_connect(dealer, endpoint), 0);
+
+    /* A two-frame request is not ours: dropped without a reply. Then a good one. */
+    zmq_send(dealer, "x", 1, ZMQ_SNDMORE);
+    zmq_send(dealer, "y", 1, 0);
+    req_t b;
+    r_publish(&b, "net-1", "PW-1");
+    ck_assert_int_eq(wz_codec_send(dealer, &b.req.base, 0), 0);
+
+    WzReply *reply = NULL;
+    int64_t deadline = wz_mono_ms() + 10000;
+    while (!reply && wz_mono_ms() < deadline) {
+        zmq_pollitem_t items[] = {{router, 0, ZMQ_POLLIN, 0}, {dealer, 0, ZMQ_POLLIN, 0}};
+        zmq_poll(items, 2, 100);
+        if (items[0].revents & ZMQ_POLLIN)
+            ck_assert_int_eq(wz_intake_on_router(NULL, router, served), 0);
+        if (items[1].revents & ZMQ_POLLIN) {
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            ck_assert_int_ge(zmq_msg_recv(&msg, dealer, 0), 0);
+            ck_assert(!zmq_msg_more(&msg));
+            reply = wz_reply_unpack(zmq_msg_data(&msg), zmq_msg_size(&msg));
+            zmq_msg_close(&msg);
+            ck_assert_ptr_nonnull(reply);
+        }
+    }
+    ck_assert_ptr_nonnull(reply);
+    ck_assert_str_eq(reply->request_id, "net-1");
+    ck_assert_int_eq(reply->code, CODE(OK));
+    WZ_FREE_UNPACKED(reply);
+    /* The party came from the key: the vacancy is pre-wonen's. */
+    WzEvent *ev = s_last_event();
+    ck_assert_str_eq(ev->actor, "pre-wonen");
+    WZ_FREE_UNPACKED(ev);
+    ck_assert_int_eq(s_stream_len(), 1);
+
+    zmq_close(dealer);
+    zmq_close(router);
+    wz_zap_destroy(&zap);
+    wz_intake_destroy(&served);
+}
+END_TEST
+
+static Suite *s_suite(void)
+{
+    Suite *s = suite_create("intake");
+    TCase *tc = tcase_create("requests");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_publish_stores_emits_and_replays);
+    tcase_add_test(tc, test_unknown_party_is_forbidden);
+    tcase_add_test(tc, test_malformed_and_bad_request_id);
+    tcase_add_test(tc, test_invalid_request_is_refused_and_remembered);
+    tcase_add_test(tc, test_audit_goes_elsewhere);
+    tcase_add_test(tc, test_withdraw_vacancy);
+    tcase_add_test(tc, test_register_and_update_candidate);
+    tcase_add_test(tc, test_withdraw_candidate);
+    tcase_add_test(tc, test_grant_urgency);
+    tcase_add_test(tc, test_answer);
+    tcase_add_test(tc, test_sign_lease);
+    tcase_add_test(tc, test_status);
+    tcase_add_test(tc, test_redis_down_is_unavailable);
+    tcase_add_test(tc, test_router_round_trip_with_curve);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(s_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,593 @@
+/* Unit tests of wz_match: every hard filter on its own, their order, the
+ * ranking with its tie-breaks, and the explanation, on a policy built in
+ * memory (no files, no Redis). */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wz_match.h"
+
+#define CSTATE(x) WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_##x
+#define ACCESS(x) WOONZORG__V1__ACCESS__ACCESS_##x
+
+/* Passend toewijzen 2024 and 2025, in cents. */
+static wz_rent_limits_t s_limits[] = {
+    {2024, 65043, 69707, 45220, 87966},
+    {2025, 68296, 73193, 47720, 90007},
+};
+static wz_occupancy_t s_occupancy[] = {
+    {1, 1, 20},
+    {2, 2, 35},
+    {3, 3, 50},
+    {4, 3, 60},
+};
+static wz_region_t s_region = {.id = "zkij", .name = "Zuid-Kennemerland en IJmond",
+                               .answer_seconds = 600};
+static wz_policy_t s_policy = {
+    .version = "test-7",
+    .regions = &s_region,
+    .n_regions = 1,
+    .rent_limits = s_limits,
+    .n_rent_limits = 2,
+    .occupancy = s_occupancy,
+    .n_occupancy = 4,
+};
+
+/* A candidate and the storage its pointers use; initialise in place. */
+typedef struct {
+    WzCandidate c;
+    WzHousehold hh;
+    WzDate urgency;
+    char *acceptable[4];
+    char *excluded[4];
+} cand_t;
+
+static void cand_init(cand_t *t, const char *id, int year, int month, int day)
+{
+    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+    WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
+    WzDate d = WOONZORG__V1__DATE__INIT;
+    t->c = c;
+    t->hh = hh;
+    t->urgency = d;
+    t->hh.adults = 1;
+    t->urgency.year = year;
+    t->urgency.month = month;
+    t->urgency.day = day;
+    t->c.id = (char *)id;
+    t->c.care_provider = "ribw-kam";
+    t->c.region = "zkij";
+    t->c.municipality = "haarlem";
+    t->c.household = &t->hh;
+    t->c.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_ADULT;
+    t->c.income_class = WOONZORG__V1__INCOME_CLASS__INCOME_CLASS_BELOW_LIMIT;
+    t->c.consent = true;
+    t->c.urgency_date = &t->urgency;
+    t->c.urgency_by = "gem-haarlem";
+    t->c.state = CSTATE(ACTIVE);
+    t->c.acceptable_municipalities = t->acceptable;
+    t->c.excluded_neighbourhoods = t->excluded;
+}
+
+typedef struct {
+    WzVacancy v;
+    WzDate from;
+} vac_t;
+
+/* Two rooms, 45 m2, EUR 600.00, ground floor with lift, from 2025-06-01. */
+static void vac_init(vac_t *t)
+{
+    WzVacancy v = WOONZORG__V1__VACANCY__INIT;
+    WzDate d = WOONZORG__V1__DATE__INIT;
+    t->v = v;
+    t->from = d;
+    t->from.year = 2025;
+    t->from.month = 6;
+    t->from.day = 1;
+    t->v.id = "pw-100";
+    t->v.corporation = "pre-wonen";
+    t->v.region = "zkij";
+    t->v.municipality = "haarlem";
+    t->v.neighbourhood = "BU03920101";
+    t->v.rooms = 2;
+    t->v.floor_area_m2 = 45;
+    t->v.rent_cents = 60000;
+    t->v.access = ACCESS(GROUND_FLOOR) | ACCESS(LIFT);
+    t->v.available_from = &t->from;
+}
+
+/* The rule (name) that removes candidate c from vacancy v, or "eligible". */
+static const char *s_verdict(const vac_t *v, const cand_t *c)
+{
+    int rule = wz_match_check(&s_policy, &v->v, &c->c, NULL, NULL, NULL);
+    return rule < 0 ? "eligible" : wz_match_rule_name((size_t)rule);
+}
+
+static uint32_t s_removed(const wz_match_result_t *r, const char *rule)
+{
+    for (size_t i = 0; i < r->explanation.n_filters; i++)
+        if (strcmp(r->explanation.filters[i]->rule, rule) == 0)
+            return r->explanation.filters[i]->removed;
+    ck_abort_msg("rule %s missing from the explanation", rule);
+    return 0;
+}
+
+START_TEST(test_single_eligible_candidate)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "kam-0012", 2025, 3, 4);
+    WzCandidate *cands[] = {&a.c};
+    wz_match_result_t r;
+    size_t chosen = 99;
+    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 1, NULL, NULL, &r, &chosen), 1);
+    ck_assert_uint_eq(chosen, 0);
+    const WzExplanation *e = &r.explanation;
+    ck_assert_uint_eq(e->considered, 1);
+    ck_assert_uint_eq(e->eligible, 1);
+    ck_assert_uint_eq(e->rank, 1);
+    ck_assert_uint_eq(e->n_filters, WZ_MATCH_RULES);
+    static const char *const names[] = {"status",        "consent",   "already_proposed",
+                                        "municipality",  "neighbourhood", "household",
+                                        "rent",          "accessibility"};
+    for (size_t i = 0; i < WZ_MATCH_RULES; i++) {
+        ck_assert_str_eq(e->filters[i]->rule, names[i]);
+        ck_assert_str_eq(wz_match_rule_name(i), names[i]);
+        ck_assert_uint_eq(e->filters[i]->removed, 0);
+    }
+    ck_assert_ptr_null(wz_match_rule_name(WZ_MATCH_RULES));
+    ck_assert_str_eq(e->ranking,
+                     "earliest urgency date, then closest fit in rooms, then candidate id");
+    ck_assert_str_eq(e->policy_version, "test-7");
+    ck_assert_str_eq(e->summary,
+                     "kam-0012 ranked 1 of 1 eligible (1 considered): urgency since 2025-03-04");
+}
+END_TEST
+
+START_TEST(test_filter_status)
+{
+    vac_t v;
+    vac_init(&v);
+    cand_t c[6];
+    const int states[] = {CSTATE(REGISTERED), CSTATE(PROPOSED), CSTATE(HOUSED),
+                          CSTATE(WITHDRAWN),  CSTATE(UNSPECIFIED), CSTATE(ACTIVE)};
+    WzCandidate *cands[6];
+    for (int i = 0; i < 6; i++) {
+        cand_init(&c[i], "x", 2025, 1, 1);
+        c[i].c.state = states[i];
+        cands[i] = &c[i].c;
+    }
+    for (int i = 0; i < 5; i++)
+        ck_assert_str_eq(s_verdict(&v, &c[i]), "status");
+    ck_assert_str_eq(s_verdict(&v, &c[5]), "eligible");
+    /* Active without urgency (or with a date that is no date) is not matchable. */
+    c[5].c.urgency_date = NULL;
+    ck_assert_str_eq(s_verdict(&v, &c[5]), "status");
+    c[5].c.urgency_date = &c[5].urgency;
+    c[5].urgency.month = 13;
+    ck_assert_str_eq(s_verdict(&v, &c[5]), "status");
+
+    wz_match_result_t r;
+    size_t chosen = 42;
+    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 6, NULL, NULL, &r, &chosen), 0);
+    ck_assert_uint_eq(chosen, 42);
+    ck_assert_uint_eq(s_removed(&r, "status"), 6);
+    ck_assert_uint_eq(r.explanation.eligible, 0);
+    ck_assert_uint_eq(r.explanation.rank, 0);
+    ck_assert_str_eq(r.explanation.summary, "no eligible candidate among 6: status removed 6");
+}
+END_TEST
+
+START_TEST(test_filter_consent)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "a", 2025, 1, 1);
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    a.c.consent = false;
+    ck_assert_str_eq(s_verdict(&v, &a), "consent");
+}
+END_TEST
+
+static bool s_tried_a(void *arg, const char *id)
+{
+    int *calls = arg;
+    (*calls)++;
+    return strcmp(id, "a") == 0;
+}
+
+START_TEST(test_filter_already_proposed)
+{
+    vac_t v;
+    cand_t a, b;
+    vac_init(&v);
+    cand_init(&a, "a", 2024, 1, 1); /* would win on urgency */
+    cand_init(&b, "b", 2025, 1, 1);
+    WzCandidate *cands[] = {&a.c, &b.c};
+    int calls = 0;
+    ck_assert_int_eq(wz_match_check(&s_policy, &v.v, &a.c, s_tried_a, &calls, NULL), 2);
+    wz_match_result_t r;
+    size_t chosen = 0;
+    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 2, s_tried_a, &calls, &r, &chosen), 1);
+    ck_assert_uint_eq(chosen, 1);
+    ck_assert_uint_eq(s_removed(&r, "already_proposed"), 1);
+    ck_assert_int_ge(calls, 3);
+    /* Without a tried function nobody counts as proposed before. */
+    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 2, NULL, NULL, &r, &chosen), 1);
+    ck_assert_uint_eq(chosen, 0);
+}
+END_TEST
+
+START_TEST(test_filter_municipality)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "a", 2025, 1, 1);
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible"); /* empty list: anywhere in the region */
+    a.acceptable[0] = "velsen";
+    a.c.n_acceptable_municipalities = 1;
+    ck_assert_str_eq(s_verdict(&v, &a), "municipality");
+    a.acceptable[1] = "haarlem";
+    a.c.n_acceptable_municipalities = 2;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    v.v.municipality = "zandvoort";
+    ck_assert_str_eq(s_verdict(&v, &a), "municipality");
+}
+END_TEST
+
+START_TEST(test_filter_neighbourhood)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "a", 2025, 1, 1);
+    a.excluded[0] = "BU03920202";
+    a.c.n_excluded_neighbourhoods = 1;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    a.excluded[1] = "BU03920101";
+    a.c.n_excluded_neighbourhoods = 2;
+    ck_assert_str_eq(s_verdict(&v, &a), "neighbourhood");
+    v.v.neighbourhood = "BU03920303";
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+}
+END_TEST
+
+START_TEST(test_filter_household)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v); /* 2 rooms, 45 m2 */
+    cand_init(&a, "a", 2025, 1, 1);
+    a.hh.adults = 2;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible"); /* 2 persons: 2 rooms, 35 m2 */
+    a.hh.children = 1;
+    ck_assert_str_eq(s_verdict(&v, &a), "household"); /* 3 persons: 3 rooms */
+    v.v.rooms = 3;
+    v.v.rent_cents = 70000;
+    ck_assert_str_eq(s_verdict(&v, &a), "household"); /* ... and 50 m2 */
+    v.v.floor_area_m2 = 50;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    /* Larger households than the table use its last row. */
+    a.hh.children = 5;
+    ck_assert_str_eq(s_verdict(&v, &a), "household");
+    v.v.floor_area_m2 = 60;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    /* Area alone: a one-person household needs 20 m2. */
+    a.hh.adults = 1;
+    a.hh.children = 0;
+    v.v.floor_area_m2 = 19;
+    ck_assert_str_eq(s_verdict(&v, &a), "household");
+}
+END_TEST
+
+START_TEST(test_filter_rent)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "a", 2025, 1, 1);
+    /* 2025, 1-2 persons below the income limit: EUR 682.96, inclusive. */
+    v.v.rent_cents = 68296;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    v.v.rent_cents = 68297;
+    ck_assert_str_eq(s_verdict(&v, &a), "rent");
+    /* 3+ persons below the limit: EUR 731.93 (dwelling big enough for them). */
+    v.v.rooms = 3;
+    v.v.floor_area_m2 = 60;
+    a.hh.adults = 2;
+    a.hh.children = 1;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    v.v.rent_cents = 73194;
+    ck_assert_str_eq(s_verdict(&v, &a), "rent");
+    /* Above the income limit: the social-rent limit EUR 900.07. */
+    a.c.income_class = WOONZORG__V1__INCOME_CLASS__INCOME_CLASS_ABOVE_LIMIT;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    v.v.rent_cents = 90008;
+    ck_assert_str_eq(s_verdict(&v, &a), "rent");
+    /* Under 23: EUR 477.20 whatever the income. */
+    a.c.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_UNDER_23;
+    v.v.rent_cents = 47720;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    v.v.rent_cents = 47721;
+    ck_assert_str_eq(s_verdict(&v, &a), "rent");
+}
+END_TEST
+
+START_TEST(test_rent_year_of_availability)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "a", 2025, 1, 1);
+    v.v.rent_cents = 66000; /* above the 2024 limit 650.43, below 2025's 682.96 */
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    v.from.year = 2024;
+    ck_assert_str_eq(s_verdict(&v, &a), "rent");
+    /* Before the first known year the earliest limits apply. */
+    v.from.year = 2019;
+    ck_assert_str_eq(s_verdict(&v, &a), "rent");
+    /* After the last known year the latest limits stay in force. */
+    v.from.year = 2031;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    /* No date: the current year, which is 2025 or later, so 2025's limits. */
+    v.v.available_from = NULL;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+}
+END_TEST
+
+START_TEST(test_filter_accessibility)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v); /* ground floor and lift */
+    cand_init(&a, "a", 2025, 1, 1);
+    a.c.access_needs = ACCESS(LIFT);
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    a.c.access_needs = ACCESS(LIFT) | ACCESS(GROUND_FLOOR);
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    a.c.access_needs = ACCESS(LIFT) | ACCESS(WHEELCHAIR);
+    ck_assert_str_eq(s_verdict(&v, &a), "accessibility");
+    v.v.access |= ACCESS(WHEELCHAIR) | ACCESS(NO_STEPS);
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+}
+END_TEST
+
+START_TEST(test_first_failing_rule_counts)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "a", 2025, 1, 1);
+    /* Fails consent, municipality, household, rent and accessibility. */
+    a.c.consent = false;
+    a.acceptable[0] = "velsen";
+    a.c.n_acceptable_municipalities = 1;
+    a.hh.adults = 4;
+    a.c.access_needs = ACCESS(WHEELCHAIR);
+    v.v.rent_cents = 99999;
+    ck_assert_str_eq(s_verdict(&v, &a), "consent");
+    a.c.consent = true;
+    ck_assert_str_eq(s_verdict(&v, &a), "municipality");
+    a.c.n_acceptable_municipalities = 0;
+    ck_assert_str_eq(s_verdict(&v, &a), "household");
+    a.hh.adults = 1;
+    ck_assert_str_eq(s_verdict(&v, &a), "rent");
+    v.v.rent_cents = 50000;
+    ck_assert_str_eq(s_verdict(&v, &a), "accessibility");
+}
+END_TEST
+
+static size_t s_pick(const vac_t *v, cand_t *c, const size_t *order, size_t n)
+{
+    WzCandidate *cands[8];
+    ck_assert_uint_le(n, 8);
+    for (size_t i = 0; i < n; i++)
+        cands[i] = &c[order[i]].c;
+    wz_match_result_t r;
+    size_t chosen = 99;
+    ck_assert_int_eq(wz_match_pick(&s_policy, &v->v, cands, n, NULL, NULL, &r, &chosen), 1);
+    ck_assert_uint_lt(chosen, n);
+    ck_assert_uint_eq(r.explanation.eligible, n);
+    return order[chosen];
+}
+
+START_TEST(test_ranking_urgency_first)
+{
+    vac_t v;
+    vac_init(&v);
+    cand_t c[3];
+    cand_init(&c[0], "kam-3", 2025, 2, 1);
+    cand_init(&c[1], "kam-1", 2024, 12, 31); /* waiting longest */
+    cand_init(&c[2], "kam-2", 2025, 1, 15);
+    static const size_t orders[][3] = {{0, 1, 2}, {2, 1, 0}, {1, 0, 2}, {2, 0, 1}};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(s_pick(&v, c, orders[i], 3), 1);
+    /* Urgency beats fit: the long waiter wins even with rooms to spare. */
+    v.v.rooms = 3;
+    v.v.floor_area_m2 = 60;
+    v.v.rent_cents = 68000; /* within every household's limit */
+    c[2].hh.adults = 3; /* exact fit, but later urgency */
+    ck_assert_uint_eq(s_pick(&v, c, orders[0], 3), 1);
+}
+END_TEST
+
+START_TEST(test_ranking_ties)
+{
+    vac_t v;
+    vac_init(&v);
+    v.v.rooms = 3;
+    v.v.floor_area_m2 = 60;
+    v.v.rent_cents = 68000; /* within every household's limit */
+    cand_t c[3];
+    cand_init(&c[0], "kam-a", 2025, 1, 1); /* 1 person: 2 rooms to spare */
+    cand_init(&c[1], "kam-b", 2025, 1, 1); /* 3 persons: exact fit */
+    cand_init(&c[2], "kam-c", 2025, 1, 1); /* 2 persons: 1 room to spare */
+    c[1].hh.adults = 2;
+    c[1].hh.children = 1;
+    c[2].hh.adults = 2;
+    static const size_t orders[][3] = {{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {0, 2, 1}};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(s_pick(&v, c, orders[i], 3), 1);
+    /* Same date, same fit: the candidate id decides, the same whatever the order. */
+    c[1].hh.children = 0;
+    c[1].hh.adults = 1;
+    c[2].hh.adults = 1;
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_uint_eq(s_pick(&v, c, orders[i], 3), 0);
+    cand_t d[2];
+    cand_init(&d[0], "kam-010", 2025, 1, 1);
+    cand_init(&d[1], "kam-002", 2025, 1, 1);
+    static const size_t two[][2] = {{0, 1}, {1, 0}};
+    ck_assert_uint_eq(s_pick(&v, d, two[0], 2), 1);
+    ck_assert_uint_eq(s_pick(&v, d, two[1], 2), 1);
+}
+END_TEST
+
+START_TEST(test_explanation_counts)
+{
+    vac_t v;
+    vac_init(&v);
+    cand_t c[12];
+    WzCandidate *cands[12];
+    const char *ids[12] = {"c00", "c01", "c02", "c03", "c04", "c05",
+                           "c06", "c07", "c08", "c09", "c10", "c11"};
+    for (int i = 0; i < 12; i++) {
+        cand_init(&c[i], ids[i], 2025, 1, 1 + i);
+        cands[i] = &c[i].c;
+    }
+    c[0].c.state = CSTATE(REGISTERED);               /* status */
+    c[1].c.consent = false;                          /* consent */
+    c[2].acceptable[0] = "velsen";                   /* municipality */
+    c[2].c.n_acceptable_municipalities = 1;
+    c[3].excluded[0] = "BU03920101";                 /* neighbourhood */
+    c[3].c.n_excluded_neighbourhoods = 1;
+    c[4].hh.adults = 3;                              /* household */
+    c[5].hh.adults = 4;                              /* household */
+    c[6].c.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_UNDER_23; /* rent */
+    c[7].c.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_UNDER_23; /* rent */
+    c[8].c.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_UNDER_23; /* rent */
+    c[9].c.access_needs = ACCESS(WHEELCHAIR);        /* accessibility */
+    /* c10 and c11 are eligible; c10 has the earlier urgency. */
+    wz_match_result_t r;
+    size_t chosen = 0;
+    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 12, NULL, NULL, &r, &chosen), 1);
+    ck_assert_uint_eq(chosen, 10);
+    ck_assert_uint_eq(r.explanation.considered, 12);
+    ck_assert_uint_eq(r.explanation.eligible, 2);
+    ck_assert_uint_eq(r.explanation.rank, 1);
+    const uint32_t want[WZ_MATCH_RULES] = {1, 1, 0, 1, 1, 2, 3, 1};
+    for (size_t i = 0; i < WZ_MATCH_RULES; i++)
+        ck_assert_uint_eq(r.explanation.filters[i]->removed, want[i]);
+    ck_assert_str_eq(r.explanation.summary,
+                     "c10 ranked 1 of 2 eligible (12 considered): urgency since 2025-01-11");
+
+    /* Without the two eligible ones: the rules that removed most come first. */
+    c[10].c.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_UNDER_23;
+    c[11].hh.adults = 3;
+    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 12, NULL, NULL, &r, &chosen), 0);
+    ck_assert_uint_eq(r.explanation.eligible, 0);
+    ck_assert_uint_eq(r.explanation.rank, 0);
+    ck_assert_uint_eq(s_removed(&r, "rent"), 4);
+    ck_assert_uint_eq(s_removed(&r, "household"), 3);
+    ck_assert_str_eq(r.explanation.summary,
+                     "no eligible candidate among 12: rent removed 4, household removed 3, "
+                     "status removed 1, consent removed 1, municipality removed 1, "
+                     "neighbourhood removed 1, accessibility removed 1");
+}
+END_TEST
+
+START_TEST(test_empty_population)
+{
+    vac_t v;
+    vac_init(&v);
+    wz_match_result_t r;
+    size_t chosen = 7;
+    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, NULL, 0, NULL, NULL, &r, &chosen), 0);
+    ck_assert_uint_eq(chosen, 7);
+    ck_assert_uint_eq(r.explanation.considered, 0);
+    ck_assert_uint_eq(r.explanation.eligible, 0);
+    ck_assert_uint_eq(r.explanation.rank, 0);
+    ck_assert_uint_eq(r.explanation.n_filters, WZ_MATCH_RULES);
+    for (size_t i = 0; i < WZ_MATCH_RULES; i++)
+        ck_assert_uint_eq(r.explanation.filters[i]->removed, 0);
+    ck_assert_str_eq(r.explanation.summary,
+                     "no eligible candidate among 0: the region has no candidates");
+    ck_assert_str_eq(r.explanation.policy_version, "test-7");
+}
+END_TEST
+
+START_TEST(test_surplus_reported)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    v.v.rooms = 4;
+    v.v.floor_area_m2 = 70;
+    cand_init(&a, "a", 2025, 1, 1);
+    a.hh.adults = 2;
+    int surplus = -1;
+    ck_assert_int_eq(wz_match_check(&s_policy, &v.v, &a.c, NULL, NULL, &surplus), -1);
+    ck_assert_int_eq(surplus, 2);
+}
+END_TEST
+
+START_TEST(test_explanation_packs)
+{
+    /* The explanation is sent inside proposals: it must be a valid message. */
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "kam-1", 2025, 1, 1);
+    WzCandidate *cands[] = {&a.c};
+    wz_match_result_t r;
+    size_t chosen = 0;
+    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 1, NULL, NULL, &r, &chosen), 1);
+    size_t len = protobuf_c_message_get_packed_size(&r.explanation.base);
+    uint8_t *buf = malloc(len);
+    ck_assert_ptr_nonnull(buf);
+    protobuf_c_message_pack(&r.explanation.base, buf);
+    WzExplanation *back = woonzorg__v1__explanation__unpack(NULL, len, buf);
+    free(buf);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_uint_eq(back->n_filters, WZ_MATCH_RULES);
+    ck_assert_str_eq(back->filters[7]->rule, "accessibility");
+    ck_assert_str_eq(back->summary, r.explanation.summary);
+    protobuf_c_message_free_unpacked(&back->base, NULL);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("wz_match");
+    TCase *filters = tcase_create("filters");
+    tcase_set_timeout(filters, 10);
+    tcase_add_test(filters, test_single_eligible_candidate);
+    tcase_add_test(filters, test_filter_status);
+    tcase_add_test(filters, test_filter_consent);
+    tcase_add_test(filters, test_filter_already_proposed);
+    tcase_add_test(filters, test_filter_municipality);
+    tcase_add_test(filters, test_filter_neighbourhood);
+    tcase_add_test(filters, test_filter_household);
+    tcase_add_test(filters, test_filter_rent);
+    tcase_add_test(filters, test_rent_year_of_availability);
+    tcase_add_test(filters, test_filter_accessibility);
+    tcase_add_test(filters, test_first_failing_rule_counts);
+    suite_add_tcase(s, filters);
+    TCase *ranking = tcase_create("ranking");
+    tcase_set_timeout(ranking, 10);
+    tcase_add_test(ranking, test_ranking_urgency_first);
+    tcase_add_test(ranking, test_ranking_ties);
+    tcase_add_test(ranking, test_explanation_counts);
+    tcase_add_test(ranking, test_empty_population);
+    tcase_add_test(ranking, test_surplus_reported);
+    tcase_add_test(ranking, test_explanation_packs);
+    suite_add_tcase(s, ranking);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

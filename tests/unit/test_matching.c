@@ -1,0 +1,899 @@
+/* Unit tests of wz_matching on a private Redis: intake's events are written
+ * to intake's real outbox and applied through a real consumer (wz_sub), and
+ * the tests check matching's keys and the events on its own outbox. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "wz_codec.h"
+#include "wz_matching.h"
+#include "wz_testenv.h"
+#include "wz_util.h"
+
+#define VSTATE(x) WOONZORG__V1__VACANCY_STATE__VACANCY_STATE_##x
+#define CSTATE(x) WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_##x
+#define PSTATE(x) WOONZORG__V1__PROPOSAL_STATE__PROPOSAL_STATE_##x
+#define PAYLOAD(x) WOONZORG__V1__EVENT__PAYLOAD_##x
+#define ACCESS(x) WOONZORG__V1__ACCESS__ACCESS_##x
+#define ANSWER_SECONDS 600
+
+static wz_rent_limits_t s_limits[] = {{2025, 68296, 73193, 47720, 90007}};
+static wz_occupancy_t s_occupancy[] = {{1, 1, 20}, {2, 2, 35}, {3, 3, 50}};
+static wz_region_t s_region = {.id = "zkij", .answer_seconds = ANSWER_SECONDS};
+static wz_policy_t s_policy = {
+    .version = "test-3",
+    .regions = &s_region,
+    .n_regions = 1,
+    .rent_limits = s_limits,
+    .n_rent_limits = 1,
+    .occupancy = s_occupancy,
+    .n_occupancy = 3,
+};
+
+static const char *const regions[] = {"zkij"};
+static wz_testenv_t *env;
+static wz_store_t *store;
+static void *ctx;
+static wz_log_t *logger;
+static wz_pub_t *intake;   /* stands in for the intake service */
+static wz_pub_t *own;      /* matching's outbox */
+static wz_matching_t *matching;
+static wz_sub_t *sub;
+
+static void setup(void)
+{
+    env = wz_testenv_new(false, 0);
+    store = wz_testenv_store(env);
+    ctx = zmq_ctx_new();
+    logger = wz_log_new("matching", WZ_LOG_WARN, NULL);
+    char in_ep[64], out_ep[64];
+    snprintf(in_ep, sizeof in_ep, "tcp://127.0.0.1:%d", wz_test_free_port());
+    snprintf(out_ep, sizeof out_ep, "tcp://127.0.0.1:%d", wz_test_free_port());
+    intake = wz_pub_new(ctx, store, "intake", in_ep, NULL);
+    own = wz_pub_new(ctx, store, "matching", out_ep, NULL);
+    ck_assert_ptr_nonnull(intake);
+    ck_assert_ptr_nonnull(own);
+    matching = wz_matching_new(store, own, &s_policy, logger);
+    ck_assert_ptr_nonnull(matching);
+    sub = wz_sub_new(ctx, store, own, "matching", wz_matching_apply, NULL, matching, logger);
+    ck_assert_ptr_nonnull(sub);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", in_ep, regions, 1), 0);
+}
+
+static void teardown(void)
+{
+    wz_sub_destroy(&sub);
+    wz_matching_destroy(&matching);
+    wz_pub_destroy(&own);
+    wz_pub_destroy(&intake);
+    wz_log_destroy(&logger);
+    zmq_ctx_term(ctx);
+    wz_testenv_destroy(&env);
+}
+
+/* --- intake's events ------------------------------------------------------ */
+
+/* Commits ev on intake's outbox and lets matching consume everything new. */
+static void s_produce(WzEvent *ev, const char *actor)
+{
+    ev->actor = (char *)actor;
+    wz_txn_t *txn = wz_txn_begin(store, intake, "zkij");
+    ck_assert_ptr_nonnull(txn);
+    ck_assert(wz_txn_emit(txn, ev) > 0);
+    ck_assert_int_eq(wz_txn_commit(txn), 0);
+    wz_txn_destroy(&txn);
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+}
+
+/* Two rooms, 45 m2, EUR 600.00, ground floor with lift, in Haarlem. */
+static void ev_publish(const char *id)
+{
+    WzDate from = WOONZORG__V1__DATE__INIT;
+    from.year = 2025;
+    from.month = 6;
+    from.day = 1;
+    WzVacancy v = WOONZORG__V1__VACANCY__INIT;
+    v.id = (char *)id;
+    v.corporation = "pre-wonen";
+    v.region = "zkij";
+    v.municipality = "haarlem";
+    v.neighbourhood = "BU03920101";
+    v.complex = "pw-c7";
+    v.address = "Kerkstraat 1";
+    v.rooms = 2;
+    v.floor_area_m2 = 45;
+    v.rent_cents = 60000;
+    v.access = ACCESS(GROUND_FLOOR) | ACCESS(LIFT);
+    v.available_from = &from;
+    v.state = VSTATE(OPEN);
+    Woonzorg__V1__VacancyPublished body = WOONZORG__V1__VACANCY_PUBLISHED__INIT;
+    body.vacancy = &v;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(VACANCY_PUBLISHED);
+    ev.vacancy_published = &body;
+    s_produce(&ev, "pre-wonen");
+}
+
+static void ev_candidate(const char *id, uint32_t access_needs, bool update)
+{
+    WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
+    hh.adults = 1;
+    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+    c.id = (char *)id;
+    c.care_provider = "ribw-kam";
+    c.region = "zkij";
+    c.municipality = "haarlem";
+    c.group = "bw";
+    c.household = &hh;
+    c.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_ADULT;
+    c.income_class = WOONZORG__V1__INCOME_CLASS__INCOME_CLASS_BELOW_LIMIT;
+    c.access_needs = access_needs;
+    c.consent = true;
+    c.state = CSTATE(REGISTERED);
+    Woonzorg__V1__CandidateRegistered reg = WOONZORG__V1__CANDIDATE_REGISTERED__INIT;
+    Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    if (update) {
+        upd.candidate = &c;
+        ev.payload_case = PAYLOAD(CANDIDATE_UPDATED);
+        ev.candidate_updated = &upd;
+    } else {
+        reg.candidate = &c;
+        ev.payload_case = PAYLOAD(CANDIDATE_REGISTERED);
+        ev.candidate_registered = &reg;
+    }
+    s_produce(&ev, "ribw-kam");
+}
+
+static void ev_urgency(const char *id, int year, int month, int day)
+{
+    WzDate d = WOONZORG__V1__DATE__INIT;
+    d.year = year;
+    d.month = month;
+    d.day = day;
+    Woonzorg__V1__UrgencyGranted body = WOONZORG__V1__URGENCY_GRANTED__INIT;
+    body.candidate_id = (char *)id;
+    body.care_provider = "ribw-kam";
+    body.municipality = "haarlem";
+    body.date = &d;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(URGENCY_GRANTED);
+    ev.urgency_granted = &body;
+    s_produce(&ev, "gem-haarlem");
+}
+
+/* A registered candidate with urgency since the given date. */
+static void ev_active(const char *id, int year, int month, int day)
+{
+    ev_candidate(id, 0, false);
+    ev_urgency(id, year, month, day);
+}
+
+static void ev_answer(const char *proposal_id, bool accept, const char *reason)
+{
+    WzProposal p = WOONZORG__V1__PROPOSAL__INIT;
+    p.id = (char *)proposal_id;
+    p.state = PSTATE(SENT);
+    Woonzorg__V1__ProposalAnswered body = WOONZORG__V1__PROPOSAL_ANSWERED__INIT;
+    body.proposal = &p;
+    body.accepted = accept;
+    body.reason = (char *)reason;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(PROPOSAL_ANSWERED);
+    ev.proposal_answered = &body;
+    s_produce(&ev, "ribw-kam");
+}
+
+static void ev_withdraw_vacancy(const char *id)
+{
+    Woonzorg__V1__VacancyWithdrawn body = WOONZORG__V1__VACANCY_WITHDRAWN__INIT;
+    body.vacancy_id = (char *)id;
+    body.corporation = "pre-wonen";
+    body.municipality = "haarlem";
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(VACANCY_WITHDRAWN);
+    ev.vacancy_withdrawn = &body;
+    s_produce(&ev, "pre-wonen");
+}
+
+static void ev_withdraw_candidate(const char *id)
+{
+    Woonzorg__V1__CandidateWithdrawn body = WOONZORG__V1__CANDIDATE_WITHDRAWN__INIT;
+    body.candidate_id = (char *)id;
+    body.care_provider = "ribw-kam";
+    body.municipality = "haarlem";
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(CANDIDATE_WITHDRAWN);
+    ev.candidate_withdrawn = &body;
+    s_produce(&ev, "ribw-kam");
+}
+
+static void ev_lease(const char *vacancy_id)
+{
+    Woonzorg__V1__LeaseSigned body = WOONZORG__V1__LEASE_SIGNED__INIT;
+    body.vacancy_id = (char *)vacancy_id;
+    body.corporation = "pre-wonen";
+    body.contract = WOONZORG__V1__CONTRACT_TYPE__CONTRACT_TYPE_THREE_PARTY;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(LEASE_SIGNED);
+    ev.lease_signed = &body;
+    s_produce(&ev, "pre-wonen");
+}
+
+/* --- matching's state ------------------------------------------------------ */
+
+static void *s_load(const ProtobufCMessageDescriptor *d, const char *kind, const char *id)
+{
+    char key[256];
+    snprintf(key, sizeof key, "wz:{zkij}:%s:%s", kind, id);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int found = wz_store_get_bytes(store, key, &data, &len);
+    ck_assert_int_ge(found, 0);
+    if (!found)
+        return NULL;
+    void *msg = wz_codec_unpack(d, data, len);
+    free(data);
+    ck_assert_msg(msg != NULL, "%s is unreadable", key);
+    return msg;
+}
+
+static WzVacancy *s_vacancy(const char *id)
+{
+    WzVacancy *v = s_load(&woonzorg__v1__vacancy__descriptor, "m:vacancy", id);
+    ck_assert_msg(v != NULL, "no m:vacancy %s", id);
+    return v;
+}
+
+static WzCandidate *s_candidate(const char *id)
+{
+    WzCandidate *c = s_load(&woonzorg__v1__candidate__descriptor, "m:candidate", id);
+    ck_assert_msg(c != NULL, "no m:candidate %s", id);
+    return c;
+}
+
+static WzProposal *s_proposal(const char *id)
+{
+    WzProposal *p = s_load(&woonzorg__v1__proposal__descriptor, "proposal", id);
+    ck_assert_msg(p != NULL, "no proposal %s", id);
+    return p;
+}
+
+static int s_vacancy_state(const char *id)
+{
+    WzVacancy *v = s_vacancy(id);
+    int state = v->state;
+    WZ_FREE_UNPACKED(v);
+    return state;
+}
+
+static int s_candidate_state(const char *id)
+{
+    WzCandidate *c = s_candidate(id);
+    int state = c->state;
+    WZ_FREE_UNPACKED(c);
+    return state;
+}
+
+static int s_proposal_state(const char *id)
+{
+    WzProposal *p = s_proposal(id);
+    int state = p->state;
+    WZ_FREE_UNPACKED(p);
+    return state;
+}
+
+/* The proposal the vacancy currently points at ("" if none). */
+static void s_current(const char *vacancy, char out[64])
+{
+    WzVacancy *v = s_vacancy(vacancy);
+    wz_strlcpy(out, v->proposal_id, 64);
+    WZ_FREE_UNPACKED(v);
+}
+
+static long long s_integer(const char *fmt, const char *arg)
+{
+    redisReply *r = wz_store_cmd(store, fmt, arg);
+    ck_assert_ptr_nonnull(r);
+    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return n;
+}
+
+static bool s_has_deadline(const char *proposal)
+{
+    redisReply *r = wz_store_cmd(store, "ZSCORE wz:{zkij}:deadlines %s", proposal);
+    ck_assert_ptr_nonnull(r);
+    bool has = r->type == REDIS_REPLY_STRING;
+    freeReplyObject(r);
+    return has;
+}
+
+/* Number of events on matching's outbox. */
+static long long s_out_count(void)
+{
+    return s_integer("XLEN %s", "wz:{zkij}:stream:matching");
+}
+
+/* Event number seq (from 1) of matching's outbox; the caller frees it. */
+static WzEvent *s_out_event(long long seq)
+{
+    redisReply *r = wz_store_cmd(store, "XRANGE wz:{zkij}:stream:matching %lld-0 %lld-0", seq,
+                                 seq);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_msg(r->elements == 1, "no event %lld on matching's outbox", seq);
+    redisReply *fields = r->element[0]->element[1];
+    ck_assert_str_eq(fields->element[0]->str, "e");
+    WzEvent *ev = wz_event_unpack(fields->element[1]->str, fields->element[1]->len);
+    freeReplyObject(r);
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_str_eq(ev->actor, "matching");
+    ck_assert_str_eq(ev->region, "zkij");
+    return ev;
+}
+
+/* The invariant: at most one open (sent or accepted) proposal per candidate
+ * and per vacancy, and every open one is the one its vacancy points at. */
+static void s_check_invariant(void)
+{
+    redisReply *keys = wz_store_cmd(store, "KEYS wz:{zkij}:proposal:*");
+    ck_assert_ptr_nonnull(keys);
+    WzProposal *open[64];
+    size_t n_open = 0;
+    for (size_t i = 0; i < keys->elements; i++) {
+        WzProposal *p = s_proposal(keys->element[i]->str + strlen("wz:{zkij}:proposal:"));
+        if (p->state != PSTATE(SENT) && p->state != PSTATE(ACCEPTED)) {
+            WZ_FREE_UNPACKED(p);
+            continue;
+        }
+        ck_assert_uint_lt(n_open, 64);
+        for (size_t j = 0; j < n_open; j++) {
+            ck_assert_msg(strcmp(open[j]->candidate_id, p->candidate_id) != 0,
+                          "candidate %s has open proposals %s and %s", p->candidate_id,
+                          open[j]->id, p->id);
+            ck_assert_msg(strcmp(open[j]->vacancy_id, p->vacancy_id) != 0,
+                          "vacancy %s has open proposals %s and %s", p->vacancy_id, open[j]->id,
+                          p->id);
+        }
+        char current[64];
+        s_current(p->vacancy_id, current);
+        ck_assert_str_eq(current, p->id);
+        ck_assert_int_eq(s_candidate_state(p->candidate_id), CSTATE(PROPOSED));
+        open[n_open++] = p;
+    }
+    for (size_t j = 0; j < n_open; j++)
+        WZ_FREE_UNPACKED(open[j]);
+    freeReplyObject(keys);
+}
+
+/* --- tests ------------------------------------------------------------------ */
+
+START_TEST(test_publish_creates_proposal)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_candidate("kam-3", 0, false); /* no urgency yet */
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(ACTIVE));
+    ck_assert_int_eq(s_candidate_state("kam-3"), CSTATE(REGISTERED));
+    ck_assert_int_eq(s_integer("SCARD %s", "wz:{zkij}:m:candidates"), 3);
+    ck_assert_int_eq(s_out_count(), 0);
+
+    int64_t before = wz_now_ms();
+    ev_publish("pw-1");
+    int64_t after = wz_now_ms();
+
+    WzVacancy *v = s_vacancy("pw-1");
+    ck_assert_int_eq(v->state, VSTATE(OFFERED));
+    ck_assert_str_eq(v->proposal_id, "pw-1/1");
+    ck_assert_str_eq(v->corporation, "pre-wonen");
+    ck_assert_str_eq(v->address, "Kerkstraat 1");
+    WZ_FREE_UNPACKED(v);
+
+    WzProposal *p = s_proposal("pw-1/1");
+    ck_assert_str_eq(p->id, "pw-1/1");
+    ck_assert_str_eq(p->vacancy_id, "pw-1");
+    ck_assert_str_eq(p->candidate_id, "kam-1");
+    ck_assert_str_eq(p->region, "zkij");
+    ck_assert_str_eq(p->corporation, "pre-wonen");
+    ck_assert_str_eq(p->care_provider, "ribw-kam");
+    ck_assert_str_eq(p->municipality, "haarlem");
+    ck_assert_int_eq(p->state, PSTATE(SENT));
+    ck_assert_uint_eq(p->round, 1);
+    ck_assert(p->created_ms >= before && p->created_ms <= after);
+    ck_assert(p->deadline_ms == p->created_ms + ANSWER_SECONDS * 1000);
+    ck_assert_ptr_nonnull(p->explanation);
+    ck_assert_uint_eq(p->explanation->considered, 3);
+    ck_assert_uint_eq(p->explanation->eligible, 2);
+    ck_assert_uint_eq(p->explanation->rank, 1);
+    ck_assert_uint_eq(p->explanation->n_filters, 8);
+    ck_assert_str_eq(p->explanation->filters[0]->rule, "status");
+    ck_assert_uint_eq(p->explanation->filters[0]->removed, 1);
+    ck_assert_str_eq(p->explanation->policy_version, "test-3");
+    ck_assert_str_eq(p->explanation->summary,
+                     "kam-1 ranked 1 of 2 eligible (3 considered): urgency since 2025-01-10");
+
+    redisReply *r = wz_store_cmd(store, "ZSCORE wz:{zkij}:deadlines pw-1/1");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+    ck_assert(strtoll(r->str, NULL, 10) == p->deadline_ms);
+    freeReplyObject(r);
+    WZ_FREE_UNPACKED(p);
+    ck_assert_int_eq(s_integer("SISMEMBER %s kam-1", "wz:{zkij}:m:tried:pw-1"), 1);
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(PROPOSED));
+    ck_assert_int_eq(s_candidate_state("kam-2"), CSTATE(ACTIVE));
+
+    ck_assert_int_eq(s_out_count(), 1);
+    WzEvent *ev = s_out_event(1);
+    ck_assert_str_eq(ev->id, "matching:zkij:1");
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(PROPOSAL_CREATED));
+    ck_assert_str_eq(ev->proposal_created->proposal->id, "pw-1/1");
+    ck_assert_str_eq(ev->proposal_created->proposal->candidate_id, "kam-1");
+    ck_assert_int_eq(ev->proposal_created->vacancy->state, VSTATE(OFFERED));
+    ck_assert_str_eq(ev->proposal_created->vacancy->proposal_id, "pw-1/1");
+    WZ_FREE_UNPACKED(ev);
+    ck_assert(wz_sub_cursor(sub, "intake", "zkij") == 6);
+    s_check_invariant();
+}
+END_TEST
+
+START_TEST(test_decline_goes_to_next)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish("pw-1");
+    ev_answer("pw-1/1", false, "too far from work");
+
+    WzProposal *p = s_proposal("pw-1/1");
+    ck_assert_int_eq(p->state, PSTATE(DECLINED));
+    ck_assert_str_eq(p->decline_reason, "too far from work");
+    WZ_FREE_UNPACKED(p);
+    ck_assert(!s_has_deadline("pw-1/1"));
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(ACTIVE));
+    p = s_proposal("pw-1/2");
+    ck_assert_str_eq(p->candidate_id, "kam-2");
+    ck_assert_int_eq(p->state, PSTATE(SENT));
+    ck_assert_uint_eq(p->round, 2);
+    ck_assert_uint_eq(p->explanation->filters[2]->removed, 1); /* already_proposed */
+    WZ_FREE_UNPACKED(p);
+    ck_assert(s_has_deadline("pw-1/2"));
+    ck_assert_int_eq(s_candidate_state("kam-2"), CSTATE(PROPOSED));
+    char current[64];
+    s_current("pw-1", current);
+    ck_assert_str_eq(current, "pw-1/2");
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(OFFERED));
+    ck_assert_int_eq(s_out_count(), 2);
+    WzEvent *ev = s_out_event(2);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(PROPOSAL_CREATED));
+    ck_assert_str_eq(ev->proposal_created->proposal->id, "pw-1/2");
+    WZ_FREE_UNPACKED(ev);
+    s_check_invariant();
+
+    /* Both declined: nobody is left who was not proposed already. */
+    ev_answer("pw-1/2", false, "");
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(RELEASED));
+    s_current("pw-1", current);
+    ck_assert_str_eq(current, "");
+    ck_assert_int_eq(s_candidate_state("kam-2"), CSTATE(ACTIVE));
+    ck_assert_int_eq(s_integer("ZCARD %s", "wz:{zkij}:deadlines"), 0);
+    ck_assert_int_eq(s_out_count(), 3);
+    ev = s_out_event(3);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(VACANCY_RELEASED));
+    ck_assert_str_eq(ev->vacancy_released->vacancy->id, "pw-1");
+    ck_assert_int_eq(ev->vacancy_released->vacancy->state, VSTATE(RELEASED));
+    ck_assert_uint_eq(ev->vacancy_released->explanation->eligible, 0);
+    ck_assert_uint_eq(ev->vacancy_released->explanation->rank, 0);
+    ck_assert_uint_eq(ev->vacancy_released->explanation->filters[2]->removed, 2);
+    ck_assert_str_eq(ev->vacancy_released->explanation->summary,
+                     "no eligible candidate among 2: already_proposed removed 2");
+    WZ_FREE_UNPACKED(ev);
+
+    /* A late second answer to a closed proposal changes nothing. */
+    ev_answer("pw-1/1", true, "");
+    ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(DECLINED));
+    ck_assert_int_eq(s_out_count(), 3);
+}
+END_TEST
+
+START_TEST(test_expiry_goes_to_next)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish("pw-1");
+    /* Not due yet. */
+    ck_assert_int_eq(wz_matching_expire(matching, wz_now_ms()), 0);
+    ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(SENT));
+    /* The deadline moved into the past. */
+    ck_assert_int_eq(s_integer("ZADD wz:{zkij}:deadlines 1 %s", "pw-1/1"), 0);
+    ck_assert_int_eq(wz_matching_expire(matching, wz_now_ms()), 1);
+
+    ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(EXPIRED));
+    ck_assert(!s_has_deadline("pw-1/1"));
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(ACTIVE));
+    ck_assert_int_eq(s_candidate_state("kam-2"), CSTATE(PROPOSED));
+    char current[64];
+    s_current("pw-1", current);
+    ck_assert_str_eq(current, "pw-1/2");
+    ck_assert_int_eq(s_out_count(), 3);
+    WzEvent *ev = s_out_event(2);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(PROPOSAL_EXPIRED));
+    ck_assert_str_eq(ev->proposal_expired->proposal->id, "pw-1/1");
+    ck_assert_int_eq(ev->proposal_expired->proposal->state, PSTATE(EXPIRED));
+    WZ_FREE_UNPACKED(ev);
+    ev = s_out_event(3);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(PROPOSAL_CREATED));
+    ck_assert_str_eq(ev->proposal_created->proposal->candidate_id, "kam-2");
+    WZ_FREE_UNPACKED(ev);
+    s_check_invariant();
+
+    /* Running the timer again finds nothing; an answer after expiry is ignored. */
+    ck_assert_int_eq(wz_matching_expire(matching, wz_now_ms()), 0);
+    ev_answer("pw-1/1", true, "");
+    ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(EXPIRED));
+    ck_assert_int_eq(s_out_count(), 3);
+
+    /* A stale deadline of a proposal that was answered is just removed. */
+    ev_answer("pw-1/2", true, "");
+    ck_assert_int_eq(s_integer("ZADD wz:{zkij}:deadlines 1 %s", "pw-1/2"), 1);
+    ck_assert_int_eq(wz_matching_expire(matching, wz_now_ms()), 0);
+    ck_assert(!s_has_deadline("pw-1/2"));
+    ck_assert_int_eq(s_proposal_state("pw-1/2"), PSTATE(ACCEPTED));
+
+    /* The real deadline, reached by the clock. */
+    ev_publish("pw-2");
+    WzProposal *p = s_proposal("pw-2/1");
+    ck_assert_str_eq(p->candidate_id, "kam-1");
+    ck_assert_int_eq(wz_matching_expire(matching, p->deadline_ms - 1), 0);
+    ck_assert_int_eq(wz_matching_expire(matching, p->deadline_ms), 1);
+    WZ_FREE_UNPACKED(p);
+    ck_assert_int_eq(s_proposal_state("pw-2/1"), PSTATE(EXPIRED));
+    ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(RELEASED));
+    s_check_invariant();
+}
+END_TEST
+
+START_TEST(test_no_candidate_released)
+{
+    ev_publish("pw-1");
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(RELEASED));
+    ck_assert_int_eq(s_out_count(), 1);
+    WzEvent *ev = s_out_event(1);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(VACANCY_RELEASED));
+    ck_assert_uint_eq(ev->vacancy_released->explanation->considered, 0);
+    ck_assert_uint_eq(ev->vacancy_released->explanation->n_filters, 8);
+    WZ_FREE_UNPACKED(ev);
+
+    /* Candidates who do not fit: registered only, and one needing a wheelchair. */
+    ev_candidate("kam-1", 0, false);
+    ev_active("kam-2", 2025, 1, 1);
+    ev_candidate("kam-2", ACCESS(WHEELCHAIR), true);
+    ev_publish("pw-2");
+    ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(RELEASED));
+    ev = s_out_event(2);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(VACANCY_RELEASED));
+    ck_assert_str_eq(ev->vacancy_released->explanation->summary,
+                     "no eligible candidate among 2: status removed 1, accessibility removed 1");
+    WZ_FREE_UNPACKED(ev);
+    ck_assert_int_eq(s_integer("ZCARD %s", "wz:{zkij}:deadlines"), 0);
+}
+END_TEST
+
+START_TEST(test_withdraw_while_offered_cancels)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_publish("pw-1");
+    ev_withdraw_vacancy("pw-1");
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(WITHDRAWN));
+    ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(CANCELLED));
+    ck_assert(!s_has_deadline("pw-1/1"));
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(ACTIVE));
+    ck_assert_int_eq(s_out_count(), 2);
+    WzEvent *ev = s_out_event(2);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(PROPOSAL_CANCELLED));
+    ck_assert_str_eq(ev->proposal_cancelled->proposal->id, "pw-1/1");
+    ck_assert_str_eq(ev->proposal_cancelled->reason, "vacancy withdrawn by the corporation");
+    WZ_FREE_UNPACKED(ev);
+
+    /* An answer that crossed the withdrawal is ignored; the candidate is free again. */
+    ev_answer("pw-1/1", true, "");
+    ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(CANCELLED));
+    ev_publish("pw-2");
+    char current[64];
+    s_current("pw-2", current);
+    ck_assert_str_eq(current, "pw-2/1");
+    s_check_invariant();
+
+    /* Withdrawn after acceptance: cancelled as well. */
+    ev_answer("pw-2/1", true, "");
+    ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(ACCEPTED));
+    ev_withdraw_vacancy("pw-2");
+    ck_assert_int_eq(s_proposal_state("pw-2/1"), PSTATE(CANCELLED));
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(ACTIVE));
+    /* With the only candidate withdrawn, vacancies are released; withdrawing
+     * a released vacancy cancels nothing and emits nothing. */
+    ev_publish("pw-3");
+    ev_withdraw_candidate("kam-1");
+    ck_assert_int_eq(s_vacancy_state("pw-3"), VSTATE(RELEASED));
+    long long events = s_out_count();
+    ev_publish("pw-4");
+    ck_assert_int_eq(s_vacancy_state("pw-4"), VSTATE(RELEASED));
+    ev_withdraw_vacancy("pw-4");
+    ck_assert_int_eq(s_vacancy_state("pw-4"), VSTATE(WITHDRAWN));
+    ck_assert_int_eq(s_out_count(), events + 1); /* only pw-4's release */
+}
+END_TEST
+
+START_TEST(test_candidate_withdrawn_rematches)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish("pw-1");
+    ev_withdraw_candidate("kam-1");
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(WITHDRAWN));
+    ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(CANCELLED));
+    WzEvent *ev = s_out_event(2);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(PROPOSAL_CANCELLED));
+    ck_assert_str_eq(ev->proposal_cancelled->reason, "candidate withdrawn");
+    WZ_FREE_UNPACKED(ev);
+    WzProposal *p = s_proposal("pw-1/2");
+    ck_assert_str_eq(p->candidate_id, "kam-2");
+    WZ_FREE_UNPACKED(p);
+    s_check_invariant();
+
+    /* After acceptance too; nobody is left, so the vacancy is released. */
+    ev_answer("pw-1/2", true, "");
+    ev_withdraw_candidate("kam-2");
+    ck_assert_int_eq(s_proposal_state("pw-1/2"), PSTATE(CANCELLED));
+    ck_assert_int_eq(s_candidate_state("kam-2"), CSTATE(WITHDRAWN));
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(RELEASED));
+    ck_assert_int_eq(s_out_count(), 5);
+    ev = s_out_event(4);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(PROPOSAL_CANCELLED));
+    ck_assert_str_eq(ev->proposal_cancelled->proposal->id, "pw-1/2");
+    WZ_FREE_UNPACKED(ev);
+    ev = s_out_event(5);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(VACANCY_RELEASED));
+    ck_assert_uint_eq(ev->vacancy_released->explanation->filters[0]->removed, 2);
+    WZ_FREE_UNPACKED(ev);
+    /* A withdrawn candidate's urgency does not make it matchable again. */
+    ev_urgency("kam-2", 2025, 3, 1);
+    ck_assert_int_eq(s_candidate_state("kam-2"), CSTATE(WITHDRAWN));
+}
+END_TEST
+
+START_TEST(test_two_vacancies_compete)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish("pw-1");
+    ev_publish("pw-2");
+    ev_publish("pw-3");
+    s_check_invariant();
+    WzProposal *p1 = s_proposal("pw-1/1"), *p2 = s_proposal("pw-2/1");
+    ck_assert_str_eq(p1->candidate_id, "kam-1");
+    ck_assert_str_eq(p2->candidate_id, "kam-2");
+    ck_assert_uint_eq(p2->explanation->filters[0]->removed, 1); /* kam-1 is proposed */
+    WZ_FREE_UNPACKED(p1);
+    WZ_FREE_UNPACKED(p2);
+    ck_assert_int_eq(s_vacancy_state("pw-3"), VSTATE(RELEASED));
+
+    /* kam-1 declines pw-1; kam-2 is busy with pw-2, so pw-1 is released. */
+    ev_answer("pw-1/1", false, "");
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(RELEASED));
+    s_check_invariant();
+    /* kam-1 is free and takes the next vacancy; kam-2 accepts pw-2. */
+    ev_answer("pw-2/1", true, "");
+    ev_publish("pw-4");
+    WzProposal *p4 = s_proposal("pw-4/1");
+    ck_assert_str_eq(p4->candidate_id, "kam-1");
+    WZ_FREE_UNPACKED(p4);
+    ev_publish("pw-5");
+    ck_assert_int_eq(s_vacancy_state("pw-5"), VSTATE(RELEASED));
+    s_check_invariant();
+
+    /* The lease: vacancy let, proposal let, candidate housed. */
+    ev_lease("pw-2");
+    ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(LET));
+    WzProposal *p = s_proposal("pw-2/1");
+    ck_assert_int_eq(p->state, PSTATE(LET));
+    ck_assert_int_eq(p->contract, WOONZORG__V1__CONTRACT_TYPE__CONTRACT_TYPE_THREE_PARTY);
+    WZ_FREE_UNPACKED(p);
+    ck_assert_int_eq(s_candidate_state("kam-2"), CSTATE(HOUSED));
+    WzEvent *ev = s_out_event(s_out_count());
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(VACANCY_LET));
+    ck_assert_str_eq(ev->vacancy_let->vacancy->id, "pw-2");
+    ck_assert_int_eq(ev->vacancy_let->vacancy->state, VSTATE(LET));
+    ck_assert_str_eq(ev->vacancy_let->proposal->id, "pw-2/1");
+    WZ_FREE_UNPACKED(ev);
+    s_check_invariant();
+
+    /* A lease for a vacancy that is only offered is ignored; so is a withdrawal of a let one. */
+    long long events = s_out_count();
+    ev_lease("pw-4");
+    ck_assert_int_eq(s_vacancy_state("pw-4"), VSTATE(OFFERED));
+    ev_withdraw_vacancy("pw-2");
+    ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(LET));
+    ck_assert_int_eq(s_out_count(), events);
+    /* A housed candidate is never proposed again. */
+    ev_answer("pw-4/1", false, "");
+    ev_publish("pw-6");
+    ck_assert_int_eq(s_vacancy_state("pw-6"), VSTATE(OFFERED));
+    p = s_proposal("pw-6/1");
+    ck_assert_str_eq(p->candidate_id, "kam-1");
+    WZ_FREE_UNPACKED(p);
+    s_check_invariant();
+}
+END_TEST
+
+START_TEST(test_update_keeps_state_and_urgency)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_publish("pw-1");
+    /* The update carries no urgency (matching keeps its own) and new needs. */
+    ev_candidate("kam-1", ACCESS(LIFT), true);
+    WzCandidate *c = s_candidate("kam-1");
+    ck_assert_int_eq(c->state, CSTATE(PROPOSED));
+    ck_assert_ptr_nonnull(c->urgency_date);
+    ck_assert_int_eq(c->urgency_date->year, 2025);
+    ck_assert_int_eq(c->urgency_date->day, 10);
+    ck_assert_str_eq(c->urgency_by, "gem-haarlem");
+    ck_assert_uint_eq(c->access_needs, ACCESS(LIFT));
+    WZ_FREE_UNPACKED(c);
+    ck_assert_int_eq(s_integer("SCARD %s", "wz:{zkij}:m:candidates"), 1);
+}
+END_TEST
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} buf_t;
+
+static void s_buf_add(buf_t *b, const char *data, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        b->cap = (b->len + len + 1) * 2;
+        b->data = realloc(b->data, b->cap);
+        ck_assert_ptr_nonnull(b->data);
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len++] = '\n';
+}
+
+static void s_buf_reply(buf_t *b, const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements; i++)
+            s_buf_reply(b, r->element[i]);
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+        char n[32];
+        snprintf(n, sizeof n, "%lld", r->integer);
+        s_buf_add(b, n, strlen(n));
+    } else if (r->str) {
+        s_buf_add(b, r->str, r->len);
+    }
+}
+
+static int s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Everything in the database, in a canonical order. */
+static buf_t s_snapshot(void)
+{
+    buf_t b = {0};
+    redisReply *keys = wz_store_cmd(store, "KEYS *");
+    ck_assert_ptr_nonnull(keys);
+    char **names = calloc(keys->elements + 1, sizeof *names);
+    for (size_t i = 0; i < keys->elements; i++)
+        names[i] = keys->element[i]->str;
+    qsort(names, keys->elements, sizeof *names, s_cmp_str);
+    for (size_t i = 0; i < keys->elements; i++) {
+        s_buf_add(&b, names[i], strlen(names[i]));
+        redisReply *t = wz_store_cmd(store, "TYPE %s", names[i]);
+        ck_assert_ptr_nonnull(t);
+        const char *cmd = !strcmp(t->str, "string") ? "GET %s"
+                          : !strcmp(t->str, "set")  ? "SORT %s ALPHA"
+                          : !strcmp(t->str, "zset") ? "ZRANGE %s 0 -1 WITHSCORES"
+                                                    : "XRANGE %s - +";
+        freeReplyObject(t);
+        redisReply *v = wz_store_cmd(store, cmd, names[i]);
+        ck_assert_ptr_nonnull(v);
+        s_buf_reply(&b, v);
+        freeReplyObject(v);
+    }
+    free(names);
+    freeReplyObject(keys);
+    return b;
+}
+
+START_TEST(test_replay_changes_nothing)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish("pw-1");
+    ev_answer("pw-1/1", false, "");
+    buf_t before = s_snapshot();
+
+    /* A restarted consumer reads the stream again from its stored cursor. */
+    wz_sub_t *again = wz_sub_new(ctx, store, own, "matching", wz_matching_apply, NULL, matching,
+                                 logger);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", wz_test_free_port());
+    ck_assert_int_eq(wz_sub_follow(again, "intake", ep, regions, 1), 0);
+    ck_assert_int_eq(wz_sub_catch_up(again), 0);
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+    wz_sub_destroy(&again);
+
+    /* The same events handed to the apply function again are recognised. */
+    redisReply *r = wz_store_cmd(store, "XRANGE wz:{zkij}:stream:intake - +");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(r->elements, 6);
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *val = r->element[i]->element[1]->element[1];
+        WzEvent *ev = wz_event_unpack(val->str, val->len);
+        ck_assert_ptr_nonnull(ev);
+        if (ev->payload_case == PAYLOAD(VACANCY_PUBLISHED) ||
+            ev->payload_case == PAYLOAD(PROPOSAL_ANSWERED)) {
+            wz_txn_t *txn = wz_txn_begin(store, own, "zkij");
+            ck_assert_ptr_nonnull(txn);
+            ck_assert_int_eq(wz_matching_apply(matching, txn, "intake", ev), 0);
+            ck_assert_uint_eq(wz_txn_size(txn), 0);
+            wz_txn_destroy(&txn);
+        }
+        /* Not from intake, or from a region this policy does not know: passed over. */
+        wz_txn_t *txn = wz_txn_begin(store, own, "zkij");
+        ck_assert_int_eq(wz_matching_apply(matching, txn, "notification", ev), 0);
+        char *region = ev->region;
+        ev->region = "elsewhere";
+        ck_assert_int_eq(wz_matching_apply(matching, txn, "intake", ev), 0);
+        ev->region = region;
+        ck_assert_uint_eq(wz_txn_size(txn), 0);
+        wz_txn_destroy(&txn);
+        WZ_FREE_UNPACKED(ev);
+    }
+    freeReplyObject(r);
+
+    buf_t after = s_snapshot();
+    ck_assert_uint_eq(before.len, after.len);
+    ck_assert(memcmp(before.data, after.data, before.len) == 0);
+    free(before.data);
+    free(after.data);
+}
+END_TEST
+
+START_TEST(test_redis_away)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_publish("pw-1");
+    wz_testenv_kill_redis(env);
+    ck_assert_int_eq(wz_matching_expire(matching, wz_now_ms() + 3600 * 1000), -1);
+    ck_assert_int_eq(wz_sub_catch_up(sub), -1);
+    ck_assert_int_eq(wz_matching_on_timer(NULL, matching), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("wz_matching");
+    TCase *tc = tcase_create("lifecycle");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_publish_creates_proposal);
+    tcase_add_test(tc, test_decline_goes_to_next);
+    tcase_add_test(tc, test_expiry_goes_to_next);
+    tcase_add_test(tc, test_no_candidate_released);
+    tcase_add_test(tc, test_withdraw_while_offered_cancels);
+    tcase_add_test(tc, test_candidate_withdrawn_rematches);
+    tcase_add_test(tc, test_two_vacancies_compete);
+    tcase_add_test(tc, test_update_keeps_state_and_urgency);
+    tcase_add_test(tc, test_replay_changes_nothing);
+    tcase_add_test(tc, test_redis_away);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
