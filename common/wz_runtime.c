@@ -1,9 +1,12 @@
 /* wz_runtime.c - the common start-up and teardown of a service process. */
 #include "wz_runtime.h"
 
+#include "wz_server.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #define DEFAULT_CONFIG "config/woonzorg.yaml"
@@ -53,6 +56,16 @@ int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv
         fprintf(stderr, "wz-%s: %s\n", service, err);
         return 2;
     }
+    rt->n_regions = rt->policy->n_regions;
+    rt->regions = calloc(rt->n_regions ? rt->n_regions : 1, sizeof *rt->regions);
+    if (!rt->regions)
+        return 1;
+    for (size_t i = 0; i < rt->n_regions; i++) {
+        rt->regions[i] = rt->policy->regions[i].id;
+        size_t used = strlen(rt->region_list);
+        snprintf(rt->region_list + used, sizeof rt->region_list - used, "%s%s", i ? "," : "",
+                 rt->regions[i]);
+    }
     rt->ctx = zmq_ctx_new();
     rt->store = wz_store_new(&rt->settings.redis, rt->log);
     rt->loop = wz_loop_new(stop);
@@ -63,14 +76,57 @@ int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv
     return 0;
 }
 
+static int s_heartbeat(wz_loop_t *loop, void *arg)
+{
+    (void)loop;
+    wz_pub_heartbeat(arg);
+    return 0;
+}
+
+void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint)
+{
+    wz_keypair_t keys;
+    if (wz_runtime_server_keys(rt, &keys) != 0)
+        return NULL;
+    /* The ZAP handler must run before a CURVE socket binds, or the socket
+     * would encrypt but accept any client. */
+    rt->zap = wz_zap_new(rt->ctx, rt->policy, rt->log);
+    if (rt->zap)
+        rt->router = wz_server_router(rt->ctx, &keys, endpoint, rt->settings.max_message_bytes,
+                                      rt->log);
+    sodium_memzero(keys.secret_z85, sizeof keys.secret_z85);
+    return rt->router;
+}
+
+wz_pub_t *wz_runtime_publisher(wz_runtime_t *rt, const char *endpoint)
+{
+    rt->pub = wz_pub_new(rt->ctx, rt->store, rt->service, endpoint, rt->log);
+    if (!rt->pub)
+        return NULL;
+    for (size_t i = 0; i < rt->n_regions; i++)
+        if (wz_pub_add_region(rt->pub, rt->regions[i]) != 0)
+            return NULL;
+    if (wz_loop_add_timer(rt->loop, rt->settings.heartbeat_ms, s_heartbeat, rt->pub) < 0)
+        return NULL;
+    return rt->pub;
+}
+
 void wz_runtime_fini(wz_runtime_t *rt)
 {
+    wz_pub_destroy(&rt->pub);
+    if (rt->router) {
+        zmq_close(rt->router);
+        rt->router = NULL;
+    }
+    wz_zap_destroy(&rt->zap);
     wz_loop_destroy(&rt->loop);
     wz_store_destroy(&rt->store);
     if (rt->ctx) {
         zmq_ctx_term(rt->ctx);
         rt->ctx = NULL;
     }
+    free(rt->regions);
+    rt->regions = NULL;
     wz_policy_destroy(&rt->policy);
     wz_log_destroy(&rt->log);
 }

@@ -6,12 +6,14 @@
 
 #include <signal.h>
 
+#include "wz_bus.h"
 #include "wz_keys.h"
 #include "wz_log.h"
 #include "wz_loop.h"
 #include "wz_policy.h"
 #include "wz_settings.h"
 #include "wz_store.h"
+#include "wz_zap.h"
 
 typedef struct {
     const char *service;      /* "intake", "matching", ... */
@@ -22,6 +24,12 @@ typedef struct {
     void *ctx;                /* ZeroMQ context */
     wz_store_t *store;
     wz_loop_t *loop;
+    const char **regions;     /* every region id of the policy (borrowed strings) */
+    size_t n_regions;
+    char region_list[512];    /* the same, comma-separated, for log lines */
+    wz_zap_t *zap;            /* set by wz_runtime_serve */
+    void *router;             /* set by wz_runtime_serve */
+    wz_pub_t *pub;            /* set by wz_runtime_publisher */
 } wz_runtime_t;
 
 /* Parses argv (-c/--config PATH; default $WZ_CONFIG, else config/woonzorg.yaml;
@@ -31,7 +39,15 @@ typedef struct {
  * config errors, 1 otherwise); 0 on success. */
 int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv,
                     volatile sig_atomic_t *stop);
-/* Tears everything down in reverse order; safe on a partly initialised rt. */
+/* Opens the service's party endpoint: reads its key pair
+ * (<keys_dir>/<service>.key), starts the ZAP handler and binds a CURVE ROUTER
+ * (wz_server_router). Owned by rt. Returns the router, or NULL (logged). */
+void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint);
+/* Creates the service's event producer on endpoint for every region, with a
+ * heartbeat timer on the loop. Owned by rt. NULL on failure (logged). */
+wz_pub_t *wz_runtime_publisher(wz_runtime_t *rt, const char *endpoint);
+/* Tears everything down in reverse order; safe on a partly initialised rt.
+ * Consumers (wz_sub) must be destroyed before, as they hold sockets. */
 void wz_runtime_fini(wz_runtime_t *rt);
 /* Reads this service's own key pair <keys_dir>/<service>.key. 0 or -1 (logged). */
 int wz_runtime_server_keys(wz_runtime_t *rt, wz_keypair_t *out);

@@ -3,6 +3,8 @@
  * optimistic transaction (see wz_intake.h and docs/architecture.md). */
 #include "wz_intake.h"
 
+#include "wz_server.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -992,19 +994,17 @@ void wz_intake_destroy(wz_intake_t **self_p)
 }
 
 /* Answers one [routing id][payload] message. */
-static void s_serve(wz_intake_t *self, void *socket, zmq_msg_t *routing, zmq_msg_t *payload)
+static void s_serve(void *arg, void *router, zmq_msg_t *routing, zmq_msg_t *payload)
 {
+    wz_intake_t *self = arg;
     uint8_t *reply = NULL;
     size_t len = 0;
     if (wz_intake_handle(self, wz_zap_party(payload), zmq_msg_data(payload), zmq_msg_size(payload),
-                         &reply, &len) != 0) {
+                        &reply, &len) != 0) {
         wz_log(self->log, WZ_LOG_ERROR, "out of memory; request dropped", NULL);
         return;
     }
-    /* Never block the loop on one slow or vanished client: it retries. */
-    if (zmq_send(socket, zmq_msg_data(routing), zmq_msg_size(routing), ZMQ_SNDMORE | ZMQ_DONTWAIT) <
-            0 ||
-        zmq_send(socket, reply, len, ZMQ_DONTWAIT) < 0)
+    if (wz_server_send(router, routing, reply, len) != 0)
         wz_log(self->log, WZ_LOG_INFO, "reply not delivered", "error", zmq_strerror(errno), NULL);
     free(reply);
 }
@@ -1013,36 +1013,6 @@ int wz_intake_on_router(wz_loop_t *loop, void *socket, void *arg)
 {
     (void)loop;
     wz_intake_t *self = arg;
-    for (int budget = RECV_BUDGET; budget > 0; budget--) {
-        zmq_msg_t parts[2];
-        int n = 0;
-        bool more = true;
-        while (more) {
-            zmq_msg_t part;
-            zmq_msg_init(&part);
-            if (zmq_msg_recv(&part, socket, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&part);
-                for (int i = 0; i < n && i < 2; i++)
-                    zmq_msg_close(&parts[i]);
-                return 0;
-            }
-            more = zmq_msg_more(&part);
-            if (n < 2)
-                parts[n] = part;
-            else
-                zmq_msg_close(&part);
-            n++;
-        }
-        if (n == 2) {
-            s_serve(self, socket, &parts[0], &parts[1]);
-        } else {
-            char frames[16];
-            snprintf(frames, sizeof frames, "%d", n);
-            wz_log(self->log, WZ_LOG_WARN, "message dropped: expected [routing id][request]",
-                   "frames", frames, NULL);
-        }
-        for (int i = 0; i < n && i < 2; i++)
-            zmq_msg_close(&parts[i]);
-    }
+    wz_server_drain(socket, RECV_BUDGET, s_serve, self, self->log);
     return 0;
 }

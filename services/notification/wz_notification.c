@@ -2,6 +2,8 @@
  * consumer of intake's and matching's events (see wz_notification.h). */
 #include "wz_notification.h"
 
+#include "wz_server.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -22,7 +24,6 @@
 #define SESSIONS_PER_PARTY 8
 #define TIMER_MAX_MS 1000
 #define TIMER_MIN_MS 10
-#define LINGER_MS 100
 #define BODY(x) WOONZORG__V1__CLIENT_MESSAGE__BODY_##x
 
 typedef struct {
@@ -55,35 +56,6 @@ struct wz_notification_t {
 static void s_u64(char out[24], uint64_t v)
 {
     snprintf(out, 24, "%" PRIu64, v);
-}
-
-void *wz_notification_router(void *ctx, const wz_keypair_t *keys, int max_message_bytes,
-                             const char *endpoint, wz_log_t *log)
-{
-    void *router = zmq_socket(ctx, ZMQ_ROUTER);
-    if (!router) {
-        wz_log(log, WZ_LOG_ERROR, "cannot create the party socket", "error", zmq_strerror(errno),
-               NULL);
-        return NULL;
-    }
-    int64_t max_size = max_message_bytes;
-    int mandatory = 1, linger = LINGER_MS;
-    if (wz_zap_server(router, keys) != 0 ||
-        zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size) != 0 ||
-        zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof mandatory) != 0 ||
-        zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger) != 0) {
-        wz_log(log, WZ_LOG_ERROR, "cannot set up the party socket", "error", zmq_strerror(errno),
-               NULL);
-        zmq_close(router);
-        return NULL;
-    }
-    if (zmq_bind(router, endpoint) != 0) {
-        wz_log(log, WZ_LOG_ERROR, "cannot bind", "endpoint", endpoint, "error", zmq_strerror(errno),
-               NULL);
-        zmq_close(router);
-        return NULL;
-    }
-    return router;
 }
 
 wz_notification_t *wz_notification_new(void *ctx, void *router, wz_store_t *store, wz_pub_t *pub,
@@ -345,8 +317,13 @@ static void s_on_ack(wz_notification_t *self, const void *id, size_t id_len,
 }
 
 /* Serves one [routing id][ClientMessage] message. */
-static void s_serve(wz_notification_t *self, zmq_msg_t *routing, zmq_msg_t *payload)
+static void s_serve(void *arg, void *router, zmq_msg_t *routing, zmq_msg_t *payload)
 {
+    (void)router;
+    wz_notification_t *self = arg;
+    /* Connection events first, so a message is never taken for one of a
+     * connection that already closed. */
+    s_drain_monitor(self);
     size_t id_len = zmq_msg_size(routing);
     const char *party_id = wz_zap_party(payload);
     const wz_party_t *party = party_id ? wz_policy_party(self->policy, party_id) : NULL;
@@ -383,41 +360,7 @@ int wz_notification_on_router(wz_loop_t *loop, void *socket, void *arg)
 {
     (void)loop;
     wz_notification_t *self = arg;
-    for (int budget = RECV_BUDGET; budget > 0; budget--) {
-        zmq_msg_t parts[2];
-        int n = 0;
-        bool more = true;
-        while (more) {
-            zmq_msg_t part;
-            zmq_msg_init(&part);
-            if (zmq_msg_recv(&part, socket, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&part);
-                for (int i = 0; i < n && i < 2; i++)
-                    zmq_msg_close(&parts[i]);
-                s_reap(self);
-                return 0;
-            }
-            more = zmq_msg_more(&part);
-            if (n < 2)
-                parts[n] = part;
-            else
-                zmq_msg_close(&part);
-            n++;
-        }
-        /* Connection events first, so a message is never taken for one of a
-         * connection that already closed. */
-        s_drain_monitor(self);
-        if (n == 2) {
-            s_serve(self, &parts[0], &parts[1]);
-        } else {
-            char frames[16];
-            snprintf(frames, sizeof frames, "%d", n);
-            wz_log(self->log, WZ_LOG_WARN, "message dropped: expected [routing id][message]",
-                   "frames", frames, NULL);
-        }
-        for (int i = 0; i < n && i < 2; i++)
-            zmq_msg_close(&parts[i]);
-    }
+    wz_server_drain(socket, RECV_BUDGET, s_serve, self, self->log);
     s_reap(self);
     return 0;
 }

@@ -25,15 +25,7 @@
 
 typedef struct wz_notification_t wz_notification_t;
 
-/* Creates the party-facing ROUTER in ctx: CURVE server with the given keys
- * (a ZAP handler must run in ctx already), ZMQ_MAXMSGSIZE max_message_bytes,
- * ZMQ_ROUTER_MANDATORY (so sends to a vanished peer fail), a short linger,
- * bound to endpoint. Returns the socket (caller closes it), or NULL with the
- * reason logged. */
-void *wz_notification_router(void *ctx, const wz_keypair_t *keys, int max_message_bytes,
-                             const char *endpoint, wz_log_t *log);
-
-/* Creates the service state. router (from wz_notification_router), store,
+/* Creates the service state. router (from wz_server_router), store,
  * pub (notification's own outbox, for NotificationDelivered), policy and log
  * are borrowed and must outlive it. ctx is used for a monitor of the router,
  * which ends sessions whose connection closed. max_in_flight (>= 1) bounds

@@ -21,6 +21,7 @@
 #include "wz_mailbox.h"
 #include "wz_notification.h"
 #include "wz_policy.h"
+#include "wz_server.h"
 #include "wz_testenv.h"
 #include "wz_util.h"
 #include "wz_zap.h"
@@ -117,7 +118,7 @@ static void setup(void)
     h.zap = wz_zap_new(h.ctx, &h.policy, h.log);
     ck_assert_ptr_nonnull(h.zap);
     snprintf(h.endpoint, sizeof h.endpoint, "tcp://127.0.0.1:%d", wz_test_free_port());
-    h.router = wz_notification_router(h.ctx, &h.server_kp, 1 << 20, h.endpoint, h.log);
+    h.router = wz_server_router(h.ctx, &h.server_kp, h.endpoint, 1 << 20, h.log);
     ck_assert_ptr_nonnull(h.router);
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", wz_test_free_port());
