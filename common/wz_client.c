@@ -136,8 +136,7 @@ static int s_send_soft(void *sock, const void *data, size_t len)
     return -1;
 }
 
-int wz_client_call(wz_client_t *self, WzRequest *req, int timeout_ms, int retry_ms,
-                   WzReply **reply)
+int wz_client_call(wz_client_t *self, WzRequest *req, int timeout_ms, int retry_ms, WzReply **reply)
 {
     *reply = NULL;
     char generated[33];

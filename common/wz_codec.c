@@ -42,8 +42,7 @@ int wz_codec_send(void *socket, const ProtobufCMessage *m, int flags)
     return 0;
 }
 
-ProtobufCMessage *wz_codec_unpack(const ProtobufCMessageDescriptor *d, const void *data,
-                                  size_t len)
+ProtobufCMessage *wz_codec_unpack(const ProtobufCMessageDescriptor *d, const void *data, size_t len)
 {
     /* protobuf-c reads nothing for len 0, but wants a non-NULL pointer. */
     static const uint8_t empty[1] = {0};

@@ -191,8 +191,8 @@ static int s_create(const char *path, const char *text, mode_t mode, char *err, 
     return 0;
 }
 
-int wz_keys_write_public(const char *dir, const char *name, const char public_z85[41],
-                         char *err, size_t errlen)
+int wz_keys_write_public(const char *dir, const char *name, const char public_z85[41], char *err,
+                         size_t errlen)
 {
     char path[1024], text[256];
     if (s_check_name(name, err, errlen) != 0)
@@ -202,7 +202,8 @@ int wz_keys_write_public(const char *dir, const char *name, const char public_z8
         errno = EINVAL;
         return -1;
     }
-    if (s_mkdirs(dir, err, errlen) != 0 || s_path(path, sizeof path, dir, name, ".pub", err, errlen))
+    if (s_mkdirs(dir, err, errlen) != 0 ||
+        s_path(path, sizeof path, dir, name, ".pub", err, errlen))
         return -1;
     snprintf(text, sizeof text, "# woonzorg CURVE public key for %s.\npublic-key = \"%s\"\n", name,
              public_z85);
@@ -220,7 +221,8 @@ int wz_keys_write(const char *dir, const char *name, const wz_keypair_t *kp, int
         errno = EINVAL;
         return -1;
     }
-    if (s_mkdirs(dir, err, errlen) != 0 || s_path(path, sizeof path, dir, name, ".key", err, errlen))
+    if (s_mkdirs(dir, err, errlen) != 0 ||
+        s_path(path, sizeof path, dir, name, ".key", err, errlen))
         return -1;
     snprintf(text, sizeof text,
              "# woonzorg CURVE key pair for %s. Keep this file secret.\n"
@@ -381,8 +383,7 @@ int wz_keys_read_secret(const char *dir, const char *name, wz_keypair_t *out, ch
         return -1;
     }
     char derived[41];
-    if (zmq_curve_public(derived, out->secret_z85) != 0 ||
-        strcmp(derived, out->public_z85) != 0) {
+    if (zmq_curve_public(derived, out->secret_z85) != 0 || strcmp(derived, out->public_z85) != 0) {
         s_err(err, errlen, "%s: public-key does not belong to secret-key", path);
         memset(out, 0, sizeof *out);
         errno = EINVAL;
@@ -391,8 +392,7 @@ int wz_keys_read_secret(const char *dir, const char *name, wz_keypair_t *out, ch
     return 0;
 }
 
-int wz_keys_read_public(const char *dir, const char *name, char out[41], char *err,
-                        size_t errlen)
+int wz_keys_read_public(const char *dir, const char *name, char out[41], char *err, size_t errlen)
 {
     char path[1024], text[KEY_FILE_MAX];
     out[0] = '\0';

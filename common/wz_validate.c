@@ -164,8 +164,7 @@ static int s_check_uint(wz_verdict_t *v, const char *field, uint64_t value, uint
 {
     if (value < min || value > max)
         return s_bad(v, C_INVALID, field, "must be between %llu and %llu, got %llu",
-                     (unsigned long long)min, (unsigned long long)max,
-                     (unsigned long long)value);
+                     (unsigned long long)min, (unsigned long long)max, (unsigned long long)value);
     return 0;
 }
 
@@ -247,8 +246,8 @@ static int s_vacancy(const WzVacancy *vac, const wz_policy_t *policy, const wz_p
         s_check_own(v, s_path(f, sizeof f, b, "corporation"), vac->corporation, actor->id,
                     "party id") ||
         s_check_own(v, s_path(f, sizeof f, b, "region"), vac->region, actor->region, "region") ||
-        s_check_municipality(v, s_path(f, sizeof f, b, "municipality"), vac->municipality,
-                             policy, region, &m))
+        s_check_municipality(v, s_path(f, sizeof f, b, "municipality"), vac->municipality, policy,
+                             region, &m))
         return -1;
     s_path(f, sizeof f, b, "neighbourhood");
     if (s_empty(vac->neighbourhood))
@@ -450,8 +449,8 @@ static int s_body(const WzRequest *req, const wz_policy_t *policy, const wz_part
         if (!req->audit)
             return s_bad(v, C_INVALID, "audit", "is required");
         if (req->audit->last > MAX_AUDIT_LAST)
-            return s_bad(v, C_INVALID, "audit.last", "at most %d entries, got %u",
-                         MAX_AUDIT_LAST, (unsigned)req->audit->last);
+            return s_bad(v, C_INVALID, "audit.last", "at most %d entries, got %u", MAX_AUDIT_LAST,
+                         (unsigned)req->audit->last);
         return 0;
     default:
         return wz_verdict_set(v, C_UNKNOWN, "", "request body %d is not known here",

@@ -26,9 +26,9 @@ struct wz_zap_t {
     void *ctx;
     const wz_policy_t *policy;
     wz_log_t *log;
-    void *rep;        /* owned by the thread once it runs */
-    void *pipe_in;    /* thread end of the stop pipe */
-    void *pipe_out;   /* our end: destroy sends the stop on it */
+    void *rep;      /* owned by the thread once it runs */
+    void *pipe_in;  /* thread end of the stop pipe */
+    void *pipe_out; /* our end: destroy sends the stop on it */
     pthread_t thread;
     bool running;
     atomic_ulong refused;
@@ -88,8 +88,8 @@ static void s_frame_text(const zap_request_t *req, size_t i, char *out, size_t o
     out[n] = '\0';
 }
 
-static int s_send_reply(void *rep, const zap_request_t *req, const char *status,
-                        const char *text, const char *user_id)
+static int s_send_reply(void *rep, const zap_request_t *req, const char *status, const char *text,
+                        const char *user_id)
 {
     /* The request id is echoed as sent; everything else is ours. */
     const void *rid = req->n > 1 ? (const void *)req->data[1] : (const void *)"";
@@ -97,8 +97,7 @@ static int s_send_reply(void *rep, const zap_request_t *req, const char *status,
     if (zmq_send(rep, "1.0", 3, ZMQ_SNDMORE) < 0 || zmq_send(rep, rid, rid_len, ZMQ_SNDMORE) < 0 ||
         zmq_send(rep, status, strlen(status), ZMQ_SNDMORE) < 0 ||
         zmq_send(rep, text, strlen(text), ZMQ_SNDMORE) < 0 ||
-        zmq_send(rep, user_id, strlen(user_id), ZMQ_SNDMORE) < 0 ||
-        zmq_send(rep, "", 0, 0) < 0)
+        zmq_send(rep, user_id, strlen(user_id), ZMQ_SNDMORE) < 0 || zmq_send(rep, "", 0, 0) < 0)
         return -1;
     return 0;
 }

@@ -384,9 +384,14 @@ int wz_mailbox_acked(wz_mailbox_t *self, const wz_party_t *party, uint64_t *out)
 
 int wz_mailbox_ack(wz_mailbox_t *self, wz_pub_t *pub, const wz_party_t *party, uint64_t up_to)
 {
-    char key[KEY_MAX];
-    if (wz_mailbox_acked_key(self, party, key, sizeof key) != 0)
+    char key[KEY_MAX], mailbox[KEY_MAX];
+    uint64_t last = 0;
+    if (wz_mailbox_acked_key(self, party, key, sizeof key) != 0 ||
+        wz_mailbox_key(self, party, mailbox, sizeof mailbox) != 0 ||
+        s_last_seq(self, party, mailbox, &last) != 0)
         return -1;
+    if (up_to > last)
+        return 2; /* acknowledges what was never delivered */
     for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
         wz_txn_t *txn = wz_txn_begin(self->store, pub, party->region);
         if (!txn)

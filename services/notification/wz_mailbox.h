@@ -78,7 +78,8 @@ int wz_mailbox_acked(wz_mailbox_t *self, const wz_party_t *party, uint64_t *out)
 /* Records that party acknowledged everything up to up_to, together with the
  * event NotificationDelivered{party, up_to} on pub's outbox of the party's
  * region, in one transaction. Returns 0 written, 1 nothing to write (an
- * equal or higher acknowledgement is stored already), -1 on failure. */
+ * equal or higher acknowledgement is stored already), 2 refused (up_to is
+ * beyond the mailbox's last entry), -1 on failure. */
 int wz_mailbox_ack(wz_mailbox_t *self, wz_pub_t *pub, const wz_party_t *party, uint64_t up_to);
 
 #endif

@@ -297,8 +297,13 @@ static void s_on_ack(wz_notification_t *self, const void *id, size_t id_len,
     char seq[24];
     s_u64(seq, up_to);
     if (!s || s->party != party || s->fd != fd) {
-        wz_log(self->log, WZ_LOG_WARN, "ack without a session ignored (send hello first)", "party",
-               party->id, "up_to_seq", seq, NULL);
+        /* A client acks and closes at once, so its ack may arrive after the
+         * disconnect ended its session. The party comes from its key and
+         * acks are cumulative, so the ack is stored all the same (bounded
+         * by the mailbox's last entry). */
+        if (wz_mailbox_ack(self->mailbox, self->pub, party, up_to) < 0)
+            wz_log(self->log, WZ_LOG_WARN, "ack not stored now", "party", party->id, "up_to_seq",
+                   seq, "error", wz_store_errstr(self->store), NULL);
         return;
     }
     s->heard_ms = wz_mono_ms();

@@ -116,8 +116,7 @@ static int s_srv_note_request(fx_t *fx, const frame_t *f)
     if (!req)
         return -1;
     if (fx->n_requests < 8)
-        snprintf(fx->request_ids[fx->n_requests], sizeof fx->request_ids[0], "%s",
-                 req->request_id);
+        snprintf(fx->request_ids[fx->n_requests], sizeof fx->request_ids[0], "%s", req->request_id);
     fx->n_requests++;
     WZ_FREE_UNPACKED(req);
     return 0;
@@ -422,8 +421,7 @@ START_TEST(test_client_keys)
     ck_assert_str_eq(got.secret_z85, party.secret_z85);
     ck_assert_str_eq(pub, service.public_z85);
     ck_assert_int_eq(wz_client_keys(&settings, "", "intake", &got, pub, err, sizeof err), -1);
-    ck_assert_int_eq(wz_client_keys(&settings, "nobody", "intake", &got, pub, err, sizeof err),
-                     -1);
+    ck_assert_int_eq(wz_client_keys(&settings, "nobody", "intake", &got, pub, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "nobody.key"));
     char path[600];
     const char *files[] = {"pre-wonen.key", "pre-wonen.pub", "intake.key", "intake.pub"};

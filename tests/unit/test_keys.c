@@ -162,8 +162,8 @@ START_TEST(test_mismatched_pair_refused)
     char err[256] = "", text[512];
     wz_keys_generate(&a);
     wz_keys_generate(&b);
-    snprintf(text, sizeof text, "# test\npublic-key = \"%s\"\nsecret-key = \"%s\"\n",
-             a.public_z85, b.secret_z85);
+    snprintf(text, sizeof text, "# test\npublic-key = \"%s\"\nsecret-key = \"%s\"\n", a.public_z85,
+             b.secret_z85);
     s_write_file("mixed.key", text, 0600);
     ck_assert_int_eq(wz_keys_read_secret(s_dir, "mixed", &back, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "mixed.key"));

@@ -687,6 +687,34 @@ START_TEST(test_window_limits_what_is_in_flight)
 }
 END_TEST
 
+static bool s_ribw_acked_two(void)
+{
+    return s_acked("ribw-kam") == 2;
+}
+
+START_TEST(test_ack_after_disconnect_is_kept)
+{
+    s_start_service(8, 60000);
+    for (int i = 0; i < 3; i++)
+        s_urgency("ribw-kam", "c-1");
+    /* A client that acks and closes before its session is known (or after
+     * it ended): the ack is its own (the key says so) and cumulative. */
+    void *d = s_dealer(P_RIBW, NULL);
+    s_dealer_send(d, false, 2);
+    ck_assert(s_pump_until(s_ribw_acked_two, 5000));
+    /* Never beyond what the mailbox holds. */
+    s_dealer_send(d, false, 9);
+    s_pump(200);
+    ck_assert_uint_eq(s_acked("ribw-kam"), 2);
+    zmq_close(d);
+    /* A new listener resumes after the stored ack. */
+    wz_listener_t *l = s_listener(P_RIBW, 0);
+    WzDelivery *del = s_expect(l, 3, "urgency");
+    WZ_FREE_UNPACKED(del);
+    wz_listener_destroy(&l);
+}
+END_TEST
+
 START_TEST(test_replayed_event_adds_nothing)
 {
     s_start_service(8, 60000);
@@ -818,6 +846,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_unacknowledged_entries_are_resent);
     tcase_add_test(tc, test_offline_party_gets_everything_in_order);
     tcase_add_test(tc, test_window_limits_what_is_in_flight);
+    tcase_add_test(tc, test_ack_after_disconnect_is_kept);
     tcase_add_test(tc, test_replayed_event_adds_nothing);
     tcase_add_test(tc, test_unfinished_transactions_leave_no_gap);
     tcase_add_test(tc, test_silent_session_is_dropped);

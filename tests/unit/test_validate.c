@@ -29,7 +29,9 @@ static wz_region_t s_regions[] = {
 static wz_party_t s_parties[] = {
     {.id = "pre-wonen", .role = WZ_ROLE_CORPORATION, .region = "zkij"},
     {.id = "ribw-kam", .role = WZ_ROLE_CARE_PROVIDER, .region = "zkij"},
-    {.id = "gem-haarlem", .role = WZ_ROLE_MUNICIPALITY, .region = "zkij",
+    {.id = "gem-haarlem",
+     .role = WZ_ROLE_MUNICIPALITY,
+     .region = "zkij",
      .municipality = "haarlem"},
     {.id = "lost", .role = WZ_ROLE_CORPORATION, .region = "atlantis"},
 };
@@ -190,13 +192,13 @@ static Woonzorg__V1__AuditQuery *s_audit(void)
 }
 
 /* Validates the current request as actor and checks code and field. */
-#define EXPECT(actor, code_, field_)                                                           \
-    do {                                                                                       \
-        int rc_ = wz_validate_request(&s_fx.req, &s_policy, (actor), &s_fx.v);                 \
-        ck_assert_msg((int)s_fx.v.code == (int)(code_), "code %d, want %d: %s",               \
-                      (int)s_fx.v.code, (int)(code_), s_fx.v.message);                         \
-        ck_assert_int_eq(rc_, (code_) == OK ? 0 : -1);                                         \
-        ck_assert_str_eq(s_fx.v.field, (field_));                                              \
+#define EXPECT(actor, code_, field_)                                                               \
+    do {                                                                                           \
+        int rc_ = wz_validate_request(&s_fx.req, &s_policy, (actor), &s_fx.v);                     \
+        ck_assert_msg((int)s_fx.v.code == (int)(code_), "code %d, want %d: %s", (int)s_fx.v.code,  \
+                      (int)(code_), s_fx.v.message);                                               \
+        ck_assert_int_eq(rc_, (code_) == OK ? 0 : -1);                                             \
+        ck_assert_str_eq(s_fx.v.field, (field_));                                                  \
     } while (0)
 
 #define ACCEPTED(actor) EXPECT(actor, OK, "")

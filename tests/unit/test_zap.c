@@ -54,11 +54,10 @@ static void s_fx_server(fx_t *fx)
     int linger = 0;
     zmq_setsockopt(fx->router, ZMQ_LINGER, &linger, sizeof linger);
     ck_assert_int_eq(wz_zap_server(fx->router, &fx->server), 0);
-    ck_assert_int_eq(zmq_socket_monitor(fx->router, "inproc://zap-test-monitor",
-                                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
+    ck_assert_int_eq(zmq_socket_monitor(
+                         fx->router, "inproc://zap-test-monitor",
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
                      0);
     fx->monitor = zmq_socket(fx->ctx, ZMQ_PAIR);
     ck_assert_int_eq(zmq_connect(fx->monitor, "inproc://zap-test-monitor"), 0);
@@ -170,9 +169,9 @@ START_TEST(test_unknown_key_refused)
     s_fx_init(&fx);
     s_fx_server(&fx);
     void *dealer = s_client(&fx, &fx.stranger, fx.server.public_z85);
-    ck_assert_int_eq(s_expect_event(&fx, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                                             ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
-                     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    ck_assert_int_eq(
+        s_expect_event(&fx, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
+        ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     ck_assert_uint_ge(wz_zap_refused(fx.zap), 1);
     ck_assert(!s_router_gets(&fx, 300));
     /* The refusal is logged with a key prefix, never a whole key. */
@@ -250,8 +249,7 @@ END_TEST
 
 /* Sends a hand-made ZAP request and returns the status code frame. */
 static void s_zap_ask(void *req, const char *version, const char *domain, const char *mechanism,
-                      const void *cred, size_t cred_len, int frames, char status[8],
-                      char user[64])
+                      const void *cred, size_t cred_len, int frames, char status[8], char user[64])
 {
     const void *data[7] = {version, "77", domain, "127.0.0.1", "", mechanism, cred};
     size_t lens[7] = {strlen(version), 2, strlen(domain), 9, 0, strlen(mechanism), cred_len};

@@ -1,0 +1,479 @@
+/* main.c - wzctl: act as one party of the suite from the command line.
+ * Parsing and rendering live in wzctl_parse.c, wzctl_json.c and
+ * wzctl_print.c; this file loads config and keys, talks to the services and
+ * turns outcomes into exit codes. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "wz_client.h"
+#include "wz_codec.h"
+#include "wz_config.h"
+#include "wz_keys.h"
+#include "wz_policy.h"
+#include "wz_settings.h"
+#include "wz_util.h"
+#include "wz_validate.h"
+#include "wzctl.h"
+
+#define RETRY_MS 1000
+#define LISTEN_POLL_MS 500
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    (void)sig;
+    s_stop = 1;
+}
+
+/* What a request command needs, owned together and freed by s_env_fini. */
+typedef struct {
+    wz_settings_t settings;
+    wz_policy_t *policy;
+    const wz_party_t *actor;
+    wz_keypair_t kp;
+    char server_public[41];
+    const char *endpoint;
+    const char *service;
+    void *ctx;
+} s_env_t;
+
+static void s_env_fini(s_env_t *env)
+{
+    wz_policy_destroy(&env->policy);
+    explicit_bzero(&env->kp, sizeof env->kp);
+    if (env->ctx)
+        zmq_ctx_term(env->ctx);
+    env->ctx = NULL;
+}
+
+/* Loads settings, policy and keys for talking to service as a.party.
+ * Returns 0 or an exit code (after printing why). */
+static int s_env_init(s_env_t *env, const wzctl_args_t *a, const char *service)
+{
+    char err[512];
+    memset(env, 0, sizeof *env);
+    env->service = service;
+    if (wz_settings_load(&env->settings, a->config, err, sizeof err) != 0) {
+        fprintf(stderr, "wzctl: %s\n", err);
+        return WZCTL_EXIT_USAGE;
+    }
+    if (!a->party) {
+        fprintf(stderr, "wzctl: say which party you act as: --as PARTY or WZ_PARTY=PARTY\n");
+        return WZCTL_EXIT_USAGE;
+    }
+    /* Keys are not needed to validate, and another party's may be absent. */
+    env->policy = wz_policy_load(env->settings.policy_path, NULL, false, err, sizeof err);
+    if (!env->policy) {
+        fprintf(stderr, "wzctl: %s\n", err);
+        return WZCTL_EXIT_USAGE;
+    }
+    env->actor = wz_policy_party(env->policy, a->party);
+    if (!env->actor) {
+        fprintf(stderr, "wzctl: party '%s' is not in the policy %s\n", a->party,
+                env->settings.policy_path);
+        return WZCTL_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Reads the key files and makes the context; after validation, so a request
+ * that could never pass says why before any key file is looked at.
+ * Returns 0 or an exit code (after printing why). */
+static int s_env_connect(s_env_t *env, const wzctl_args_t *a)
+{
+    char err[512];
+    const char *service = env->service;
+    if (wz_client_keys(&env->settings, a->party, service, &env->kp, env->server_public, err,
+                       sizeof err) != 0) {
+        fprintf(stderr, "wzctl: %s\n", err);
+        return WZCTL_EXIT_USAGE;
+    }
+    if (!strcmp(service, "intake"))
+        env->endpoint = env->settings.intake.endpoint;
+    else if (!strcmp(service, "audit"))
+        env->endpoint = env->settings.audit.endpoint;
+    else
+        env->endpoint = env->settings.notification.endpoint;
+    if (!*env->endpoint) {
+        fprintf(stderr, "wzctl: %s: no %s endpoint configured\n", a->config, service);
+        return WZCTL_EXIT_USAGE;
+    }
+    env->ctx = zmq_ctx_new();
+    if (!env->ctx) {
+        fprintf(stderr, "wzctl: cannot create a ZeroMQ context: %s\n", zmq_strerror(errno));
+        return WZCTL_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void s_print_json(const ProtobufCMessage *m)
+{
+    wzctl_json_t j;
+    wzctl_json_init(&j);
+    wzctl_json_message(&j, NULL, m);
+    const char *text = wzctl_json_text(&j);
+    if (text)
+        printf("%s\n", text);
+    else
+        fprintf(stderr, "wzctl: out of memory writing JSON\n");
+    wzctl_json_free(&j);
+    fflush(stdout);
+}
+
+/* --- keygen --------------------------------------------------------------------------- */
+
+static void s_keygen_report(const wzctl_args_t *a, const char *name, const char *result,
+                            const char *dir, const char *public_z85)
+{
+    if (a->json) {
+        char path[WZ_PATH_MAX + 80];
+        snprintf(path, sizeof path, "%s/%s.key", dir, name);
+        wzctl_json_t j;
+        wzctl_json_init(&j);
+        wzctl_json_begin(&j, NULL, false);
+        wzctl_json_str(&j, "name", name);
+        wzctl_json_str(&j, "result", result);
+        wzctl_json_str(&j, "key_file", path);
+        wzctl_json_str(&j, "public_key", public_z85);
+        wzctl_json_end(&j, false);
+        if (wzctl_json_text(&j))
+            printf("%s\n", wzctl_json_text(&j));
+        wzctl_json_free(&j);
+    } else {
+        printf("%-8s %-20s %s/%s.key  public %s\n", result, name, dir, name, public_z85);
+    }
+}
+
+static int s_keygen(const wzctl_args_t *a)
+{
+    char err[512];
+    wz_settings_t settings;
+    const char *dir = a->dir;
+    if (!dir) {
+        if (wz_settings_load(&settings, a->config, err, sizeof err) != 0) {
+            fprintf(stderr, "wzctl: %s\nwzctl: cannot find keys_dir there; give --dir DIR\n", err);
+            return WZCTL_EXIT_USAGE;
+        }
+        dir = settings.keys_dir;
+    }
+    for (size_t i = 0; i < a->npos; i++) {
+        const char *name = a->pos[i];
+        wz_keypair_t kp;
+        if (wz_keys_generate(&kp) != 0) {
+            fprintf(stderr, "wzctl: this libzmq cannot make CURVE keys (built without CURVE)\n");
+            return WZCTL_EXIT_USAGE;
+        }
+        if (wz_keys_write(dir, name, &kp, a->force, err, sizeof err) == 0) {
+            s_keygen_report(a, name, "created", dir, kp.public_z85);
+            explicit_bzero(&kp, sizeof kp);
+            continue;
+        }
+        explicit_bzero(&kp, sizeof kp);
+        if (errno != EEXIST) {
+            fprintf(stderr, "wzctl: %s\n", err);
+            return WZCTL_EXIT_USAGE;
+        }
+        /* Kept: the existing pair must be sound, and its .pub present. */
+        wz_keypair_t old;
+        if (wz_keys_read_secret(dir, name, &old, err, sizeof err) != 0) {
+            fprintf(stderr, "wzctl: keeping %s/%s.key, but it is not usable: %s\n", dir, name, err);
+            return WZCTL_EXIT_USAGE;
+        }
+        char pubpath[WZ_PATH_MAX + 80];
+        snprintf(pubpath, sizeof pubpath, "%s/%s.pub", dir, name);
+        if (access(pubpath, F_OK) != 0 &&
+            wz_keys_write_public(dir, name, old.public_z85, err, sizeof err) != 0) {
+            fprintf(stderr, "wzctl: %s\n", err);
+            explicit_bzero(&old, sizeof old);
+            return WZCTL_EXIT_USAGE;
+        }
+        s_keygen_report(a, name, "kept", dir, old.public_z85);
+        explicit_bzero(&old, sizeof old);
+    }
+    return WZCTL_EXIT_OK;
+}
+
+/* --- requests --------------------------------------------------------------------------- */
+
+/* Storage for one request built from the command line. */
+typedef struct {
+    WzRequest req;
+    wz_doc_t *doc;      /* the YAML file, kept for line numbers */
+    WzVacancy *vacancy; /* parsed, owned */
+    WzCandidate *candidate;
+    Woonzorg__V1__IdRef ref;
+    Woonzorg__V1__GrantUrgency grant;
+    WzDate date;
+    Woonzorg__V1__Answer answer;
+    Woonzorg__V1__SignLease lease;
+    Woonzorg__V1__StatusQuery status;
+    Woonzorg__V1__AuditQuery audit;
+} s_build_t;
+
+static void s_build_fini(s_build_t *b)
+{
+    WZ_FREE_UNPACKED(b->vacancy);
+    WZ_FREE_UNPACKED(b->candidate);
+    wz_doc_destroy(&b->doc);
+}
+
+/* Fills b->req from the arguments. Returns 0 or an exit code. */
+static int s_build(s_build_t *b, const wzctl_args_t *a)
+{
+    char err[512];
+    memset(b, 0, sizeof *b);
+    b->req = (WzRequest)WOONZORG__V1__REQUEST__INIT;
+    b->ref = (Woonzorg__V1__IdRef)WOONZORG__V1__ID_REF__INIT;
+    b->ref.id = (char *)a->pos[0];
+    switch (a->cmd) {
+    case WZCTL_CMD_PUBLISH:
+    case WZCTL_CMD_REGISTER:
+        b->doc = wz_doc_load(a->pos[0], err, sizeof err);
+        if (!b->doc ||
+            (a->cmd == WZCTL_CMD_PUBLISH
+                 ? wzctl_vacancy_from_doc(b->doc, &b->vacancy, err, sizeof err)
+                 : wzctl_candidate_from_doc(b->doc, &b->candidate, err, sizeof err)) != 0) {
+            fprintf(stderr, "wzctl: %s\n", err);
+            return WZCTL_EXIT_USAGE;
+        }
+        if (a->cmd == WZCTL_CMD_PUBLISH) {
+            b->req.body_case = WOONZORG__V1__REQUEST__BODY_PUBLISH_VACANCY;
+            b->req.publish_vacancy = b->vacancy;
+        } else {
+            b->req.body_case = WOONZORG__V1__REQUEST__BODY_REGISTER_CANDIDATE;
+            b->req.register_candidate = b->candidate;
+        }
+        break;
+    case WZCTL_CMD_WITHDRAW:
+        b->req.body_case = WOONZORG__V1__REQUEST__BODY_WITHDRAW_VACANCY;
+        b->req.withdraw_vacancy = &b->ref;
+        break;
+    case WZCTL_CMD_WITHDRAW_CANDIDATE:
+        b->req.body_case = WOONZORG__V1__REQUEST__BODY_WITHDRAW_CANDIDATE;
+        b->req.withdraw_candidate = &b->ref;
+        break;
+    case WZCTL_CMD_GRANT_URGENCY:
+        b->grant = (Woonzorg__V1__GrantUrgency)WOONZORG__V1__GRANT_URGENCY__INIT;
+        b->grant.candidate_id = (char *)a->pos[0];
+        if (a->date.year) {
+            b->date = a->date;
+            b->grant.date = &b->date;
+        }
+        b->req.body_case = WOONZORG__V1__REQUEST__BODY_GRANT_URGENCY;
+        b->req.grant_urgency = &b->grant;
+        break;
+    case WZCTL_CMD_ANSWER:
+        b->answer = (Woonzorg__V1__Answer)WOONZORG__V1__ANSWER__INIT;
+        b->answer.proposal_id = (char *)a->pos[0];
+        b->answer.accept = strcmp(a->pos[1], "accept") == 0;
+        if (a->reason)
+            b->answer.reason = (char *)a->reason;
+        b->req.body_case = WOONZORG__V1__REQUEST__BODY_ANSWER;
+        b->req.answer = &b->answer;
+        break;
+    case WZCTL_CMD_SIGNED:
+        b->lease = (Woonzorg__V1__SignLease)WOONZORG__V1__SIGN_LEASE__INIT;
+        b->lease.vacancy_id = (char *)a->pos[0];
+        b->lease.contract = (Woonzorg__V1__ContractType)a->contract;
+        b->req.body_case = WOONZORG__V1__REQUEST__BODY_SIGN_LEASE;
+        b->req.sign_lease = &b->lease;
+        break;
+    case WZCTL_CMD_STATUS:
+        b->status = (Woonzorg__V1__StatusQuery)WOONZORG__V1__STATUS_QUERY__INIT;
+        b->status.kind = (Woonzorg__V1__StatusQuery__Kind)wzctl_status_kind_parse(a->pos[0]);
+        b->status.id = (char *)a->pos[1];
+        b->req.body_case = WOONZORG__V1__REQUEST__BODY_STATUS;
+        b->req.status = &b->status;
+        break;
+    case WZCTL_CMD_AUDIT:
+        b->audit = (Woonzorg__V1__AuditQuery)WOONZORG__V1__AUDIT_QUERY__INIT;
+        b->audit.last = (uint32_t)a->last;
+        b->req.body_case = WOONZORG__V1__REQUEST__BODY_AUDIT;
+        b->req.audit = &b->audit;
+        break;
+    default:
+        fprintf(stderr, "wzctl: %s is not a request\n", a->cmd_name);
+        return WZCTL_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int s_request(const wzctl_args_t *a)
+{
+    s_build_t b;
+    s_env_t env;
+    wz_client_t *client = NULL;
+    WzReply *reply = NULL;
+    int rc = s_build(&b, a);
+    if (rc != 0) {
+        s_build_fini(&b);
+        return rc;
+    }
+    rc = s_env_init(&env, a, a->cmd == WZCTL_CMD_AUDIT ? "audit" : "intake");
+    if (rc != 0)
+        goto out;
+
+    /* The request id is ours, so validation sees it like the server will. */
+    char request_id[33];
+    wz_random_id(request_id);
+    b.req.request_id = request_id;
+    wz_verdict_t v;
+    if (wz_validate_request(&b.req, env.policy, env.actor, &v) != 0) {
+        char where[WZ_PATH_MAX + 16] = "";
+        int line = wzctl_field_line(b.doc, v.field);
+        if (line > 0)
+            snprintf(where, sizeof where, "%s:%d", wz_doc_name(b.doc), line);
+        wzctl_print_error(stderr, v.code, v.field, v.message, where);
+        rc = WZCTL_EXIT_USAGE;
+        goto out;
+    }
+    rc = s_env_connect(&env, a);
+    if (rc != 0)
+        goto out;
+    client = wz_client_new(env.ctx, env.endpoint, env.server_public, &env.kp);
+    if (!client) {
+        fprintf(stderr, "wzctl: cannot connect to %s at %s: %s\n", env.service, env.endpoint,
+                zmq_strerror(errno));
+        rc = WZCTL_EXIT_USAGE;
+        goto out;
+    }
+    if (wz_client_call(client, &b.req, a->timeout_ms, RETRY_MS, &reply) != 0) {
+        if (errno == ETIMEDOUT)
+            fprintf(stderr,
+                    "error: TIMEOUT: no reply from %s at %s within %d ms (is it running, and "
+                    "does it know the key of '%s'?)\n",
+                    env.service, env.endpoint, a->timeout_ms, a->party);
+        else
+            fprintf(stderr, "error: UNREACHABLE: %s at %s: %s\n", env.service, env.endpoint,
+                    zmq_strerror(errno));
+        rc = WZCTL_EXIT_TIMEOUT;
+        goto out;
+    }
+    if (a->json)
+        s_print_json(&reply->base);
+    if (reply->code != WOONZORG__V1__CODE__CODE_OK) {
+        wzctl_print_error(stderr, reply->code, reply->field, reply->message, NULL);
+        rc = WZCTL_EXIT_REFUSED;
+        goto out;
+    }
+    if (!a->json) {
+        if (a->cmd == WZCTL_CMD_STATUS)
+            wzctl_print_status(stdout, reply);
+        else if (a->cmd == WZCTL_CMD_AUDIT)
+            wzctl_print_audit(stdout, reply->result_case == WOONZORG__V1__REPLY__RESULT_AUDIT
+                                          ? reply->audit
+                                          : NULL);
+        else
+            wzctl_print_ok(stdout, a->cmd, a, reply);
+    }
+    rc = WZCTL_EXIT_OK;
+out:
+    WZ_FREE_UNPACKED(reply);
+    wz_client_destroy(&client);
+    s_env_fini(&env);
+    s_build_fini(&b);
+    return rc;
+}
+
+/* --- listen ----------------------------------------------------------------------------- */
+
+static int s_listen(const wzctl_args_t *a)
+{
+    s_env_t env;
+    int rc = s_env_init(&env, a, "notification");
+    if (rc == 0)
+        rc = s_env_connect(&env, a);
+    if (rc != 0) {
+        s_env_fini(&env);
+        return rc;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal; /* no SA_RESTART: the poll returns at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    /* after_seq 0: the server resumes from what this party acknowledged. */
+    wz_listener_t *l = wz_listener_new(env.ctx, env.endpoint, env.server_public, &env.kp, 0);
+    if (!l) {
+        fprintf(stderr, "wzctl: cannot connect to notification at %s: %s\n", env.endpoint,
+                zmq_strerror(errno));
+        s_env_fini(&env);
+        return WZCTL_EXIT_USAGE;
+    }
+    long got = 0;
+    int64_t last = wz_mono_ms();
+    rc = WZCTL_EXIT_OK;
+    while (!s_stop) {
+        int wait = LISTEN_POLL_MS;
+        if (a->silence_s > 0) {
+            int64_t left = last + (int64_t)a->silence_s * 1000 - wz_mono_ms();
+            if (left <= 0) {
+                if (a->count > 0 && got < a->count) {
+                    fprintf(stderr,
+                            "error: TIMEOUT: %ld of %ld deliveries, then %ld s of silence\n", got,
+                            a->count, a->silence_s);
+                    rc = WZCTL_EXIT_TIMEOUT;
+                }
+                break;
+            }
+            if (left < wait)
+                wait = (int)left;
+        }
+        WzDelivery *d = NULL;
+        int n = wz_listener_next(l, wait, &d);
+        if (n < 0) {
+            fprintf(stderr, "error: UNREACHABLE: notification at %s: %s\n", env.endpoint,
+                    zmq_strerror(errno));
+            rc = WZCTL_EXIT_TIMEOUT;
+            break;
+        }
+        if (n == 0)
+            continue;
+        if (a->json)
+            s_print_json(&d->base);
+        else
+            wzctl_print_delivery(stdout, d);
+        fflush(stdout);
+        if (!a->no_ack && wz_listener_ack(l, d->seq) != 0)
+            fprintf(stderr, "wzctl: could not acknowledge #%llu: %s (it will come again)\n",
+                    (unsigned long long)d->seq, zmq_strerror(errno));
+        WZ_FREE_UNPACKED(d);
+        got++;
+        last = wz_mono_ms();
+        if (a->count > 0 && got >= a->count)
+            break;
+    }
+    wz_listener_destroy(&l);
+    s_env_fini(&env); /* waits briefly for the last ack to leave */
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    wzctl_args_t a;
+    char err[512];
+    if (wzctl_args_parse(argc, argv, &a, err, sizeof err) != 0) {
+        fprintf(stderr, "wzctl: %s\n", err);
+        return WZCTL_EXIT_USAGE;
+    }
+    if (a.help) {
+        wzctl_usage(stdout);
+        return WZCTL_EXIT_OK;
+    }
+    switch (a.cmd) {
+    case WZCTL_CMD_KEYGEN:
+        return s_keygen(&a);
+    case WZCTL_CMD_LISTEN:
+        return s_listen(&a);
+    default:
+        return s_request(&a);
+    }
+}
