@@ -729,7 +729,7 @@ static int s_convert(const wz_cfg_field_t *f, const char *text, void *target, ch
         return 0;
     }
     case WZ_CFG_BOOL: {
-        bool v;
+        bool v = false;
         if (s_parse_bool(text, &v, why, whylen) != 0)
             return -1;
         memcpy(dst, &v, sizeof v);
