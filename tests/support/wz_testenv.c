@@ -164,7 +164,7 @@ void wz_testenv_redis_settings(const wz_testenv_t *self, wz_redis_settings_t *ou
 }
 
 /* Writes config/woonzorg.yaml and config/policy.yaml, and every key. */
-static void s_write_config(wz_testenv_t *self, int answer_seconds)
+void wz_testenv_write_config(wz_testenv_t *self, int answer_seconds)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/config", self->dir);
@@ -320,7 +320,7 @@ wz_testenv_t *wz_testenv_new(bool suite, int answer_seconds)
     self->store = wz_store_new(&rs, NULL);
     ck_assert_ptr_nonnull(self->store);
     if (suite) {
-        s_write_config(self, answer_seconds > 0 ? answer_seconds : 600);
+        wz_testenv_write_config(self, answer_seconds > 0 ? answer_seconds : 600);
         for (int i = 0; i < N_SERVICES; i++)
             wz_testenv_start_service(self, s_services[i]);
     }

@@ -21,6 +21,10 @@ typedef struct wz_testenv_t wz_testenv_t;
  * Aborts the test (ck_abort) on failure. */
 wz_testenv_t *wz_testenv_new(bool suite, int answer_seconds);
 void wz_testenv_destroy(wz_testenv_t **self_p);
+/* Writes config/woonzorg.yaml (free ports, the private redis) and
+ * config/policy.yaml into the env's dir and a key pair for every party and
+ * service, without starting anything (done by wz_testenv_new for a suite). */
+void wz_testenv_write_config(wz_testenv_t *self, int answer_seconds);
 
 int wz_testenv_redis_port(const wz_testenv_t *self);
 const char *wz_testenv_dir(const wz_testenv_t *self);

@@ -1,0 +1,171 @@
+/* Unit tests of wz_runtime and wz_server: start-up from a real config, the
+ * CURVE party endpoint and its framing, the producer with heartbeats. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "wz_client.h"
+#include "wz_codec.h"
+#include "wz_runtime.h"
+#include "wz_server.h"
+#include "wz_testenv.h"
+#include "wz_util.h"
+
+static wz_testenv_t *env;
+
+static void setup(void)
+{
+    env = wz_testenv_new(false, 0);
+    wz_testenv_write_config(env, 60);
+}
+
+static void teardown(void)
+{
+    wz_testenv_destroy(&env);
+}
+
+static int s_init(wz_runtime_t *rt, const char *service, volatile sig_atomic_t *stop)
+{
+    char *argv[] = {"wz-test", "-c", (char *)wz_testenv_config(env), NULL};
+    return wz_runtime_init(rt, service, 3, argv, stop);
+}
+
+START_TEST(test_init_loads_everything)
+{
+    volatile sig_atomic_t stop = 0;
+    wz_runtime_t rt;
+    ck_assert_int_eq(s_init(&rt, "intake", &stop), 0);
+    ck_assert_ptr_nonnull(rt.policy);
+    ck_assert_ptr_nonnull(rt.store);
+    ck_assert_ptr_nonnull(rt.loop);
+    ck_assert_str_eq(rt.region_list, "zkij,almere");
+    ck_assert_uint_eq(rt.n_regions, 2);
+    ck_assert_str_eq(rt.regions[1], "almere");
+    wz_runtime_fini(&rt);
+    ck_assert_ptr_null(rt.policy);
+}
+END_TEST
+
+START_TEST(test_bad_arguments_and_config_exit_2)
+{
+    volatile sig_atomic_t stop = 0;
+    wz_runtime_t rt;
+    char *unknown[] = {"wz-test", "--frobnicate", NULL};
+    ck_assert_int_eq(wz_runtime_init(&rt, "intake", 2, unknown, &stop), 2);
+    wz_runtime_fini(&rt);
+    char *missing[] = {"wz-test", "-c", "/nonexistent/woonzorg.yaml", NULL};
+    ck_assert_int_eq(wz_runtime_init(&rt, "intake", 3, missing, &stop), 2);
+    wz_runtime_fini(&rt);
+}
+END_TEST
+
+static int s_echo_count;
+
+/* Answers every payload with itself, through wz_server_send. */
+static void s_echo(void *arg, void *router, zmq_msg_t *routing, zmq_msg_t *payload)
+{
+    (void)arg;
+    s_echo_count++;
+    ck_assert_str_eq(wz_zap_party(payload), "ribw-kam");
+    ck_assert_int_eq(wz_server_send(router, routing, zmq_msg_data(payload),
+                                    zmq_msg_size(payload)),
+                     0);
+}
+
+START_TEST(test_serve_authenticates_and_frames)
+{
+    volatile sig_atomic_t stop = 0;
+    wz_runtime_t rt;
+    ck_assert_int_eq(s_init(&rt, "intake", &stop), 0);
+    void *router = wz_runtime_serve(&rt, rt.settings.intake.endpoint);
+    ck_assert_ptr_nonnull(router);
+
+    wz_keypair_t kp;
+    char server_pub[41], err[256];
+    ck_assert_msg(wz_client_keys(&rt.settings, "ribw-kam", "intake", &kp, server_pub, err,
+                                 sizeof err) == 0,
+                  "%s", err);
+    void *dealer = zmq_socket(rt.ctx, ZMQ_DEALER);
+    ck_assert_int_eq(wz_zap_client(dealer, &kp, server_pub), 0);
+    ck_assert_int_eq(zmq_connect(dealer, rt.settings.intake.endpoint), 0);
+    ck_assert_int_eq(zmq_send(dealer, "one", 3, ZMQ_SNDMORE), 3);
+    ck_assert_int_eq(zmq_send(dealer, "two", 3, 0), 3); /* wrong shape: dropped */
+    ck_assert_int_eq(zmq_send(dealer, "ping", 4, 0), 4);
+
+    zmq_pollitem_t item = {router, 0, ZMQ_POLLIN, 0};
+    int64_t deadline = wz_mono_ms() + 5000;
+    while (s_echo_count == 0 && wz_mono_ms() < deadline) {
+        zmq_poll(&item, 1, 100);
+        wz_server_drain(router, 16, s_echo, NULL, rt.log);
+    }
+    ck_assert_int_eq(s_echo_count, 1);
+    char buf[8] = {0};
+    int timeout = 5000;
+    zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    ck_assert_int_eq(zmq_recv(dealer, buf, sizeof buf, 0), 4);
+    ck_assert_str_eq(buf, "ping");
+    int linger = 0;
+    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(dealer);
+    wz_runtime_fini(&rt);
+}
+END_TEST
+
+START_TEST(test_publisher_announces_every_region)
+{
+    volatile sig_atomic_t stop = 0;
+    wz_runtime_t rt;
+    ck_assert_int_eq(s_init(&rt, "matching", &stop), 0);
+    wz_pub_t *pub = wz_runtime_publisher(&rt, rt.settings.matching.publish);
+    ck_assert_ptr_nonnull(pub);
+    ck_assert_str_eq(wz_pub_service(pub), "matching");
+
+    void *sub = zmq_socket(rt.ctx, ZMQ_SUB);
+    ck_assert_int_eq(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "matching/", 9), 0);
+    ck_assert_int_eq(zmq_connect(sub, rt.settings.matching.publish), 0);
+    /* The heartbeat timer runs in the loop; collect both regions' beats. */
+    bool seen_zkij = false, seen_almere = false;
+    int64_t deadline = wz_mono_ms() + 5000;
+    while (!(seen_zkij && seen_almere) && wz_mono_ms() < deadline) {
+        wz_pub_heartbeat(pub);
+        zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 100) <= 0)
+            continue;
+        char topic[64] = {0};
+        int n = zmq_recv(sub, topic, sizeof topic - 1, 0);
+        ck_assert_int_gt(n, 0);
+        seen_zkij |= strcmp(topic, "matching/zkij/") == 0;
+        seen_almere |= strcmp(topic, "matching/almere/") == 0;
+        int more = 1;
+        size_t len = sizeof more;
+        while (zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &len) == 0 && more) {
+            char part[64];
+            zmq_recv(sub, part, sizeof part, 0);
+        }
+    }
+    ck_assert(seen_zkij && seen_almere);
+    int linger = 0;
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_close(sub);
+    wz_runtime_fini(&rt);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("wz_runtime");
+    TCase *tc = tcase_create("runtime");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_init_loads_everything);
+    tcase_add_test(tc, test_bad_arguments_and_config_exit_2);
+    tcase_add_test(tc, test_serve_authenticates_and_frames);
+    tcase_add_test(tc, test_publisher_announces_every_region);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
