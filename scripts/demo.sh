@@ -1,113 +1,222 @@
 #!/usr/bin/env bash
 # A scripted day in the Pact voor uitstroom (Zuid-Kennemerland & IJmond) and
-# the Almere Doorstartregeling, played against the running suite with wzctl.
-# Called by run.sh with WZCTL set; each party acts with its own CURVE key.
+# the Almere Doorstartregeling, played against the running suite with wzctl;
+# each party acts with its own CURVE key. run.sh calls it with WZCTL set
+# ("<path>/wzctl -c <config>"); it can also be run again by hand against a
+# fresh database. Background listeners write every party's deliveries as
+# JSON lines to var/log/listen-<party>.jsonl; the story waits on those (with
+# a deadline) and tells what each party received.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WZCTL=${WZCTL:-build/wzctl -c config/woonzorg.yaml}
+read -r -a WZ <<<"${WZCTL:-build/wzctl -c config/woonzorg.yaml}"
+POLICY=config/policy.yaml
 LOG=var/log
 DEMO=config/demo
+WAIT_S=15
 step=0
+mkdir -p "$LOG"
 
-as() { local party=$1; shift; $WZCTL --as "$party" "$@"; }
+as() { local party=$1; shift; "${WZ[@]}" --as "$party" "$@"; }
 title() { step=$((step + 1)); printf '\n\033[1m%2d. %s\033[0m\n' "$step" "$*"; }
 tell() { printf '    %s\n' "$*"; }
+# Runs a party's command and indents what it says (errors included).
+do_as() { as "$@" 2>&1 | sed 's/^/    /'; }
 
-# Waits until a party's listener has printed a line matching pattern.
+# --- reading the policy, the demo files and JSON lines ------------------------
+# The display name of a party ("Pré Wonen" for pre-wonen).
+pname() {
+    awk -v id="$1" '
+        match($0, "[{ ]id: *" id "[ ,]") && match($0, /name: *[^,}]+/) {
+            s = substr($0, RSTART, RLENGTH); sub(/name: */, "", s); print s; found = 1; exit
+        }
+        END { if (!found) print id }' "$POLICY"
+}
+# The name of a CBS neighbourhood code.
+nname() {
+    awk -v code="$1" '$0 ~ "code: *" code "[ ,]" && match($0, /name: *[^,}]+/) {
+        s = substr($0, RSTART, RLENGTH); sub(/name: */, "", s); print s; exit }' "$POLICY"
+}
+# A scalar of a demo YAML file.
+yget() { awk -v k="$2" '$0 ~ "^" k ":" { sub(/^[^:]*:[ \t]*/, ""); sub(/[ \t]+#.*/, ""); print; exit }' "$1"; }
+# The first "key":"string" or "key":number of a JSON line.
+jget() {
+    { grep -oE "\"$2\":(\"[^\"]*\"|[0-9]+)" <<<"$1" || true; } | head -1 |
+        sed -E "s/^\"$2\"://; s/^\"//; s/\"\$//"
+}
+
+# "2 rooms, 48 m², €612.50, Kruisstraat 12 zwart, Haarlem (Vijfhoek)"
+describe() {
+    local f=$1 m
+    m=$(yget "$f" municipality)
+    local rooms
+    rooms=$(yget "$f" rooms)
+    printf '%s room%s, %s m², €%s, %s, %s (%s)' "$rooms" "$([ "$rooms" = 1 ] || echo s)" "$(yget "$f" floor_area_m2)" \
+        "$(yget "$f" rent)" "$(yget "$f" address)" "${m^}" "$(nname "$(yget "$f" neighbourhood)")"
+}
+
+# --- listeners -------------------------------------------------------------------
+LISTENERS=(ribw-kam dock welschap-socius leger-des-heils pre-wonen ymere elan-wonen de-alliantie
+    gem-haarlem gem-velsen gem-zandvoort gem-almere)
+listener_pids=()
+stop_listeners() {
+    local pid
+    for pid in "${listener_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${listener_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    listener_pids=()
+}
+trap stop_listeners EXIT
+trap 'exit 130' INT TERM
+
+# expect PARTY EVENT_TYPE ID [REASON]: waits until the party's listener wrote
+# a delivery of that event type mentioning "id":"ID" (and with that reason),
+# prints it as a sentence.
 expect() {
-    local party=$1 pattern=$2 file=$LOG/listen-$1.txt
-    for _ in $(seq 150); do
-        if grep -q -- "$pattern" "$file" 2>/dev/null; then
-            grep -- "$pattern" "$file" | tail -1 | sed "s/^/    [$party] /"
-            return 0
+    local party=$1 type=$2 id=$3 reason=${4:-} file=$LOG/listen-$1.jsonl line=
+    local deadline=$((SECONDS + WAIT_S))
+    while :; do
+        # id":"ID" matches "id", "vacancy_id" and "candidate_id" alike.
+        line=$(grep -F "\"type\":\"$type\"" "$file" 2>/dev/null | grep -F "id\":\"$id\"" |
+            grep -F "\"reason\":\"$reason" | tail -1) || true
+        [ -n "$line" ] && break
+        if [ $SECONDS -ge $deadline ]; then
+            echo "    !! $party did not receive $type for $id within ${WAIT_S} s (see $file)" >&2
+            return 1
         fi
         sleep 0.1
     done
-    echo "    [$party] expected '$pattern' but it did not arrive; see $file" >&2
-    return 1
+    local seq why what cand
+    seq=$(jget "$line" seq)
+    why=$(jget "$line" reason)
+    cand=$(jget "$line" candidate_id)
+    case $type in
+    urgency_granted) what="urgency granted to $id as of $(jget "$line" date)" ;;
+    proposal_created)
+        local ms
+        ms=$(jget "$line" deadline_ms)
+        what="proposal $id: candidate $cand, answer before $(date -d "@$((ms / 1000))" '+%-d %b %H:%M')" ;;
+    proposal_answered)
+        if grep -q '"accepted":true' <<<"$line"; then
+            what="proposal $id accepted"
+        else
+            local r
+            r=$(grep -oE '"accepted":false,"reason":"[^"]*"' <<<"$line" | sed -E 's/.*"reason":"//; s/"$//') || true
+            what="proposal $id declined${r:+: \"$r\"}"
+        fi ;;
+    vacancy_let) what="vacancy $id let to candidate $cand ($(jget "$line" contract | tr 'A-Z_' 'a-z-') lease)" ;;
+    vacancy_released) what="vacancy $id back to regular allocation" ;;
+    *) what="${type//_/ } $id" ;;
+    esac
+    printf '    \033[2m→\033[0m %s, #%s (%s): %s\n' "$(pname "$party")" "$seq" "$why" "$what"
+    # Why matching chose this candidate, or nobody: told to whom it concerns.
+    if [ "$why" = proposal ] || [ "$why" = released ]; then
+        printf '        %s\n' "$(jget "$line" summary)"
+    fi
 }
 
-# Prints the explanation line that follows a delivery in a listener's output.
-explain() {
-    grep -A1 -- "$2" "$LOG/listen-$1.txt" | tail -1 | sed "s/^ */    [$1]     /"
+# wait_state PARTY VACANCY STATE: polls the vacancy's status (as PARTY) until
+# matching has moved it to STATE (lower case), with a deadline.
+wait_state() {
+    local deadline=$((SECONDS + WAIT_S)) state=
+    while :; do
+        state=$(jget "$(as "$1" --json status vacancy "$2" 2>/dev/null || true)" state | tr '[:upper:]' '[:lower:]')
+        [ "$state" = "$3" ] && return 0
+        if [ $SECONDS -ge $deadline ]; then
+            echo "    !! vacancy $2 is '$state', not '$3', after ${WAIT_S} s" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
 }
 
-listeners=()
-stop_listeners() {
-    for pid in "${listeners[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${listeners[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap stop_listeners EXIT
-
-title "Care providers, corporations and municipalities connect to their mailboxes"
-for party in ribw-kam dock welschap-socius leger-des-heils pre-wonen ymere elan-wonen \
-    de-alliantie gem-haarlem gem-velsen gem-zandvoort gem-almere; do
-    : >"$LOG/listen-$party.txt"
-    as "$party" listen >>"$LOG/listen-$party.txt" 2>&1 &
-    listeners+=($!)
+title "Care providers, corporations and municipalities open their mailboxes"
+for party in "${LISTENERS[@]}"; do
+    : >"$LOG/listen-$party.jsonl"
+    # A plain command in the background, so $! is wzctl itself.
+    "${WZ[@]}" --as "$party" --json listen >>"$LOG/listen-$party.jsonl" 2>>"$LOG/listen-$party.err" &
+    listener_pids+=($!)
 done
-tell "12 parties listen, each with its own key; each sees only its own mailbox."
+tell "${#LISTENERS[@]} parties listen, each with its own key and only to its own mailbox"
+tell "(their deliveries are written to var/log/listen-<party>.jsonl)."
 
-title "Care providers register the people who are ready to move on (pseudonymous)"
+title "Care providers register the people who are ready to move on (pseudonymous ids only)"
 for c in ribw-kam:kam-0012 ribw-kam:kam-0031 dock:dock-0207 welschap-socius:ws-0102 \
     leger-des-heils:ldh-0044; do
     party=${c%%:*} id=${c#*:}
-    printf '    %-16s ' "$party"
+    printf '    %-34s ' "$(pname "$party")"
     as "$party" register "$DEMO/$id.yaml"
 done
 
 title "Municipalities grant urgency under their housing ordinance"
-as gem-haarlem grant-urgency kam-0012 --date 2025-03-04 | sed 's/^/    gem-haarlem      /'
-as gem-haarlem grant-urgency kam-0031 --date 2025-06-10 | sed 's/^/    gem-haarlem      /'
-as gem-velsen grant-urgency dock-0207 --date 2025-02-17 | sed 's/^/    gem-velsen       /'
-as gem-velsen grant-urgency ws-0102 --date 2025-05-26 | sed 's/^/    gem-velsen       /'
-as gem-almere grant-urgency ldh-0044 --date 2025-04-01 | sed 's/^/    gem-almere       /'
-tell "Velsen may not grant urgency to a Haarlem candidate:"
-as gem-velsen grant-urgency kam-0031 2>&1 | sed 's/^/    gem-velsen       /' || true
+for g in gem-haarlem:kam-0012:2025-03-04 gem-haarlem:kam-0031:2025-06-10 \
+    gem-velsen:dock-0207:2025-02-17 gem-velsen:ws-0102:2025-05-26 gem-almere:ldh-0044:2025-04-01; do
+    IFS=: read -r party id date <<<"$g"
+    printf '    %-34s ' "$(pname "$party")"
+    as "$party" grant-urgency "$id" --date "$date"
+done
+expect ribw-kam urgency_granted kam-0031
+expect leger-des-heils urgency_granted ldh-0044
+tell "Velsen may not grant urgency to a Haarlem candidate; the suite says why:"
+printf '    %-34s ' "$(pname gem-velsen)"
+as gem-velsen grant-urgency kam-0031 2>&1 || true
 
-title "Pré Wonen publishes a ground-floor flat in the Haarlem Vijfhoek (€612.50, 2 rooms)"
-as pre-wonen publish "$DEMO/PW-2025-0142.yaml" | sed 's/^/    /'
-expect ribw-kam "proposal created  PW-2025-0142/1"
-explain ribw-kam "proposal created  PW-2025-0142/1"
-expect gem-haarlem "proposal created  PW-2025-0142/1"
-expect pre-wonen "proposal created  PW-2025-0142/1"
-tell "kam-0012 waits longest (since 4 March); kam-0031 is eligible too and ranks second."
+title "Pré Wonen publishes PW-2025-0142: $(describe "$DEMO/PW-2025-0142.yaml")"
+do_as pre-wonen publish "$DEMO/PW-2025-0142.yaml"
+expect ribw-kam proposal_created PW-2025-0142/1 proposal
+expect pre-wonen proposal_created PW-2025-0142/1
+expect gem-haarlem proposal_created PW-2025-0142/1
+tell "Two candidates fit; kam-0012 has had urgency longest (since 4 March) and comes first."
 
 title "RIBW K/AM accepts with its client; after the viewing Pré Wonen signs a three-party lease"
-as ribw-kam answer PW-2025-0142/1 accept | sed 's/^/    /'
-expect pre-wonen "proposal accepted  PW-2025-0142/1"
-as pre-wonen signed PW-2025-0142 --contract three-party | sed 's/^/    /'
-expect ribw-kam "vacancy let  PW-2025-0142"
-expect gem-haarlem "vacancy let  PW-2025-0142"
+do_as ribw-kam answer PW-2025-0142/1 accept
+expect pre-wonen proposal_answered PW-2025-0142/1
+wait_state pre-wonen PW-2025-0142 accepted
+do_as pre-wonen signed PW-2025-0142 --contract three-party
+expect ribw-kam vacancy_let PW-2025-0142
+expect pre-wonen vacancy_let PW-2025-0142
+expect gem-haarlem vacancy_let PW-2025-0142
 
-title "Ymere publishes a three-room flat in IJmuiden-Zeewijk, Velsen (€668.40)"
-as ymere publish "$DEMO/YM-2025-0871.yaml" | sed 's/^/    /'
-expect dock "proposal created  YM-2025-0871/1"
-tell "DOCK's client declines: the school for her son is too far away."
-as dock answer YM-2025-0871/1 decline --reason "school van zoon te ver weg" | sed 's/^/    /'
-expect welschap-socius "proposal created  YM-2025-0871/2"
-tell "The vacancy went to the next eligible candidate, ws-0102 (WelschapSocius)."
-expect gem-velsen "proposal created  YM-2025-0871/2"
+title "Ymere publishes YM-2025-0871: $(describe "$DEMO/YM-2025-0871.yaml")"
+do_as ymere publish "$DEMO/YM-2025-0871.yaml"
+expect dock proposal_created YM-2025-0871/1 proposal
+expect gem-velsen proposal_created YM-2025-0871/1
+tell "DOCK's client, a mother with her son, declines: the son's school is too far away."
+do_as dock answer YM-2025-0871/1 decline --reason "school van zoon te ver weg"
+expect ymere proposal_answered YM-2025-0871/1
+expect welschap-socius proposal_created YM-2025-0871/2 proposal
+expect gem-velsen proposal_created YM-2025-0871/2
+tell "The flat went on to the next eligible candidate at once: ws-0102 of WelschapSocius."
 
-title "Elan Wonen publishes a family house in Zandvoort (€889.00, 4 rooms)"
-as elan-wonen publish "$DEMO/EW-2025-0033.yaml" | sed 's/^/    /'
-expect elan-wonen "vacancy released  EW-2025-0033"
-explain elan-wonen "vacancy released  EW-2025-0033"
-tell "Nobody in the pact fits, so the house goes back to regular allocation at once,"
-tell "with the reason per rule for the corporation and the municipality."
+title "Elan Wonen publishes EW-2025-0033: $(describe "$DEMO/EW-2025-0033.yaml")"
+do_as elan-wonen publish "$DEMO/EW-2025-0033.yaml"
+expect elan-wonen vacancy_released EW-2025-0033
+expect gem-zandvoort vacancy_released EW-2025-0033
+tell "Nobody in the pact can take it now, so the house returns to regular allocation"
+tell "straight away, with the count per rule for the corporation and the municipality."
 
-title "Almere: De Alliantie publishes a studio in Almere Haven (€452.00)"
-as de-alliantie publish "$DEMO/DA-2025-1204.yaml" | sed 's/^/    /'
-expect leger-des-heils "proposal created  DA-2025-1204/1"
-tell "Under 23: the rent had to stay below €477.20; the Zuid-Kennemerland parties saw nothing."
+title "Almere: De Alliantie publishes DA-2025-1204: $(describe "$DEMO/DA-2025-1204.yaml")"
+do_as de-alliantie publish "$DEMO/DA-2025-1204.yaml"
+expect leger-des-heils proposal_created DA-2025-1204/1 proposal
+expect gem-almere proposal_created DA-2025-1204/1
+tell "ldh-0044 is under 23, so the rent had to stay below €477.20. Almere is its own"
+tell "region: no party of Zuid-Kennemerland & IJmond saw any of this."
+for party in ribw-kam dock welschap-socius pre-wonen gem-haarlem gem-velsen; do
+    if grep -q 'DA-2025-1204' "$LOG/listen-$party.jsonl"; then
+        echo "    !! $party received an Almere delivery" >&2
+        exit 1
+    fi
+done
 
-title "The municipality of Haarlem reads the tamper-evident audit trail"
-as gem-haarlem audit tail -n 8 | sed 's/^/    /'
+title "The municipality of Haarlem reads the tamper-evident audit trail (last 10 entries)"
+do_as gem-haarlem audit tail -n 10
 
 title "Where everything stands"
-for v in pre-wonen:PW-2025-0142 ymere:YM-2025-0871 elan-wonen:EW-2025-0033 de-alliantie:DA-2025-1204; do
+for v in pre-wonen:PW-2025-0142 ymere:YM-2025-0871 elan-wonen:EW-2025-0033 \
+    de-alliantie:DA-2025-1204; do
     party=${v%%:*} id=${v#*:}
-    state=$(as "$party" status vacancy "$id" | awk '$1 == "state" {print $2}')
-    printf '    %-14s %-10s (%s)\n' "$id" "$state" "$party"
+    line=$(as "$party" --json status vacancy "$id")
+    proposal=$(jget "$line" proposal_id)
+    printf '    %-14s %-9s %-16s %s\n' "$id" "$(jget "$line" state | tr '[:upper:]' '[:lower:]')" \
+        "${proposal:--}" "$(pname "$party")"
 done
+stop_listeners
 echo

@@ -1,43 +1,106 @@
-# Shared by run.sh and test.sh: install what is missing, then build.
+# Shared by run.sh, test.sh and demo.sh: install what is missing, build,
+# and read the few config values the scripts need.
 # shellcheck shell=bash
 
 WZ_DEBIAN_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev
-    protobuf-c-compiler libhiredis-dev libyaml-dev libsodium-dev check redis-server)
+    protobuf-c-compiler libhiredis-dev libyaml-dev libsodium-dev check redis-server
+    redis-tools)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# dpkg -s also succeeds for removed packages whose config files remain.
+wz_installed() {
+    dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'
+}
+
+# Installs the missing ones of WZ_DEBIAN_PACKAGES with one apt-get update and
+# one apt-get install; root is needed only when something is missing.
 wz_install_packages() {
-    local missing=()
+    local missing=() p
+    command -v dpkg >/dev/null || die "dpkg not found: these scripts expect Debian 12"
     for p in "${WZ_DEBIAN_PACKAGES[@]}"; do
-        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+        wz_installed "$p" || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "missing Debian packages: ${missing[*]}" >&2
-        echo "run this script as root, or: sudo apt-get install ${missing[*]}" >&2
+        echo "run this script as root, or: sudo apt-get install --no-install-recommends ${missing[*]}" >&2
         exit 2
     fi
     say "installing ${missing[*]}"
+    # Installing redis-server would start Debian's own redis service on port
+    # 6379. Nothing here uses it (every run and every test starts a private
+    # redis-server on its own port), so keep apt from starting any service
+    # for the duration of the install, the usual way: a policy-rc.d that
+    # says "not allowed". One that is already there is left alone.
+    local policy=/usr/sbin/policy-rc.d added=0 rc=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# temporary, from woonzorg scripts/lib.sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        added=1
+    fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # Debian starts a system redis on 6379 when it installs one; we never
-    # use it (our runs start their own on other ports), so leave it be.
+    apt-get update -qq || rc=$?
+    if [ $rc -eq 0 ]; then
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+    fi
+    [ $added -eq 1 ] && rm -f "$policy"
+    [ $rc -eq 0 ] || die "apt-get failed (exit $rc) installing: ${missing[*]}"
 }
 
-# wz_build DIR [cmake options...]
+# wz_build DIR [cmake options...] [-- targets...]: configure and build with
+# two jobs; the logs stay in DIR, only errors are shown.
 wz_build() {
-    local dir=$1
+    local dir=$1 opts=() targets=()
     shift
-    say "building in $dir"
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do opts+=("$1"); shift; done
+    [ "${1:-}" = "--" ] && { shift; targets=("$@"); }
+    say "building in ${dir#"$PWD"/}"
     mkdir -p "$dir"
-    if ! cmake -S . -B "$dir" "$@" >"$dir/configure.log" 2>&1; then
+    if ! cmake -S . -B "$dir" "${opts[@]}" >"$dir/configure.log" 2>&1; then
         cat "$dir/configure.log" >&2
         exit 1
     fi
-    if ! cmake --build "$dir" -j"$(nproc)" >"$dir/build.log" 2>&1; then
+    local build=(cmake --build "$dir" -j2)
+    [ ${#targets[@]} -gt 0 ] && build+=(--target "${targets[@]}")
+    if ! "${build[@]}" >"$dir/build.log" 2>&1; then
         grep -E -A5 "error|Error" "$dir/build.log" | head -60 >&2
         echo "build failed; the whole log is $dir/build.log" >&2
         exit 1
     fi
+}
+
+# The value of KEY in SECTION of a YAML file laid out like
+# config/woonzorg.yaml (SECTION "" for a top-level key); comments and quotes
+# are stripped.
+wz_yaml_get() {
+    awk -v section="$2" -v key="$3" '
+        function value(line) {
+            sub(/^[^:]*:[ \t]*/, "", line); sub(/[ \t]+#.*$/, "", line)
+            gsub(/^"|"$/, "", line); return line
+        }
+        section == "" && $0 ~ "^" key ":" { print value($0); exit }
+        section != "" && /^[^ \t#]/ { inside = ($0 ~ "^" section ":"); next }
+        inside && $0 ~ "^[ \t]+" key ":" { print value($0); exit }
+    ' "$1"
+}
+
+# The party ids of a policy file: every `id:` in its top-level `parties:`
+# list, in flow style ({id: x, ...}) or block style (- id: x).
+wz_policy_parties() {
+    awk '
+        /^[^ \t#-]/ { inside = ($0 ~ /^parties:/); next }
+        inside {
+            line = $0; sub(/#.*/, "", line)
+            if (match(line, /(^|[{ ,-])id:[ \t]*[A-Za-z0-9._-]+/)) {
+                id = substr(line, RSTART, RLENGTH); sub(/.*id:[ \t]*/, "", id); print id
+            }
+        }
+    ' "$1"
+}
+
+# True when something accepts TCP connections on 127.0.0.1:PORT.
+wz_port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, starts a private
-# redis-server and the four services on loopback, plays the demo, and keeps
-# the suite up until Ctrl-C. Everything it writes is under var/ (ignored).
-#   RUN_DEMO_ONLY=1  stop after the demo instead of waiting for Ctrl-C
+# The main job: installs what is missing, builds (release, build/), starts a
+# private redis-server and the four services on loopback, plays the demo
+# (scripts/demo.sh), shows a few wzctl commands to try, and keeps the suite up
+# until Ctrl-C, which stops the services (SIGTERM, they drain) and then Redis.
+# Everything it writes is under var/ (ignored by git):
+#   var/keys   CURVE key pairs of every party and service (kept between runs)
+#   var/redis  Redis data (append-only file); a new run starts from an empty
+#              database and keeps the previous one as var/redis.previous
+#   var/log    JSON logs of the services, redis.log, the demo's listeners
+# Environment:
+#   RUN_DEMO_ONLY=1  stop everything after the demo instead of waiting
+#   WZ_KEEP_DATA=1   keep the previous run's database and skip the demo
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -10,87 +18,182 @@ source scripts/lib.sh
 ROOT=$PWD
 BUILD=$ROOT/build
 CONFIG=$ROOT/config/woonzorg.yaml
+POLICY=$ROOT/config/policy.yaml
 VAR=$ROOT/var
-REDIS_PORT=$(awk '/^redis:/{r=1} r && /port:/{print $2; exit}' "$CONFIG")
+PIDS=$VAR/run.pids
 SERVICES=(intake matching notification audit)
+WZCTL=("$BUILD/wzctl" -c "$CONFIG")
+
+REDIS_HOST=$(wz_yaml_get "$CONFIG" redis host)
+REDIS_PORT=$(wz_yaml_get "$CONFIG" redis port)
+[ "$REDIS_HOST" = 127.0.0.1 ] || die "redis.host in $CONFIG is '$REDIS_HOST'; the local run starts its own redis-server on 127.0.0.1"
+[[ $REDIS_PORT =~ ^[0-9]+$ ]] || die "cannot read redis.port from $CONFIG"
+
+cat <<HEADER
+woonzorg, the whole suite on this machine
+  packages, build (build/), keys (var/keys), redis-server on 127.0.0.1:$REDIS_PORT,
+  wz-intake, wz-matching, wz-notification, wz-audit, then the demo
+HEADER
+
+# --- refuse early when an earlier run (or anything else) holds our ports ----
+if [ -f "$PIDS" ]; then
+    alive=$(awk '{print $2}' "$PIDS" | while read -r pid; do kill -0 "$pid" 2>/dev/null && echo "$pid"; done | tr '\n' ' ')
+    if [ -n "$alive" ]; then
+        die "an earlier run.sh is still up (pids $alive). Stop it with Ctrl-C in its terminal, or: kill $alive"
+    fi
+    rm -f "$PIDS"
+fi
+ports=("$REDIS_PORT")
+while read -r port; do ports+=("$port"); done < <(grep -oE 'tcp://127\.0\.0\.1:[0-9]+' "$CONFIG" | sed 's/.*://')
+for port in "${ports[@]}"; do
+    if wz_port_busy "$port"; then
+        die "port 127.0.0.1:$port is taken by another process (see: ss -ltnp | grep :$port).
+       The suite needs ports ${ports[*]}; stop that process or change them in $CONFIG."
+    fi
+done
 
 wz_install_packages
-wz_build "$BUILD" -DCMAKE_BUILD_TYPE=Release
-mkdir -p "$VAR/keys" "$VAR/redis" "$VAR/log"
+wz_build "$BUILD" -DCMAKE_BUILD_TYPE=Release -DWZ_SANITIZE=OFF -- \
+    wzctl "${SERVICES[@]/#/wz-}"
+
+mkdir -p "$VAR/keys" "$VAR/log"
 chmod 700 "$VAR/keys"
+# Every service and every party of the policy gets a CURVE key pair once;
+# existing ones are kept.
+mapfile -t parties < <(wz_policy_parties "$POLICY")
+[ ${#parties[@]} -gt 0 ] || die "no parties found in $POLICY"
+"${WZCTL[@]}" keygen "${SERVICES[@]}" "${parties[@]}" >/dev/null
+say "keys for ${#SERVICES[@]} services and ${#parties[@]} parties in var/keys"
 
-# Every party of the policy and every service gets a CURVE key pair once.
-parties=$(awk '/^parties:/{p=1; next} p && /^[^ -]/{p=0} p && /id:/ {
-    match($0, /id: *[A-Za-z0-9._-]+/); s = substr($0, RSTART, RLENGTH); sub(/id: */, "", s); print s }' \
-    config/policy.yaml)
-# shellcheck disable=SC2086
-"$BUILD/wzctl" -c "$CONFIG" keygen "${SERVICES[@]}" $parties >/dev/null
-
-pids=()
-stop_all() {
-    trap - INT TERM EXIT
-    echo
-    say "stopping the suite"
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    [ -n "${redis_pid:-}" ] && { kill -TERM "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; }
-    [ -n "${1:-}" ] && exit "$1"
-    exit 0
-}
-trap 'stop_all 130' INT
-trap 'stop_all 143' TERM
-trap 'stop_all' EXIT
-
-if (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null; then
-    echo "port $REDIS_PORT is taken: is another woonzorg run still up? (set redis.port in $CONFIG)" >&2
-    trap - EXIT
-    exit 1
+demo=1
+if [ -d "$VAR/redis" ] && [ -n "$(ls -A "$VAR/redis" 2>/dev/null)" ]; then
+    if [ "${WZ_KEEP_DATA:-0}" = 1 ]; then
+        say "keeping the previous database in var/redis (WZ_KEEP_DATA=1): no demo this time"
+        demo=0
+    else
+        rm -rf "$VAR/redis.previous"
+        mv "$VAR/redis" "$VAR/redis.previous"
+        say "fresh database; the previous one is in var/redis.previous (WZ_KEEP_DATA=1 keeps it in use)"
+    fi
 fi
-say "starting redis-server on 127.0.0.1:$REDIS_PORT (data in var/redis, append-only file on)"
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$VAR/redis" --appendonly yes \
-    --save '' --daemonize no --logfile "$VAR/log/redis.log" &
+mkdir -p "$VAR/redis"
+
+# --- start and stop ------------------------------------------------------
+# Children run in their own session (setsid), so Ctrl-C reaches only this
+# script, which then stops them in order: services first, Redis last.
+redis_pid=
+svc_pids=()
+stopping=0
+
+# shellcheck disable=SC2317 # reap and stop_all run from the EXIT trap
+# Waits up to $3 tenths of a second for pid $2 (named $1) to exit, then
+# kills it; says so when it did not exit cleanly.
+reap() {
+    local name=$1 pid=$2 n=$3 status=0
+    while kill -0 "$pid" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "$name (pid $pid) did not stop in time; killed" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || status=$?
+    [ "$status" -eq 0 ] || echo "$name exited with status $status" >&2
+    return 0
+}
+
+# shellcheck disable=SC2317
+stop_all() {
+    [ "$stopping" -eq 1 ] && return 0
+    stopping=1
+    trap - INT TERM
+    if [ ${#svc_pids[@]} -gt 0 ] || [ -n "$redis_pid" ]; then
+        echo
+        say "stopping the suite"
+    fi
+    local i
+    for i in "${!svc_pids[@]}"; do kill -TERM "${svc_pids[$i]}" 2>/dev/null || true; done
+    for i in "${!svc_pids[@]}"; do reap "wz-${SERVICES[$i]}" "${svc_pids[$i]}" 150; done
+    if [ -n "$redis_pid" ]; then
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || kill -TERM "$redis_pid" 2>/dev/null || true
+        reap redis-server "$redis_pid" 100
+    fi
+    rm -f "$PIDS"
+    [ ${#svc_pids[@]} -gt 0 ] && say "stopped; logs are in var/log/"
+    return 0
+}
+trap 'status=$?; stop_all; exit $status' EXIT
+trap 'exit 0' INT TERM
+
+say "starting redis-server on 127.0.0.1:$REDIS_PORT (append-only file in var/redis)"
+setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$VAR/redis" \
+    --appendonly yes --save '' --daemonize no --logfile "$VAR/log/redis.log" </dev/null &
 redis_pid=$!
+echo "redis $redis_pid" >"$PIDS"
 for _ in $(seq 100); do
-    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+    [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break
+    kill -0 "$redis_pid" 2>/dev/null || break
     sleep 0.1
 done
-redis-cli -p "$REDIS_PORT" ping | grep -q PONG || { echo "redis-server did not start; see var/log/redis.log" >&2; exit 1; }
+if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" != PONG ]; then
+    tail -5 "$VAR/log/redis.log" >&2 || true
+    die "redis-server did not answer on 127.0.0.1:$REDIS_PORT within 10 s; see var/log/redis.log"
+fi
 
 for svc in "${SERVICES[@]}"; do
     : >"$VAR/log/$svc.log"
-    "$BUILD/wz-$svc" -c "$CONFIG" 2>>"$VAR/log/$svc.log" &
-    pids+=($!)
+    setsid "$BUILD/wz-$svc" -c "$CONFIG" </dev/null >>"$VAR/log/$svc.log" 2>&1 &
+    svc_pids+=($!)
+    echo "$svc $!" >>"$PIDS"
 done
-for svc in "${SERVICES[@]}"; do
-    for _ in $(seq 100); do
+for i in "${!SERVICES[@]}"; do
+    svc=${SERVICES[$i]}
+    for _ in $(seq 200); do
         grep -q '"msg":"started"' "$VAR/log/$svc.log" && break
+        kill -0 "${svc_pids[$i]}" 2>/dev/null || break
         sleep 0.1
     done
     if ! grep -q '"msg":"started"' "$VAR/log/$svc.log"; then
-        echo "wz-$svc did not start:" >&2
         tail -5 "$VAR/log/$svc.log" >&2
-        exit 1
+        die "wz-$svc did not start within 20 s; see var/log/$svc.log"
     fi
-    say "wz-$svc up ($(grep -o '"endpoint":"[^"]*"\|"publish":"[^"]*"' "$VAR/log/$svc.log" | head -2 | tr '\n' ' '))"
+    say "wz-$svc up ($(grep -m1 '"msg":"started"' "$VAR/log/$svc.log" |
+        grep -oE '"(endpoint|publish)":"[^"]*"' | tr -d '"' | tr '\n' ' ' | sed 's/ $//'))"
 done
 
-WZCTL="$BUILD/wzctl -c $CONFIG" bash scripts/demo.sh
-
+if [ $demo -eq 1 ]; then
+    if ! WZCTL="${WZCTL[*]}" bash scripts/demo.sh; then
+        echo "the demo did not run to its end (see above and var/log/)" >&2
+        [ "${RUN_DEMO_ONLY:-0}" = 1 ] && exit 1
+    fi
+fi
 [ "${RUN_DEMO_ONLY:-0}" = 1 ] && exit 0
 
-W="build/wzctl -c config/woonzorg.yaml"
+W="$BUILD/wzctl -c $CONFIG"
 cat <<PANEL
 
-────────────────────────────────────────────────────────────────────────────
- The suite is up (logs in var/log/). Try, from $(basename "$ROOT")/:
-   as a corporation    $W --as pre-wonen publish config/examples/vacancy.yaml
-                       $W --as pre-wonen status vacancy YM-2025-0871
-   as a care provider  $W --as welschap-socius listen --timeout 5
-                       $W --as welschap-socius answer YM-2025-0871/2 accept
-   as the municipality $W --as gem-velsen listen --timeout 5
-                       $W --as gem-haarlem audit tail -n 10
-   everything else     $W --help
- Ctrl-C stops everything.
-────────────────────────────────────────────────────────────────────────────
+──────────────────────────────────────────────────────────────────────────────
+ The suite is up; logs in var/log/. In another terminal, try:
+ as a corporation
+   $W --as pre-wonen publish $ROOT/config/demo/try/PW-2025-0157.yaml
+   $W --as ymere status vacancy YM-2025-0871
+ as a care provider
+   $W --as ribw-kam listen --timeout 5
+   $W --as welschap-socius answer YM-2025-0871/2 accept
+ as the municipality
+   $W --as gem-haarlem listen --timeout 5
+   $W --as gem-haarlem audit tail -n 10
+ everything else: $W --help
+ Ctrl-C here stops everything.
+──────────────────────────────────────────────────────────────────────────────
 PANEL
-while :; do sleep 3600 & wait $!; done
+
+# Stay up until Ctrl-C (the trap exits 0), or until a service dies.
+set +e
+wait -n "${svc_pids[@]}"
+status=$?
+set -e
+for i in "${!SERVICES[@]}"; do
+    if ! kill -0 "${svc_pids[$i]}" 2>/dev/null; then
+        echo "wz-${SERVICES[$i]} exited unexpectedly (status $status); see var/log/${SERVICES[$i]}.log" >&2
+    fi
+done
+exit 1

@@ -1,14 +1,31 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds everything with
-# AddressSanitizer + UBSan, and runs every test (unit and integration). Each
-# test starts its own redis-server and services on free loopback ports.
+# AddressSanitizer + UBSan in build-test/, and runs every test (unit and
+# integration) with CTest; exits with CTest's status. Each integration test
+# starts its own redis-server and the four services on free loopback ports in
+# a temporary directory, so nothing needs to be running (and port 6379 or a
+# system redis-server is never touched).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
+cat <<'HEADER'
+woonzorg tests
+  1. install missing Debian packages (apt-get, as root)
+  2. build with -DWZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug in build-test/
+  3. ctest: unit tests per module, integration tests against the real services
+HEADER
+
 wz_install_packages
-wz_build build-test -DWZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+wz_build "$PWD/build-test" -DWZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 say "running the tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir build-test -j"$(nproc)" --output-on-failure --timeout 300
+status=0
+ctest --test-dir build-test -j2 --output-on-failure --timeout 300 || status=$?
+if [ $status -eq 0 ]; then
+    say "all tests passed"
+else
+    say "tests failed (ctest exit $status); logs: build-test/Testing/Temporary/LastTest.log"
+fi
+exit $status
