@@ -1,0 +1,3 @@
+
+notification:party:ribw-kam:9notificationò
+ribw-kam
