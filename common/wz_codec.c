@@ -2,6 +2,7 @@
 #include "wz_codec.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,11 +43,50 @@ int wz_codec_send(void *socket, const ProtobufCMessage *m, int flags)
     return 0;
 }
 
+/* protobuf-c 1.4 refuses field number 0 only in a one-byte key; written as a
+ * longer varint (82 00) it is kept as an unknown field, and packing writes it
+ * back as the one-byte key that protobuf-c then refuses. Such a message would
+ * be stored or emitted and never read again, so it counts as malformed. */
+static bool s_field_numbers_valid(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return false;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    const char *base = (const char *)m;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            ProtobufCMessage *const *items = *(ProtobufCMessage *const *const *)(base + f->offset);
+            for (size_t j = 0; j < n; j++)
+                if (!s_field_numbers_valid(items[j]))
+                    return false;
+        } else {
+            const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)(base + f->offset);
+            if (sub && !s_field_numbers_valid(sub))
+                return false;
+        }
+    }
+    return true;
+}
+
 ProtobufCMessage *wz_codec_unpack(const ProtobufCMessageDescriptor *d, const void *data, size_t len)
 {
     /* protobuf-c reads nothing for len 0, but wants a non-NULL pointer. */
     static const uint8_t empty[1] = {0};
-    return protobuf_c_message_unpack(d, NULL, len, data ? (const uint8_t *)data : empty);
+    ProtobufCMessage *m =
+        protobuf_c_message_unpack(d, NULL, len, data ? (const uint8_t *)data : empty);
+    if (m && !s_field_numbers_valid(m)) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        return NULL;
+    }
+    return m;
 }
 
 ProtobufCMessage *wz_codec_clone(const ProtobufCMessage *m)

@@ -94,6 +94,48 @@ START_TEST(test_malformed_is_null)
 }
 END_TEST
 
+/* Field number 0 in a two-byte key (82 00) is accepted by protobuf-c but
+ * packs back into a key it refuses: found by tests/fuzz, see crashes/README. */
+START_TEST(test_field_number_zero_is_malformed)
+{
+    const uint8_t top[] = {0x0a, 0x01, 'r', 0x82, 0x00, 0x00};
+    ck_assert_ptr_null(wz_request_unpack(top, sizeof top));
+    ck_assert_ptr_null(wz_request_unpack(top + 3, 3));
+
+    /* The same key inside a vacancy inside the request's oneof. */
+    WzVacancy v = WOONZORG__V1__VACANCY__INIT;
+    v.id = "PW-2025-0142";
+    size_t vlen = 0;
+    uint8_t *vbytes = wz_codec_pack(&v.base, &vlen);
+    ck_assert_ptr_nonnull(vbytes);
+    ck_assert_uint_lt(vlen + 3, 120);
+    uint8_t nested[128];
+    size_t n = 0;
+    nested[n++] = 0x52; /* field 10, length-delimited */
+    nested[n++] = (uint8_t)(vlen + 3);
+    memcpy(nested + n, vbytes, vlen);
+    n += vlen;
+    nested[n++] = 0x82;
+    nested[n++] = 0x00;
+    nested[n++] = 0x00;
+    ck_assert_ptr_null(wz_request_unpack(nested, n));
+    ck_assert_ptr_null(wz_vacancy_unpack(nested + 2, n - 2));
+
+    /* Without the bad key the same bytes unpack, and other unknown fields
+     * (a newer client's) are still tolerated. */
+    nested[1] = (uint8_t)vlen;
+    WzRequest *ok = wz_request_unpack(nested, 2 + vlen);
+    ck_assert_ptr_nonnull(ok);
+    ck_assert_str_eq(ok->publish_vacancy->id, "PW-2025-0142");
+    WZ_FREE_UNPACKED(ok);
+    const uint8_t newer[] = {0x0a, 0x01, 'r', 0xf8, 0x07, 0x01};
+    ok = wz_request_unpack(newer, sizeof newer);
+    ck_assert_ptr_nonnull(ok);
+    WZ_FREE_UNPACKED(ok);
+    free(vbytes);
+}
+END_TEST
+
 START_TEST(test_typed_helpers)
 {
     WzRequest req = WOONZORG__V1__REQUEST__INIT;
@@ -236,6 +278,7 @@ int main(void)
     tcase_add_test(tc, test_pack_unpack_roundtrip);
     tcase_add_test(tc, test_empty_message);
     tcase_add_test(tc, test_malformed_is_null);
+    tcase_add_test(tc, test_field_number_zero_is_malformed);
     tcase_add_test(tc, test_typed_helpers);
     tcase_add_test(tc, test_clone_is_deep);
     tcase_add_test(tc, test_send_and_receive_frames);
