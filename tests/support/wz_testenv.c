@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +37,38 @@ struct wz_testenv_t {
     wz_store_t *store;
 };
 
-int wz_test_free_port(void)
+/* Ports come from below the kernel's ephemeral range (32768 and up on Linux),
+ * so no outgoing connection of a parallel test can take one between our check
+ * and the service's bind. Each process walks its own pid-derived sequence, so
+ * tests running side by side rarely even try the same port. */
+enum { PORT_FIRST = 20000, PORT_SPAN = 12000 };
+
+static bool s_port_free(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     ck_assert_int_ge(fd, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-    socklen_t len = sizeof addr;
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons((uint16_t)port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
     close(fd);
-    return ntohs(addr.sin_port);
+    return ok;
+}
+
+int wz_test_free_port(void)
+{
+    /* Test-harness state only: the next port this process will try. */
+    static int next = -1;
+    if (next < 0)
+        next = (int)(((unsigned)getpid() * 997u) % PORT_SPAN);
+    for (int tries = 0; tries < PORT_SPAN; tries++) {
+        int port = PORT_FIRST + next;
+        next = (next + 1) % PORT_SPAN;
+        if (s_port_free(port))
+            return port;
+    }
+    ck_abort_msg("no free loopback port in %d..%d", PORT_FIRST, PORT_FIRST + PORT_SPAN - 1);
+    return -1;
 }
 
 pid_t wz_test_spawn(char *const argv[], const char *log_path)
