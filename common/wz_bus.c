@@ -58,7 +58,13 @@ struct wz_pub_t {
     char service[NAME_MAX_];
     s_region_seq_t *regions;
     size_t n_regions;
+    wz_metrics_t *metrics; /* borrowed, may be NULL */
 };
+
+void wz_pub_set_metrics(wz_pub_t *self, wz_metrics_t *metrics)
+{
+    self->metrics = metrics;
+}
 
 wz_pub_t *wz_pub_new(void *ctx, wz_store_t *store, const char *service, const char *endpoint,
                      wz_log_t *log)
@@ -180,6 +186,11 @@ void wz_pub_committed(wz_pub_t *self, const char *region, uint64_t seq, const ui
         r->known = true;
     }
     s_send_frames(self, region, seq, event, len);
+    if (self->metrics) {
+        WzEvent *ev = wz_event_unpack(event, len);
+        wz_metrics_event(self->metrics, false, NULL, ev);
+        WZ_FREE_UNPACKED(ev);
+    }
 }
 
 void wz_pub_forget(wz_pub_t *self, const char *region)
@@ -205,11 +216,13 @@ typedef struct {
     char region[REGION_MAX];
     uint64_t cursor;
     bool known;
+    uint64_t announced; /* highest sequence the producer published or announced */
 } s_cursor_t;
 
 typedef struct {
     char producer[NAME_MAX_];
     void *socket;
+    int64_t heard_ms; /* monotonic time of the last publication; 0 never */
     s_cursor_t *cursors;
     size_t n_cursors;
 } s_follow_t;
@@ -225,7 +238,40 @@ struct wz_sub_t {
     wz_log_t *log;
     s_follow_t *follows;
     size_t n_follows;
+    wz_metrics_t *metrics; /* borrowed, may be NULL */
 };
+
+void wz_sub_set_metrics(wz_sub_t *self, wz_metrics_t *metrics)
+{
+    self->metrics = metrics;
+}
+
+int wz_sub_ready(const wz_sub_t *self, int stale_ms, char *why, size_t whylen)
+{
+    int64_t now = wz_mono_ms();
+    for (size_t i = 0; i < self->n_follows; i++) {
+        const s_follow_t *f = &self->follows[i];
+        if (!f->heard_ms || now - f->heard_ms > stale_ms) {
+            snprintf(why, whylen, "nothing heard from %s for %lld ms", f->producer,
+                     f->heard_ms ? (long long)(now - f->heard_ms) : -1LL);
+            return -1;
+        }
+        for (size_t j = 0; j < f->n_cursors; j++) {
+            const s_cursor_t *c = &f->cursors[j];
+            if (!c->known) {
+                snprintf(why, whylen, "cursor of %s/%s not read from Redis yet", f->producer,
+                         c->region);
+                return -1;
+            }
+            if (c->announced > c->cursor) {
+                snprintf(why, whylen, "%s/%s: %llu events behind", f->producer, c->region,
+                         (unsigned long long)(c->announced - c->cursor));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
 
 wz_sub_t *wz_sub_new(void *ctx, wz_store_t *store, wz_pub_t *own_pub, const char *consumer,
                      wz_sub_apply_fn apply, wz_sub_done_fn done, void *arg, wz_log_t *log)
@@ -347,6 +393,8 @@ static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t se
         wz_log(self->log, WZ_LOG_ERROR, "unreadable event skipped", "producer", f->producer,
                "region", c->region, NULL);
     int rc = -1;
+    if (ev && ev->id && *ev->id)
+        wz_log_context(self->log, "event_id", ev->id);
     for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
         wz_txn_t *txn = wz_txn_begin(self->store, self->own_pub, c->region);
         if (!txn)
@@ -377,6 +425,7 @@ static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t se
         wz_txn_destroy(&txn);
         if (committed == 0) {
             c->cursor = seq;
+            wz_metrics_event(self->metrics, true, f->producer, ev);
             if (ev && self->done)
                 self->done(self->arg, f->producer, ev);
             rc = 0;
@@ -390,6 +439,7 @@ static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t se
     if (rc < 0)
         wz_log(self->log, WZ_LOG_WARN, "event not applied yet", "producer", f->producer,
                "region", c->region, "error", wz_store_errstr(self->store), NULL);
+    wz_log_context(self->log, NULL, NULL);
     WZ_FREE_UNPACKED(ev);
     return rc;
 }
@@ -402,12 +452,17 @@ static int s_catch_up_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c)
     char key[KEY_MAX];
     if (wz_store_key(self->store, key, sizeof key, c->region, "stream:%s", f->producer) != 0)
         return -1;
+    bool counted = false;
     for (;;) {
         redisReply *r = wz_store_cmd(self->store, "XRANGE %s %llu-0 + COUNT %d", key,
                                      (unsigned long long)(c->cursor + 1), CATCH_UP_BATCH);
         if (!r)
             return -1;
         size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+        if (n > 0 && !counted) {
+            wz_metrics_add(self->metrics, WZ_M_CATCH_UPS, f->producer, NULL, 1);
+            counted = true;
+        }
         int rc = 0;
         for (size_t i = 0; i < n && rc == 0; i++) {
             redisReply *entry = r->element[i];
@@ -481,6 +536,9 @@ static void s_on_message(wz_sub_t *self, s_follow_t *f, zmq_msg_t *parts, int n)
         return;
     uint64_t seq = s_get_seq(zmq_msg_data(&parts[1]));
     size_t len = zmq_msg_size(&parts[2]);
+    f->heard_ms = wz_mono_ms();
+    if (seq > c->announced)
+        c->announced = seq;
     if (seq <= c->cursor)
         return;
     if (len == 0 || seq != c->cursor + 1) {

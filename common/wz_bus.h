@@ -20,6 +20,7 @@
 
 #include "wz_log.h"
 #include "wz_loop.h"
+#include "wz_metrics.h"
 #include "wz_proto.h"
 #include "wz_store.h"
 
@@ -35,6 +36,9 @@ const char *wz_pub_service(const wz_pub_t *self);
 void wz_pub_heartbeat(wz_pub_t *self);
 /* Declares a region this producer writes, so heartbeats cover it from start. */
 int wz_pub_add_region(wz_pub_t *self, const char *region);
+
+/* Counts committed events in metrics (borrowed, may be NULL). */
+void wz_pub_set_metrics(wz_pub_t *self, wz_metrics_t *metrics);
 
 /* Used by wz_txn (internal contract between wz_store.c and wz_bus.c). */
 int wz_pub_stream_key(wz_pub_t *self, const char *region, char *out, size_t outlen);
@@ -72,6 +76,13 @@ int wz_sub_attach(wz_sub_t *self, wz_loop_t *loop, int catch_up_ms);
 /* Reads every followed stream from its cursor to the end and applies what
  * is new. 0 when everything is caught up, -1 if Redis failed (retry later). */
 int wz_sub_catch_up(wz_sub_t *self);
+/* Counts applied events and catch-ups in metrics (borrowed, may be NULL). */
+void wz_sub_set_metrics(wz_sub_t *self, wz_metrics_t *metrics);
+/* Readiness: every followed producer was heard from (event or heartbeat)
+ * within stale_ms, and no cursor is behind the last sequence a producer
+ * announced or unknown (Redis not read yet). 0 when ready, else -1 with the
+ * first reason in why. */
+int wz_sub_ready(const wz_sub_t *self, int stale_ms, char *why, size_t whylen);
 /* The consumer's cursor for producer and region (0 if none), from memory. */
 uint64_t wz_sub_cursor(const wz_sub_t *self, const char *producer, const char *region);
 

@@ -2,6 +2,7 @@
  * fwrite, so lines from the ZAP thread and the main loop never interleave. */
 #include "wz_log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,6 +15,11 @@ struct wz_log_t {
     char *service;
     wz_log_level_t level;
     FILE *out;
+    /* The context is set and read under the lock: the ZAP thread logs too. */
+    pthread_mutex_t lock;
+    pthread_t context_thread;
+    char context_key[32];
+    char context_value[128];
 };
 
 static const char *s_level_names[] = {"debug", "info", "warn", "error"};
@@ -127,6 +133,7 @@ wz_log_t *wz_log_new(const char *service, wz_log_level_t level, FILE *out)
     }
     self->level = level;
     self->out = out ? out : stderr;
+    pthread_mutex_init(&self->lock, NULL);
     return self;
 }
 
@@ -134,6 +141,7 @@ void wz_log_destroy(wz_log_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    pthread_mutex_destroy(&(*self_p)->lock);
     free((*self_p)->service);
     free(*self_p);
     *self_p = NULL;
@@ -165,6 +173,15 @@ void wz_log(wz_log_t *self, wz_log_level_t level, const char *msg, ...)
     s_put_json(&b, self->service);
     s_puts(&b, ",\"msg\":");
     s_put_json(&b, msg ? msg : "");
+    char ckey[sizeof self->context_key], cvalue[sizeof self->context_value];
+    pthread_mutex_lock(&self->lock);
+    bool with_context =
+        self->context_key[0] && pthread_equal(self->context_thread, pthread_self());
+    if (with_context) {
+        memcpy(ckey, self->context_key, sizeof ckey);
+        memcpy(cvalue, self->context_value, sizeof cvalue);
+    }
+    pthread_mutex_unlock(&self->lock);
     va_list ap;
     va_start(ap, msg);
     for (;;) {
@@ -172,6 +189,8 @@ void wz_log(wz_log_t *self, wz_log_level_t level, const char *msg, ...)
         if (!key)
             break;
         const char *value = va_arg(ap, const char *);
+        if (with_context && strcmp(key, ckey) == 0)
+            with_context = false; /* the line names it itself */
         s_puts(&b, ",");
         s_put_json(&b, key);
         s_puts(&b, ":");
@@ -181,10 +200,31 @@ void wz_log(wz_log_t *self, wz_log_level_t level, const char *msg, ...)
             break;
     }
     va_end(ap);
+    if (with_context) {
+        s_puts(&b, ",");
+        s_put_json(&b, ckey);
+        s_puts(&b, ":");
+        s_put_json(&b, cvalue);
+    }
     s_puts(&b, "}\n");
     if (!b.broken) {
         fwrite(b.data, 1, b.len, self->out);
         fflush(self->out);
     }
     free(b.data);
+}
+
+void wz_log_context(wz_log_t *self, const char *key, const char *value)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->lock);
+    if (!key || !value) {
+        self->context_key[0] = '\0';
+    } else {
+        snprintf(self->context_key, sizeof self->context_key, "%s", key);
+        snprintf(self->context_value, sizeof self->context_value, "%s", value);
+        self->context_thread = pthread_self();
+    }
+    pthread_mutex_unlock(&self->lock);
 }

@@ -21,5 +21,11 @@ int wz_log_level_parse(const char *text, wz_log_level_t *out);
  * ends the list); a NULL self logs nothing. */
 void wz_log(wz_log_t *self, wz_log_level_t level, const char *msg, ...)
     __attribute__((sentinel));
+/* Adds "key": value (copied, cut at 127 bytes) to every line that the
+ * calling thread logs from now on, unless the line names key itself: the
+ * id of the event or request in hand ("event_id", "request_id"), so that
+ * every line about it can be found. One context at a time; a NULL key or
+ * value clears it. Lines of other threads (the ZAP handler) never get it. */
+void wz_log_context(wz_log_t *self, const char *key, const char *value);
 
 #endif

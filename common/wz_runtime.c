@@ -10,6 +10,46 @@
 #include <zmq.h>
 
 #define DEFAULT_CONFIG "config/woonzorg.yaml"
+/* How often the loop looks at the SIGHUP flag. */
+#define RELOAD_CHECK_MS 250
+
+static void s_on_hangup(int sig);
+static volatile sig_atomic_t *s_reload_for_handler;
+
+/* Readiness: Redis answers PING now. */
+static int s_redis_ready(void *arg, char *why, size_t whylen)
+{
+    wz_store_t *store = arg;
+    redisReply *r = wz_store_cmd(store, "PING");
+    if (!r) {
+        snprintf(why, whylen, "%s", wz_store_errstr(store));
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Readiness: every consumer heard its producers recently and is caught up.
+ * Three heartbeats missed is a peer away, not a dropped packet. */
+static int s_streams_ready(void *arg, char *why, size_t whylen)
+{
+    wz_runtime_t *rt = arg;
+    for (size_t i = 0; i < rt->n_subs; i++)
+        if (wz_sub_ready(rt->subs[i], 3 * rt->settings.heartbeat_ms + 500, why, whylen) != 0)
+            return -1;
+    return 0;
+}
+
+static int s_reload_timer(wz_loop_t *loop, void *arg)
+{
+    (void)loop;
+    wz_runtime_t *rt = arg;
+    if (rt->reload) {
+        rt->reload = 0;
+        wz_runtime_reload(rt, NULL, 0);
+    }
+    return 0;
+}
 
 static void s_usage(const char *service, FILE *out)
 {
@@ -67,12 +107,125 @@ int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv
                  rt->regions[i]);
     }
     rt->ctx = zmq_ctx_new();
+    rt->metrics = wz_metrics_new(service);
     rt->store = wz_store_new(&rt->settings.redis, rt->log);
     rt->loop = wz_loop_new(stop);
-    if (!rt->ctx || !rt->store || !rt->loop) {
+    if (!rt->ctx || !rt->metrics || !rt->store || !rt->loop ||
+        wz_loop_add_timer(rt->loop, RELOAD_CHECK_MS, s_reload_timer, rt) < 0) {
         fprintf(stderr, "wz-%s: out of resources at start-up\n", service);
         return 1;
     }
+    wz_store_set_metrics(rt->store, rt->metrics);
+    const char *http = wz_settings_http(&rt->settings, service);
+    if (http && *http) {
+        rt->http = wz_http_new(http, rt->metrics, rt->log, err, sizeof err);
+        if (!rt->http || wz_http_add_check(rt->http, "redis", s_redis_ready, rt->store) != 0 ||
+            wz_http_attach(rt->http, rt->loop) != 0) {
+            wz_log(rt->log, WZ_LOG_ERROR, "cannot open the http port", "address", http, "error",
+                   rt->http ? "out of resources" : err, NULL);
+            return 1;
+        }
+    }
+    /* SIGHUP's default would end the process; from here on it reloads. */
+    s_reload_for_handler = &rt->reload;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_hangup;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    return 0;
+}
+
+int wz_runtime_follow(wz_runtime_t *rt, wz_sub_t *sub)
+{
+    if (rt->n_subs == sizeof rt->subs / sizeof rt->subs[0])
+        return -1;
+    wz_sub_set_metrics(sub, rt->metrics);
+    rt->subs[rt->n_subs++] = sub;
+    if (rt->n_subs > 1 || !rt->http)
+        return 0;
+    return wz_http_add_check(rt->http, "streams", s_streams_ready, rt);
+}
+
+int wz_runtime_on_reload(wz_runtime_t *rt, wz_runtime_reload_fn fn, void *arg)
+{
+    if (rt->n_on_reload == WZ_RUNTIME_MAX_RELOAD)
+        return -1;
+    rt->on_reload[rt->n_on_reload].fn = fn;
+    rt->on_reload[rt->n_on_reload].arg = arg;
+    rt->n_on_reload++;
+    return 0;
+}
+
+/* Why fresh cannot replace live without a restart, or "" when it can. */
+static void s_incompatible(const wz_policy_t *live, const wz_policy_t *fresh, char *why,
+                           size_t whylen)
+{
+    why[0] = '\0';
+    if (live->n_regions != fresh->n_regions) {
+        snprintf(why, whylen, "the regions changed (%zu, now %zu)", live->n_regions,
+                 fresh->n_regions);
+        return;
+    }
+    for (size_t i = 0; i < live->n_regions; i++)
+        if (strcmp(live->regions[i].id, fresh->regions[i].id) != 0) {
+            snprintf(why, whylen, "region %s changed", live->regions[i].id);
+            return;
+        }
+    if (live->n_parties != fresh->n_parties) {
+        snprintf(why, whylen, "the parties changed (%zu, now %zu)", live->n_parties,
+                 fresh->n_parties);
+        return;
+    }
+    for (size_t i = 0; i < live->n_parties; i++) {
+        const wz_party_t *a = &live->parties[i], *b = &fresh->parties[i];
+        if (strcmp(a->id, b->id) != 0 || a->role != b->role || strcmp(a->region, b->region) != 0 ||
+            strcmp(a->municipality, b->municipality) != 0 ||
+            strcmp(a->public_key, b->public_key) != 0) {
+            snprintf(why, whylen, "party %s changed (id, role, region, municipality or key)",
+                     a->id);
+            return;
+        }
+    }
+}
+
+int wz_runtime_reload(wz_runtime_t *rt, char *err, size_t errlen)
+{
+    char why[512];
+    wz_policy_t *fresh = wz_policy_load(rt->settings.policy_path, rt->settings.keys_dir, true, why,
+                                        sizeof why);
+    if (fresh) {
+        s_incompatible(rt->policy, fresh, why, sizeof why);
+        if (why[0]) {
+            size_t n = strlen(why);
+            snprintf(why + n, sizeof why - n, "; a restart is needed for that");
+        }
+    }
+    wz_policy_t **grown = NULL;
+    if (fresh && !why[0]) {
+        grown = realloc(rt->retired, (rt->n_retired + 1) * sizeof *grown);
+        if (!grown)
+            snprintf(why, sizeof why, "out of memory");
+    }
+    if (!fresh || why[0]) {
+        wz_policy_destroy(&fresh);
+        wz_log(rt->log, WZ_LOG_ERROR, "policy reload refused; the current policy stays", "file",
+               rt->settings.policy_path, "error", why, "version", rt->policy->version, NULL);
+        wz_metrics_add(rt->metrics, WZ_M_POLICY_RELOADS, "refused", NULL, 1);
+        if (err)
+            snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    rt->retired = grown;
+    rt->retired[rt->n_retired++] = rt->policy;
+    char old_version[sizeof rt->policy->version];
+    memcpy(old_version, rt->policy->version, sizeof old_version);
+    rt->policy = fresh;
+    for (size_t i = 0; i < rt->n_on_reload; i++)
+        rt->on_reload[i].fn(rt->on_reload[i].arg, fresh);
+    wz_log(rt->log, WZ_LOG_INFO, "policy reloaded", "file", rt->settings.policy_path, "version",
+           fresh->version, "previous", old_version, NULL);
+    wz_metrics_add(rt->metrics, WZ_M_POLICY_RELOADS, "applied", NULL, 1);
     return 0;
 }
 
@@ -103,6 +256,7 @@ wz_pub_t *wz_runtime_publisher(wz_runtime_t *rt, const char *endpoint)
     rt->pub = wz_pub_new(rt->ctx, rt->store, rt->service, endpoint, rt->log);
     if (!rt->pub)
         return NULL;
+    wz_pub_set_metrics(rt->pub, rt->metrics);
     for (size_t i = 0; i < rt->n_regions; i++)
         if (wz_pub_add_region(rt->pub, rt->regions[i]) != 0)
             return NULL;
@@ -113,6 +267,11 @@ wz_pub_t *wz_runtime_publisher(wz_runtime_t *rt, const char *endpoint)
 
 void wz_runtime_fini(wz_runtime_t *rt)
 {
+    if (s_reload_for_handler == &rt->reload) {
+        signal(SIGHUP, SIG_IGN);
+        s_reload_for_handler = NULL;
+    }
+    wz_http_destroy(&rt->http);
     wz_pub_destroy(&rt->pub);
     if (rt->router) {
         zmq_close(rt->router);
@@ -128,6 +287,12 @@ void wz_runtime_fini(wz_runtime_t *rt)
     free(rt->regions);
     rt->regions = NULL;
     wz_policy_destroy(&rt->policy);
+    for (size_t i = 0; i < rt->n_retired; i++)
+        wz_policy_destroy(&rt->retired[i]);
+    free(rt->retired);
+    rt->retired = NULL;
+    rt->n_retired = 0;
+    wz_metrics_destroy(&rt->metrics);
     wz_log_destroy(&rt->log);
 }
 
@@ -145,6 +310,13 @@ int wz_runtime_server_keys(wz_runtime_t *rt, wz_keypair_t *out)
 /* The one process-wide pointer a signal handler needs (a handler gets no
  * context); set once by main before the loop starts, never changed after. */
 static volatile sig_atomic_t *s_flag_for_handler;
+
+static void s_on_hangup(int sig)
+{
+    (void)sig;
+    if (s_reload_for_handler)
+        *s_reload_for_handler = 1;
+}
 
 static void s_on_signal(int sig)
 {

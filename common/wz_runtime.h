@@ -7,13 +7,21 @@
 #include <signal.h>
 
 #include "wz_bus.h"
+#include "wz_http.h"
 #include "wz_keys.h"
 #include "wz_log.h"
 #include "wz_loop.h"
+#include "wz_metrics.h"
 #include "wz_policy.h"
 #include "wz_settings.h"
 #include "wz_store.h"
 #include "wz_zap.h"
+
+/* Hands a module the policy that replaces the one it was given; the old one
+ * stays valid until wz_runtime_fini, so borrowed pointers into it never dangle. */
+typedef void (*wz_runtime_reload_fn)(void *arg, const wz_policy_t *policy);
+
+#define WZ_RUNTIME_MAX_RELOAD 4
 
 typedef struct {
     const char *service;      /* "intake", "matching", ... */
@@ -30,11 +38,25 @@ typedef struct {
     wz_zap_t *zap;            /* set by wz_runtime_serve */
     void *router;             /* set by wz_runtime_serve */
     wz_pub_t *pub;            /* set by wz_runtime_publisher */
+    wz_metrics_t *metrics;    /* this process's counters, shown on /metrics */
+    wz_http_t *http;          /* health and metrics port; NULL when turned off */
+    volatile sig_atomic_t reload; /* set by SIGHUP, handled by a timer on the loop */
+    struct {
+        wz_runtime_reload_fn fn;
+        void *arg;
+    } on_reload[WZ_RUNTIME_MAX_RELOAD];
+    size_t n_on_reload;
+    wz_sub_t *subs[4];        /* consumers in the readiness check (borrowed) */
+    size_t n_subs;
+    wz_policy_t **retired;    /* policies replaced by a reload, freed at fini */
+    size_t n_retired;
 } wz_runtime_t;
 
 /* Parses argv (-c/--config PATH; default $WZ_CONFIG, else config/woonzorg.yaml;
  * -h/--help), loads settings and policy (party keys required), creates the
- * logger, context, store and loop (stopped by *stop). On failure prints one
+ * logger, metrics, context, store and loop (stopped by *stop), opens the
+ * service's HTTP port (settings <service>.http; /readyz checks Redis) and
+ * makes SIGHUP reload the policy. On failure prints one
  * readable line to stderr and returns the exit code to use (2 for usage and
  * config errors, 1 otherwise); 0 on success. */
 int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv,
@@ -46,6 +68,21 @@ void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint);
 /* Creates the service's event producer on endpoint for every region, with a
  * heartbeat timer on the loop. Owned by rt. NULL on failure (logged). */
 wz_pub_t *wz_runtime_publisher(wz_runtime_t *rt, const char *endpoint);
+/* Makes sub count its events in rt's metrics and adds "streams" (every
+ * producer heard from within 3 heartbeats, every cursor caught up) to the
+ * readiness checks. 0 or -1. */
+int wz_runtime_follow(wz_runtime_t *rt, wz_sub_t *sub);
+/* Asks for fn(arg, new policy) on every applied policy reload (at most
+ * WZ_RUNTIME_MAX_RELOAD). Modules that only look up parties need none: a
+ * reload never changes the parties. 0 or -1. */
+int wz_runtime_on_reload(wz_runtime_t *rt, wz_runtime_reload_fn fn, void *arg);
+/* Reloads the policy file (what SIGHUP does): the new one must load and
+ * validate, and keep the same regions and parties (ids, roles, keys), which
+ * fix subscriptions and the ZAP handler's view: changing those needs a
+ * restart. On success every on_reload callback gets the new policy and
+ * rt->policy points to it; on failure nothing changes. Logs and counts the
+ * outcome. 0 applied, -1 refused (reason in err when not NULL). */
+int wz_runtime_reload(wz_runtime_t *rt, char *err, size_t errlen);
 /* Tears everything down in reverse order; safe on a partly initialised rt.
  * Consumers (wz_sub) must be destroyed before, as they hold sockets. */
 void wz_runtime_fini(wz_runtime_t *rt);

@@ -30,15 +30,19 @@ static const wz_cfg_field_t s_fields[] = {
     {"drain_ms", WZ_CFG_INT, I(drain_ms), "5000", 0, 600000},
     {"intake.endpoint", WZ_CFG_STRING, S(intake.endpoint), "tcp://127.0.0.1:7701", 0, 0},
     {"intake.publish", WZ_CFG_STRING, S(intake.publish), "tcp://127.0.0.1:7702", 0, 0},
+    {"intake.http", WZ_CFG_STRING, S(intake.http), "127.0.0.1:7709", 0, 0},
     {"matching.publish", WZ_CFG_STRING, S(matching.publish), "tcp://127.0.0.1:7711", 0, 0},
     {"matching.deadline_check_ms", WZ_CFG_INT, I(matching.deadline_check_ms), "500", 10, 3600000},
+    {"matching.http", WZ_CFG_STRING, S(matching.http), "127.0.0.1:7719", 0, 0},
     {"notification.endpoint", WZ_CFG_STRING, S(notification.endpoint), "tcp://127.0.0.1:7721", 0,
      0},
     {"notification.publish", WZ_CFG_STRING, S(notification.publish), "tcp://127.0.0.1:7722", 0, 0},
     {"notification.max_in_flight", WZ_CFG_INT, I(notification.max_in_flight), "64", 1, 100000},
     {"notification.session_timeout_ms", WZ_CFG_INT, I(notification.session_timeout_ms), "30000",
      100, 86400000},
+    {"notification.http", WZ_CFG_STRING, S(notification.http), "127.0.0.1:7729", 0, 0},
     {"audit.endpoint", WZ_CFG_STRING, S(audit.endpoint), "tcp://127.0.0.1:7731", 0, 0},
+    {"audit.http", WZ_CFG_STRING, S(audit.http), "127.0.0.1:7739", 0, 0},
 };
 
 #define N_FIELDS (sizeof s_fields / sizeof s_fields[0])
@@ -139,6 +143,29 @@ int wz_settings_load(wz_settings_t *out, const char *path, char *err, size_t err
         if (s_check_endpoint(doc, endpoints[i].key, endpoints[i].value, err, errlen) != 0)
             goto out;
 
+    const struct {
+        const char *key;
+        const char *value;
+    } https[] = {
+        {"intake.http", s.intake.http},
+        {"matching.http", s.matching.http},
+        {"notification.http", s.notification.http},
+        {"audit.http", s.audit.http},
+    };
+    for (size_t i = 0; i < sizeof https / sizeof https[0]; i++) {
+        char host[64];
+        int port;
+        if (*https[i].value &&
+            wz_settings_split_http(https[i].value, host, sizeof host, &port) != 0) {
+            s_where(doc, https[i].key, where, sizeof where);
+            snprintf(err, errlen,
+                     "%s: %s '%s' is not an address like 127.0.0.1:7709 or *:8080 "
+                     "(empty turns it off)",
+                     where, https[i].key, https[i].value);
+            goto out;
+        }
+    }
+
     /* The directory part with its slash ("config/"), or "" for a bare name. */
     char dir[WZ_PATH_MAX] = "";
     const char *slash = strrchr(path, '/');
@@ -159,4 +186,41 @@ int wz_settings_load(wz_settings_t *out, const char *path, char *err, size_t err
 out:
     wz_doc_destroy(&doc);
     return rc;
+}
+
+const char *wz_settings_http(const wz_settings_t *self, const char *service)
+{
+    if (!service)
+        return NULL;
+    if (!strcmp(service, "intake"))
+        return self->intake.http;
+    if (!strcmp(service, "matching"))
+        return self->matching.http;
+    if (!strcmp(service, "notification"))
+        return self->notification.http;
+    if (!strcmp(service, "audit"))
+        return self->audit.http;
+    return NULL;
+}
+
+int wz_settings_split_http(const char *addr, char *host, size_t hostlen, int *port)
+{
+    const char *colon = addr ? strrchr(addr, ':') : NULL;
+    if (!colon || colon == addr || (size_t)(colon - addr) >= hostlen || !colon[1])
+        return -1;
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535)
+        return -1;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    if (strcmp(host, "*") == 0)
+        return *port = (int)p, 0;
+    unsigned a, b, c, d;
+    char extra;
+    if (sscanf(host, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) != 4 || a > 255 || b > 255 ||
+        c > 255 || d > 255)
+        return -1;
+    *port = (int)p;
+    return 0;
 }

@@ -8,6 +8,7 @@
 
 #define WZ_PATH_MAX 512
 #define WZ_ENDPOINT_MAX 256
+#define WZ_HTTP_ADDR_MAX 64
 
 typedef struct {
     char host[256];
@@ -32,19 +33,23 @@ typedef struct {
     struct {
         char endpoint[WZ_ENDPOINT_MAX]; /* ROUTER for party requests (CURVE) */
         char publish[WZ_ENDPOINT_MAX];  /* PUB of intake's events */
+        char http[WZ_HTTP_ADDR_MAX];    /* health and metrics, "host:port"; "" off */
     } intake;
     struct {
         char publish[WZ_ENDPOINT_MAX];
         int deadline_check_ms;          /* how often the deadline timer runs */
+        char http[WZ_HTTP_ADDR_MAX];
     } matching;
     struct {
         char endpoint[WZ_ENDPOINT_MAX]; /* ROUTER for party mailboxes (CURVE) */
         char publish[WZ_ENDPOINT_MAX];
         int max_in_flight;              /* unacknowledged deliveries per session */
         int session_timeout_ms;         /* a silent session is dropped after this */
+        char http[WZ_HTTP_ADDR_MAX];
     } notification;
     struct {
         char endpoint[WZ_ENDPOINT_MAX]; /* ROUTER for audit queries (CURVE) */
+        char http[WZ_HTTP_ADDR_MAX];
     } audit;
 } wz_settings_t;
 
@@ -52,5 +57,11 @@ typedef struct {
  * (WZ_REDIS_PORT, WZ_INTAKE_ENDPOINT, ...). Returns 0, or -1 with
  * "file:line: reason" in err. */
 int wz_settings_load(wz_settings_t *out, const char *path, char *err, size_t errlen);
+/* The health and metrics address ("host:port", or "" when off) of a service
+ * ("intake", "matching", "notification", "audit"); NULL for another name. */
+const char *wz_settings_http(const wz_settings_t *self, const char *service);
+/* Splits "host:port" (host: an IPv4 address, "*" or "0.0.0.0" for every
+ * interface; port 0..65535). 0, or -1 if it is not of that form. */
+int wz_settings_split_http(const char *addr, char *host, size_t hostlen, int *port);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "wz_bus.h"
 #include "wz_codec.h"
+#include "wz_metrics.h"
 #include "wz_util.h"
 
 #define BACKOFF_MIN_MS 100
@@ -24,6 +25,7 @@ struct wz_store_t {
     int backoff_ms;
     bool down_logged;           /* log once per state change, not per attempt */
     char errstr[256];
+    struct wz_metrics_t *metrics; /* borrowed, may be NULL */
 };
 
 static void s_set_err(wz_store_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -33,6 +35,12 @@ static void s_set_err(wz_store_t *self, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(self->errstr, sizeof self->errstr, fmt, ap);
     va_end(ap);
+    wz_metrics_add(self->metrics, WZ_M_REDIS_ERRORS, NULL, NULL, 1);
+}
+
+void wz_store_set_metrics(wz_store_t *self, struct wz_metrics_t *metrics)
+{
+    self->metrics = metrics;
 }
 
 static struct timeval s_tv(int ms)

@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 
 #include "wz_log.h"
+#include "wz_metrics.h"
 #include "wz_proto.h"
 #include "wz_settings.h"
 
@@ -24,6 +25,9 @@ typedef struct wz_store_t wz_store_t;
  * The log is borrowed. NULL on OOM. */
 wz_store_t *wz_store_new(const wz_redis_settings_t *settings, wz_log_t *log);
 void wz_store_destroy(wz_store_t **self_p);
+
+/* Counts every failed command in metrics (borrowed, may be NULL). */
+void wz_store_set_metrics(wz_store_t *self, wz_metrics_t *metrics);
 
 /* Connects if not connected (respecting the backoff). 0 when connected. */
 int wz_store_connect(wz_store_t *self);

@@ -12,6 +12,8 @@
 int64_t wz_now_ms(void);
 /* Monotonic clock in milliseconds, for timers and timeouts. */
 int64_t wz_mono_ms(void);
+/* Monotonic clock in microseconds, for measuring short durations. */
+int64_t wz_mono_us(void);
 /* Today's date (UTC) into d. */
 void wz_date_today(WzDate *d);
 /* True if d is a real calendar date (1900..2199). */

@@ -3,8 +3,8 @@
 # shellcheck shell=bash
 
 WZ_DEBIAN_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev
-    protobuf-c-compiler libhiredis-dev libyaml-dev libsodium-dev check redis-server
-    redis-tools)
+    protobuf-c-compiler libhiredis-dev libyaml-dev libsodium-dev libmicrohttpd-dev check
+    redis-server redis-tools)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

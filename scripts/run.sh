@@ -45,6 +45,8 @@ if [ -f "$PIDS" ]; then
 fi
 ports=("$REDIS_PORT")
 while read -r port; do ports+=("$port"); done < <(grep -oE 'tcp://127\.0\.0\.1:[0-9]+' "$CONFIG" | sed 's/.*://')
+# The health and metrics ports (http: 127.0.0.1:PORT) too.
+while read -r port; do ports+=("$port"); done < <(grep -oE '^[[:space:]]+http:[[:space:]]+127\.0\.0\.1:[0-9]+' "$CONFIG" | sed 's/.*://')
 for port in "${ports[@]}"; do
     if wz_port_busy "$port"; then
         die "port 127.0.0.1:$port is taken by another process (see: ss -ltnp | grep :$port).

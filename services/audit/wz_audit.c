@@ -272,7 +272,7 @@ wz_audit_t *wz_audit_new(wz_runtime_t *rt, void *router)
     for (size_t i = 0; i < n; i++)
         self->regions[i] = rt->policy->regions[i].id;
     self->sub = wz_sub_new(rt->ctx, rt->store, NULL, "audit", s_apply, NULL, self, rt->log);
-    if (!self->sub) goto fail;
+    if (!self->sub || wz_runtime_follow(rt, self->sub) != 0) goto fail;
     const char *endpoints[N_PRODUCERS] = {rt->settings.intake.publish,
                                           rt->settings.matching.publish,
                                           rt->settings.notification.publish};

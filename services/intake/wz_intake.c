@@ -37,6 +37,7 @@ struct wz_intake_t {
     wz_pub_t *pub;
     void *router;
     int idem_ttl_s;
+    wz_metrics_t *metrics; /* borrowed from the runtime */
 };
 
 /* What one request is about: fixed before any state is read. The request is
@@ -945,6 +946,7 @@ int wz_intake_handle(wz_intake_t *self, const char *party_id, const void *data, 
                "request_id must be 1 to %d characters of A-Z a-z 0-9 . _ -", MAX_REQUEST_ID);
     else {
         s_ctx_t c = {req, party, party->region};
+        wz_log_context(self->log, "request_id", req->request_id);
         rc = s_dispatch(self, &c, &o, &bytes, &n, &replayed);
     }
     if (rc == 0 && !bytes) bytes = s_pack(&o, &n);
@@ -963,6 +965,9 @@ int wz_intake_handle(wz_intake_t *self, const char *party_id, const void *data, 
            : o.error[0] ? "error"
                         : NULL,
            replayed ? "true" : o.error, NULL);
+    wz_log_context(self->log, NULL, NULL);
+    wz_metrics_add(self->metrics, WZ_M_REQUESTS, req ? s_type_name(req) : "unreadable",
+                   s_code_name(code), 1);
     WZ_FREE_UNPACKED(o.owned);
     WZ_FREE_UNPACKED(req);
     if (!bytes) return -1;
@@ -972,6 +977,13 @@ int wz_intake_handle(wz_intake_t *self, const char *party_id, const void *data, 
 }
 
 /* --- construction and the socket ----------------------------------------- */
+
+/* A reload hands over the new policy; requests from then on use its rules. */
+static void s_on_reload(void *arg, const wz_policy_t *policy)
+{
+    wz_intake_t *self = arg;
+    self->policy = policy;
+}
 
 wz_intake_t *wz_intake_new(wz_runtime_t *rt, void *router, wz_pub_t *pub)
 {
@@ -983,6 +995,11 @@ wz_intake_t *wz_intake_new(wz_runtime_t *rt, void *router, wz_pub_t *pub)
     self->pub = pub;
     self->router = router;
     self->idem_ttl_s = rt->settings.idempotency_ttl_s > 0 ? rt->settings.idempotency_ttl_s : 86400;
+    self->metrics = rt->metrics;
+    if (wz_runtime_on_reload(rt, s_on_reload, self) != 0) {
+        free(self);
+        return NULL;
+    }
     return self;
 }
 

@@ -6,6 +6,11 @@
 #include "wz_matching.h"
 #include "wz_runtime.h"
 
+static void s_on_reload(void *arg, const wz_policy_t *policy)
+{
+    wz_matching_set_policy(arg, policy);
+}
+
 int main(int argc, char **argv)
 {
     volatile sig_atomic_t stop = 0;
@@ -25,7 +30,11 @@ int main(int argc, char **argv)
     sub = matching ? wz_sub_new(rt.ctx, rt.store, pub, "matching", wz_matching_apply, NULL,
                                 matching, rt.log)
                    : NULL;
-    if (!sub || wz_sub_follow(sub, "intake", s->intake.publish, rt.regions, rt.n_regions) != 0 ||
+    if (matching) {
+        wz_matching_set_metrics(matching, rt.metrics);
+        wz_runtime_on_reload(&rt, s_on_reload, matching);
+    }
+    if (!sub || wz_runtime_follow(&rt, sub) != 0 || wz_sub_follow(sub, "intake", s->intake.publish, rt.regions, rt.n_regions) != 0 ||
         wz_sub_attach(sub, rt.loop, s->catch_up_ms) != 0 ||
         wz_loop_add_timer(rt.loop, s->matching.deadline_check_ms, wz_matching_on_timer,
                           matching) < 0) {

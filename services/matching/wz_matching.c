@@ -37,6 +37,7 @@ struct wz_matching_t {
     wz_pub_t *pub;
     const wz_policy_t *policy;
     wz_log_t *log;
+    wz_metrics_t *metrics; /* borrowed, may be NULL */
 };
 
 typedef enum { REC_VACANCY, REC_CANDIDATE, REC_PROPOSAL } s_kind_t;
@@ -98,6 +99,16 @@ wz_matching_t *wz_matching_new(wz_store_t *store, wz_pub_t *pub, const wz_policy
     self->policy = policy;
     self->log = log;
     return self;
+}
+
+void wz_matching_set_metrics(wz_matching_t *self, wz_metrics_t *metrics)
+{
+    self->metrics = metrics;
+}
+
+void wz_matching_set_policy(wz_matching_t *self, const wz_policy_t *policy)
+{
+    self->policy = policy;
 }
 
 void wz_matching_destroy(wz_matching_t **self_p)
@@ -602,8 +613,12 @@ static void s_match(s_work_t *w, s_rec_t *vr)
     uint32_t round = (uint32_t)(tried->elements + s_local_tried(w, v->id) + 1);
     wz_match_result_t result;
     size_t chosen = 0;
-    if (wz_match_pick(w->self->policy, v, pool.cands, pool.n, s_was_tried, &targ, &result,
-                      &chosen) == 1)
+    int64_t started_us = wz_mono_us();
+    int picked = wz_match_pick(w->self->policy, v, pool.cands, pool.n, s_was_tried, &targ,
+                               &result, &chosen);
+    wz_metrics_observe(w->self->metrics, WZ_M_MATCH_SECONDS,
+                       (double)(wz_mono_us() - started_us) / 1e6);
+    if (picked == 1)
         s_propose(w, vr, &pool, chosen, round, &result.explanation);
     else
         s_release_vacancy(w, vr, &result.explanation);

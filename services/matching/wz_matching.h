@@ -16,6 +16,7 @@
 #include "wz_bus.h"
 #include "wz_log.h"
 #include "wz_loop.h"
+#include "wz_metrics.h"
 #include "wz_policy.h"
 #include "wz_store.h"
 
@@ -25,6 +26,10 @@ typedef struct wz_matching_t wz_matching_t;
  * log; all borrowed and must outlive it. NULL on OOM. */
 wz_matching_t *wz_matching_new(wz_store_t *store, wz_pub_t *pub, const wz_policy_t *policy,
                                wz_log_t *log);
+/* Records the time of every choice in metrics (borrowed, may be NULL). */
+void wz_matching_set_metrics(wz_matching_t *self, wz_metrics_t *metrics);
+/* Uses policy (borrowed) from now on: after a reload (see wz_runtime_reload). */
+void wz_matching_set_policy(wz_matching_t *self, const wz_policy_t *policy);
 /* Destroys it; accepts NULL and nulls the pointer. */
 void wz_matching_destroy(wz_matching_t **self_p);
 

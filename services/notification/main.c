@@ -29,7 +29,9 @@ int main(int argc, char **argv)
     sub = notification ? wz_sub_new(rt.ctx, rt.store, pub, "notification", wz_notification_apply,
                                     wz_notification_done, notification, rt.log)
                        : NULL;
-    if (!sub || wz_sub_follow(sub, "intake", s->intake.publish, rt.regions, rt.n_regions) != 0 ||
+    if (!sub || wz_runtime_follow(&rt, sub) != 0 ||
+        wz_metrics_add_collector(rt.metrics, wz_notification_collect, notification) != 0 ||
+        wz_sub_follow(sub, "intake", s->intake.publish, rt.regions, rt.n_regions) != 0 ||
         wz_sub_follow(sub, "matching", s->matching.publish, rt.regions, rt.n_regions) != 0 ||
         wz_sub_attach(sub, rt.loop, s->catch_up_ms) != 0 ||
         wz_notification_attach(notification, rt.loop) != 0) {

@@ -434,3 +434,45 @@ void wz_notification_done(void *arg, const char *producer, const WzEvent *ev)
                 s_fill(self, &self->sessions[i]);
     s_reap(self);
 }
+
+/* Keeps the event time of the first entry handed over. */
+static int s_first_entry(void *arg, uint64_t seq, const uint8_t *data, size_t len)
+{
+    (void)seq;
+    int64_t *occurred_ms = arg;
+    WzDelivery *d = (WzDelivery *)WZ_UNPACK(woonzorg__v1__delivery__descriptor, data, len);
+    if (d && d->event)
+        *occurred_ms = d->event->occurred_ms;
+    WZ_FREE_UNPACKED(d);
+    return -1; /* one is enough */
+}
+
+void wz_notification_collect(void *arg, wz_metrics_t *metrics)
+{
+    wz_notification_t *self = arg;
+    wz_metrics_set(metrics, WZ_M_SESSIONS, NULL, (double)self->n_sessions);
+    int64_t now = wz_now_ms();
+    for (size_t i = 0; i < self->policy->n_parties; i++) {
+        const wz_party_t *party = &self->policy->parties[i];
+        char key[256];
+        uint64_t acked = 0, last = 0;
+        if (wz_mailbox_key(self->mailbox, party, key, sizeof key) != 0 ||
+            wz_mailbox_acked(self->mailbox, party, &acked) != 0)
+            continue;
+        /* Mailbox ids are "<seq>-0": the newest entry holds the last sequence. */
+        redisReply *r = wz_store_cmd(self->store, "XREVRANGE %s + - COUNT 1", key);
+        if (!r)
+            continue;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+            r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 1)
+            last = strtoull(r->element[0]->element[0]->str, NULL, 10);
+        freeReplyObject(r);
+        int64_t occurred_ms = 0;
+        if (last > acked &&
+            wz_mailbox_read(self->mailbox, party, acked, 1, s_first_entry, &occurred_ms) < 0)
+            continue;
+        double age = occurred_ms > 0 && now > occurred_ms ? (double)(now - occurred_ms) / 1e3 : 0;
+        wz_metrics_set(metrics, WZ_M_MAILBOX_DEPTH, party->id, last > acked ? (double)(last - acked) : 0);
+        wz_metrics_set(metrics, WZ_M_MAILBOX_AGE, party->id, last > acked ? age : 0);
+    }
+}

@@ -19,6 +19,7 @@
 #include "wz_keys.h"
 #include "wz_log.h"
 #include "wz_loop.h"
+#include "wz_metrics.h"
 #include "wz_policy.h"
 #include "wz_proto.h"
 #include "wz_store.h"
@@ -56,5 +57,11 @@ int wz_notification_on_timer(wz_loop_t *loop, void *arg);
 
 /* Number of live sessions (for metrics and tests). */
 size_t wz_notification_sessions(const wz_notification_t *self);
+/* wz_metrics_collect_fn (arg is the wz_notification_t): sets, per party,
+ * the mailbox depth (entries not acknowledged) and the age in seconds of the
+ * oldest unacknowledged entry, read from Redis, and the live sessions. A
+ * party whose mailbox cannot be read keeps its last values (Redis errors are
+ * counted by the store). */
+void wz_notification_collect(void *arg, wz_metrics_t *metrics);
 
 #endif

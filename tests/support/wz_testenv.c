@@ -220,8 +220,8 @@ void wz_testenv_write_config(wz_testenv_t *self, int answer_seconds)
     free(policy);
     free(tmpl);
 
-    int port[7];
-    for (int i = 0; i < 7; i++)
+    int port[11];
+    for (int i = 0; i < 11; i++)
         port[i] = wz_test_free_port();
     char yaml[4096];
     snprintf(yaml, sizeof yaml,
@@ -233,11 +233,14 @@ void wz_testenv_write_config(wz_testenv_t *self, int answer_seconds)
              "catch_up_ms: 500\n"
              "drain_ms: 2000\n"
              "intake:\n  endpoint: tcp://127.0.0.1:%d\n  publish: tcp://127.0.0.1:%d\n"
+             "  http: 127.0.0.1:%d\n"
              "matching:\n  publish: tcp://127.0.0.1:%d\n  deadline_check_ms: 100\n"
+             "  http: 127.0.0.1:%d\n"
              "notification:\n  endpoint: tcp://127.0.0.1:%d\n  publish: tcp://127.0.0.1:%d\n"
-             "  max_in_flight: 16\n  session_timeout_ms: 10000\n"
-             "audit:\n  endpoint: tcp://127.0.0.1:%d\n",
-             self->redis_port, port[0], port[1], port[2], port[3], port[4], port[5]);
+             "  max_in_flight: 16\n  session_timeout_ms: 10000\n  http: 127.0.0.1:%d\n"
+             "audit:\n  endpoint: tcp://127.0.0.1:%d\n  http: 127.0.0.1:%d\n",
+             self->redis_port, port[0], port[1], port[7], port[2], port[8], port[3], port[4],
+             port[9], port[5], port[10]);
     snprintf(self->config, sizeof self->config, "%s/config/woonzorg.yaml", self->dir);
     s_write_file(self->config, yaml);
 
@@ -407,4 +410,12 @@ void wz_testenv_kill_redis(wz_testenv_t *self)
         wz_test_wait(self->redis_pid, 5000);
         self->redis_pid = 0;
     }
+}
+
+pid_t wz_testenv_pid(const wz_testenv_t *self, const char *name)
+{
+    for (int i = 0; i < N_SERVICES; i++)
+        if (strcmp(s_services[i], name) == 0)
+            return self->service_pids[i] > 0 ? self->service_pids[i] : -1;
+    return -1;
 }

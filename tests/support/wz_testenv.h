@@ -39,6 +39,8 @@ wz_store_t *wz_testenv_store(wz_testenv_t *self);
 /* Kills (signal) a service by name ("intake", ...) and waits for it; returns
  * its exit status as from waitpid, or -1. */
 int wz_testenv_stop_service(wz_testenv_t *self, const char *name, int sig);
+/* The pid of a running service ("intake", ...), or -1. */
+pid_t wz_testenv_pid(const wz_testenv_t *self, const char *name);
 /* Starts a service again (after a stop). */
 void wz_testenv_start_service(wz_testenv_t *self, const char *name);
 

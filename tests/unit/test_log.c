@@ -1,6 +1,7 @@
 /* Unit tests of wz_log: lines are parsed back with a small strict JSON reader,
  * so escaping mistakes show up as parse failures or changed values. */
 #include <check.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +327,42 @@ START_TEST(test_level_parse)
 }
 END_TEST
 
+static void *s_other_thread(void *arg)
+{
+    wz_log(arg, WZ_LOG_INFO, "from another thread", NULL);
+    return NULL;
+}
+
+START_TEST(test_context_id_on_every_line)
+{
+    FILE *f = tmpfile();
+    wz_log_t *log = wz_log_new("matching", WZ_LOG_DEBUG, f);
+    wz_log_context(log, "event_id", "intake:zkij:42");
+    wz_log(log, WZ_LOG_INFO, "proposal created", "proposal", "V1/1", NULL);
+    wz_log(log, WZ_LOG_WARN, "names it itself", "event_id", "intake:zkij:41", NULL);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, s_other_thread, log), 0);
+    pthread_join(t, NULL);
+    wz_log_context(log, NULL, NULL);
+    wz_log(log, WZ_LOG_INFO, "after", NULL);
+    char lines[5][4096];
+    ck_assert_uint_eq(s_read_lines(f, lines, 5), 4);
+    s_obj_t obj;
+    ck_assert(s_parse_line(lines[0], &obj) == 0);
+    ck_assert_str_eq(s_get(&obj, "event_id"), "intake:zkij:42");
+    ck_assert_str_eq(s_get(&obj, "proposal"), "V1/1");
+    ck_assert(s_parse_line(lines[1], &obj) == 0);
+    ck_assert_str_eq(s_get(&obj, "event_id"), "intake:zkij:41");
+    ck_assert_uint_eq(obj.n, 5); /* no second event_id key */
+    ck_assert(s_parse_line(lines[2], &obj) == 0);
+    ck_assert_ptr_null(s_get(&obj, "event_id")); /* the ZAP thread is not in the event */
+    ck_assert(s_parse_line(lines[3], &obj) == 0);
+    ck_assert_ptr_null(s_get(&obj, "event_id"));
+    wz_log_destroy(&log);
+    fclose(f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_log");
@@ -338,6 +375,7 @@ int main(void)
     tcase_add_test(tc, test_null_value_and_null_logger);
     tcase_add_test(tc, test_long_values);
     tcase_add_test(tc, test_level_parse);
+    tcase_add_test(tc, test_context_id_on_every_line);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

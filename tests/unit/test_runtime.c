@@ -1,6 +1,8 @@
 /* Unit tests of wz_runtime and wz_server: start-up from a real config, the
  * CURVE party endpoint and its framing, the producer with heartbeats. */
 #include <check.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -152,6 +154,161 @@ START_TEST(test_publisher_announces_every_region)
 }
 END_TEST
 
+/* --- policy reload (SIGHUP) and the HTTP port ---------------------------- */
+
+static char *s_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+static void s_spit(const char *path, const char *text)
+{
+    /* Written aside and renamed, as an operator's tooling (or a ConfigMap) would. */
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* The policy text with its first `from` replaced by `to`. */
+static char *s_edit(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    ck_assert_msg(at != NULL, "'%s' not in the policy", from);
+    size_t head = (size_t)(at - text);
+    char *out = malloc(strlen(text) + strlen(to) + 1);
+    memcpy(out, text, head);
+    strcpy(out + head, to);
+    strcat(out, at + strlen(from));
+    return out;
+}
+
+static const wz_policy_t *s_handed_over;
+static int s_reloads_seen;
+
+static void s_on_reload(void *arg, const wz_policy_t *policy)
+{
+    (void)arg;
+    s_handed_over = policy;
+    s_reloads_seen++;
+}
+
+START_TEST(test_reload_applies_a_valid_policy_and_refuses_a_bad_one)
+{
+    volatile sig_atomic_t stop = 0;
+    wz_runtime_t rt;
+    ck_assert_int_eq(s_init(&rt, "matching", &stop), 0);
+    ck_assert_int_eq(wz_runtime_on_reload(&rt, s_on_reload, NULL), 0);
+    const char *path = rt.settings.policy_path;
+    char *original = s_slurp(path);
+    const wz_policy_t *first = rt.policy;
+    const char *first_region = rt.regions[0];
+    ck_assert_str_eq(first->version, "test.1");
+
+    /* New rules: applied, handed to the modules, old one kept alive. */
+    char *v2 = s_edit(original, "version: \"test.1\"", "version: \"test.2\"");
+    char *v2b = s_edit(v2, "{persons: 1, min_rooms: 1, min_area_m2: 18}",
+                       "{persons: 1, min_rooms: 1, min_area_m2: 24}");
+    s_spit(path, v2b);
+    char err[512] = "";
+    ck_assert_int_eq(wz_runtime_reload(&rt, err, sizeof err), 0);
+    ck_assert_str_eq(rt.policy->version, "test.2");
+    ck_assert_int_eq(wz_policy_occupancy(rt.policy, 1)->min_area_m2, 24);
+    ck_assert_ptr_eq(s_handed_over, rt.policy);
+    ck_assert_int_eq(s_reloads_seen, 1);
+    ck_assert_str_eq(first->version, "test.1"); /* still readable: borrowed pointers stay valid */
+    ck_assert_str_eq(first_region, "zkij");
+    ck_assert(wz_metrics_get(rt.metrics, WZ_M_POLICY_RELOADS, "applied", NULL) == 1);
+
+    /* Broken YAML: refused with file and line, the current policy stays. */
+    s_spit(path, "version: \"test.3\"\nregions: [\n");
+    ck_assert_int_eq(wz_runtime_reload(&rt, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "policy.yaml:") != NULL, "%s", err);
+    ck_assert_str_eq(rt.policy->version, "test.2");
+
+    /* Valid YAML that breaks a rule (an unknown region of a party). */
+    char *bad = s_edit(original, "role: care_provider, region: zkij}",
+                       "role: care_provider, region: nowhere}");
+    s_spit(path, bad);
+    ck_assert_int_eq(wz_runtime_reload(&rt, err, sizeof err), -1);
+    ck_assert_str_eq(rt.policy->version, "test.2");
+
+    /* A removed party: valid, but needs a restart (ZAP and mailboxes). */
+    char *fewer = s_edit(original,
+                         "  - {id: dock, name: Stichting DOCK, role: care_provider, region: zkij}\n", "");
+    s_spit(path, fewer);
+    ck_assert_int_eq(wz_runtime_reload(&rt, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "restart") != NULL, "%s", err);
+    ck_assert_str_eq(rt.policy->version, "test.2");
+    ck_assert_int_eq(s_reloads_seen, 1);
+    ck_assert(wz_metrics_get(rt.metrics, WZ_M_POLICY_RELOADS, "refused", NULL) == 3);
+
+    free(original);
+    free(v2);
+    free(v2b);
+    free(bad);
+    free(fewer);
+    wz_runtime_fini(&rt);
+}
+END_TEST
+
+static int s_stop_when_reloaded(wz_loop_t *loop, void *arg)
+{
+    (void)loop;
+    wz_runtime_t *rt = arg;
+    return strcmp(rt->policy->version, "test.9") == 0 ? -1 : 0;
+}
+
+START_TEST(test_sighup_reloads_from_the_loop)
+{
+    volatile sig_atomic_t stop = 0;
+    wz_runtime_t rt;
+    ck_assert_int_eq(s_init(&rt, "intake", &stop), 0);
+    char *original = s_slurp(rt.settings.policy_path);
+    char *v9 = s_edit(original, "version: \"test.1\"", "version: \"test.9\"");
+    s_spit(rt.settings.policy_path, v9);
+    ck_assert_int_eq(raise(SIGHUP), 0); /* the process survives: SIGHUP only sets a flag */
+    ck_assert_int_eq(rt.reload, 1);
+    ck_assert_int_gt(wz_loop_add_timer(rt.loop, 20, s_stop_when_reloaded, &rt), 0);
+    int64_t started = wz_mono_ms();
+    ck_assert_int_eq(wz_loop_run(rt.loop), 0);
+    ck_assert_int_lt(wz_mono_ms() - started, 5000);
+    ck_assert_str_eq(rt.policy->version, "test.9");
+    ck_assert_int_eq(rt.reload, 0);
+    free(original);
+    free(v9);
+    wz_runtime_fini(&rt);
+}
+END_TEST
+
+START_TEST(test_http_port_and_redis_readiness)
+{
+    volatile sig_atomic_t stop = 0;
+    wz_runtime_t rt;
+    ck_assert_int_eq(s_init(&rt, "notification", &stop), 0);
+    ck_assert_ptr_nonnull(rt.http);
+    char expected[64];
+    snprintf(expected, sizeof expected, "127.0.0.1:%d", wz_http_port(rt.http));
+    ck_assert_str_eq(rt.settings.notification.http, expected);
+    char why[512];
+    ck_assert_int_eq(wz_http_ready(rt.http, why, sizeof why), 0);
+    wz_testenv_kill_redis(env);
+    ck_assert_int_eq(wz_http_ready(rt.http, why, sizeof why), -1);
+    ck_assert_msg(strncmp(why, "redis: ", 7) == 0, "%s", why);
+    ck_assert(wz_metrics_get(rt.metrics, WZ_M_REDIS_ERRORS, NULL, NULL) >= 1);
+    wz_runtime_fini(&rt);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_runtime");
@@ -162,6 +319,9 @@ int main(void)
     tcase_add_test(tc, test_bad_arguments_and_config_exit_2);
     tcase_add_test(tc, test_serve_authenticates_and_frames);
     tcase_add_test(tc, test_publisher_announces_every_region);
+    tcase_add_test(tc, test_reload_applies_a_valid_policy_and_refuses_a_bad_one);
+    tcase_add_test(tc, test_sighup_reloads_from_the_loop);
+    tcase_add_test(tc, test_http_port_and_redis_readiness);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -86,6 +86,8 @@ START_TEST(test_shipped_file)
     ck_assert_int_eq(s.notification.max_in_flight, 64);
     ck_assert_int_eq(s.notification.session_timeout_ms, 30000);
     ck_assert_str_eq(s.audit.endpoint, "tcp://127.0.0.1:7731");
+    ck_assert_str_eq(s.intake.http, "127.0.0.1:7709");
+    ck_assert_str_eq(s.audit.http, "127.0.0.1:7739");
 }
 END_TEST
 
@@ -176,6 +178,12 @@ START_TEST(test_refusals)
     s_refused("redis:\n  prefix: \"0123456789012345678901234567890123\"\n",
               "config/woonzorg.yaml:2: redis.prefix: value is longer than 31 characters");
     s_refused("a: 1\na: 2\n", "config/woonzorg.yaml:2: duplicate key 'a' (first on line 1)");
+    s_refused("matching:\n  http: localhost:8080\n",
+              "config/woonzorg.yaml:2: matching.http 'localhost:8080' is not an address like "
+              "127.0.0.1:7709 or *:8080 (empty turns it off)");
+    s_refused("audit:\n  http: \"127.0.0.1:99999\"\n",
+              "config/woonzorg.yaml:2: audit.http '127.0.0.1:99999' is not an address like "
+              "127.0.0.1:7709 or *:8080 (empty turns it off)");
 
     wz_settings_t s;
     char err[512];
@@ -202,6 +210,29 @@ START_TEST(test_path_too_long_after_join)
 }
 END_TEST
 
+START_TEST(test_http_addresses)
+{
+    s_write("config/woonzorg.yaml", "intake:\n  http: \"*:8080\"\nnotification:\n  http: \"\"\n");
+    wz_settings_t s;
+    char err[512] = "";
+    ck_assert_msg(wz_settings_load(&s, "config/woonzorg.yaml", err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(wz_settings_http(&s, "intake"), "*:8080");
+    ck_assert_str_eq(wz_settings_http(&s, "matching"), "127.0.0.1:7719");
+    ck_assert_str_eq(wz_settings_http(&s, "notification"), "");
+    ck_assert_str_eq(wz_settings_http(&s, "audit"), "127.0.0.1:7739");
+    ck_assert_ptr_null(wz_settings_http(&s, "wzctl"));
+    char host[64];
+    int port = -1;
+    ck_assert_int_eq(wz_settings_split_http("0.0.0.0:0", host, sizeof host, &port), 0);
+    ck_assert_str_eq(host, "0.0.0.0");
+    ck_assert_int_eq(port, 0);
+    ck_assert_int_eq(wz_settings_split_http(":80", host, sizeof host, &port), -1);
+    ck_assert_int_eq(wz_settings_split_http("1.2.3.4:", host, sizeof host, &port), -1);
+    ck_assert_int_eq(wz_settings_split_http("1.2.3.256:1", host, sizeof host, &port), -1);
+    ck_assert_int_eq(wz_settings_split_http("1.2.3.4:80x", host, sizeof host, &port), -1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_settings");
@@ -213,6 +244,7 @@ int main(void)
     tcase_add_test(tc, test_env_overrides);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_path_too_long_after_join);
+    tcase_add_test(tc, test_http_addresses);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
