@@ -281,6 +281,61 @@ static int s_vacancy(const WzVacancy *vac, const wz_policy_t *policy, const wz_p
     if (!s_empty(vac->proposal_id))
         return s_bad(v, C_INVALID, s_path(f, sizeof f, b, "proposal_id"),
                      "is set by the suite; leave it empty");
+    if (!s_empty(vac->nominator))
+        return s_bad(v, C_INVALID, s_path(f, sizeof f, b, "nominator"),
+                     "is set by the suite; leave it empty");
+    if (!s_empty(vac->stairwell) && s_check_id(v, s_path(f, sizeof f, b, "stairwell"),
+                                               vac->stairwell))
+        return -1;
+    if (!s_empty(vac->scheme)) {
+        const wz_scheme_t *sc = wz_policy_scheme(policy, vac->scheme);
+        s_path(f, sizeof f, b, "scheme");
+        if (!sc || strcmp(sc->region, region->id) != 0)
+            return s_bad(v, C_INVALID, f, "'%s' is not a scheme of region '%s'",
+                         s_quote(vac->scheme, q, sizeof q), region->id);
+        if (!wz_scheme_has_corporation(sc, actor->id))
+            return s_bad(v, C_FORBIDDEN, f, "%s is not a party to scheme '%s'", actor->id,
+                         sc->id);
+    }
+    return 0;
+}
+
+/* A decline reason: one of the policy's ids, optionally followed by ": " and
+ * a note; free text when the policy configures none. */
+static int s_check_reason(wz_verdict_t *v, const char *field, const char *reason,
+                          const wz_policy_t *policy, bool required)
+{
+    if (s_empty(reason)) {
+        if (required && policy->n_decline_reasons > 0)
+            return s_bad(v, C_INVALID, field, "is required: one of the policy's decline reasons "
+                         "(e.g. '%s'), optionally followed by ': ' and a note",
+                         policy->decline_reasons[0].id);
+        return 0;
+    }
+    const char *why = s_text_problem(reason, WZ_MAX_REASON);
+    if (why)
+        return s_bad(v, C_INVALID, field, "%s (at most %d bytes of printable UTF-8)", why,
+                     WZ_MAX_REASON);
+    if (policy->n_decline_reasons == 0)
+        return 0;
+    char id[WZ_ID_MAX] = "";
+    size_t len = strcspn(reason, ":");
+    if (len < sizeof id) {
+        memcpy(id, reason, len);
+        id[len] = '\0';
+    }
+    if (!wz_policy_decline_reason(policy, id)) {
+        char list[256] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < policy->n_decline_reasons && used < sizeof list; i++) {
+            int n = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                             policy->decline_reasons[i].id);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        char q[48];
+        return s_bad(v, C_INVALID, field, "'%s' is not a decline reason of the policy (%s)",
+                     s_quote(*id ? id : reason, q, sizeof q), list);
+    }
     return 0;
 }
 
@@ -341,9 +396,33 @@ static int s_candidate(const WzCandidate *c, const wz_policy_t *policy, const wz
             return s_bad(v, C_INVALID, f, "'%s' is not a neighbourhood of region '%s'",
                          s_quote(code, q, sizeof q), region->id);
     }
-    if (!c->consent)
-        return s_bad(v, C_INVALID, s_path(f, sizeof f, b, "consent"),
-                     "consent is required before a candidate can be registered");
+    /* consent false is allowed: such a candidate is never matched, and an
+     * update without consent withdraws it (open proposals are cancelled). */
+    s_path(f, sizeof f, b, "care_location");
+    if (!s_empty(c->care_location) && !s_region_has_neighbourhood(region, c->care_location))
+        return s_bad(v, C_INVALID, f, "'%s' is not a neighbourhood of region '%s'",
+                     s_quote(c->care_location, q, sizeof q), region->id);
+    if (c->max_distance_km > WZ_MAX_DISTANCE_KM)
+        return s_bad(v, C_INVALID, s_path(f, sizeof f, b, "max_distance_km"),
+                     "at most %d km, got %u", WZ_MAX_DISTANCE_KM, (unsigned)c->max_distance_km);
+    if (c->max_distance_km > 0 && s_empty(c->care_location))
+        return s_bad(v, C_INVALID, s_path(f, sizeof f, b, "care_location"),
+                     "is required with max_distance_km (the distance is measured from it)");
+    if (s_check_date(v, s_path(f, sizeof f, b, "parked_until"), c->parked_until, false))
+        return -1;
+    s_path(f, sizeof f, b, "park_reason");
+    if (!s_date_unset(c->parked_until) && s_empty(c->park_reason))
+        return s_bad(v, C_INVALID, f, "is required when the candidate is parked");
+    if (!s_empty(c->park_reason)) {
+        const char *why = s_text_problem(c->park_reason, WZ_MAX_REASON);
+        if (why)
+            return s_bad(v, C_INVALID, f, "%s (at most %d bytes of printable UTF-8)", why,
+                         WZ_MAX_REASON);
+    }
+    if (c->refusals || c->extensions || !s_date_unset(c->urgency_until) || !s_empty(c->scheme))
+        return s_bad(v, C_INVALID, s_path(f, sizeof f, b, "refusals"),
+                     "refusals, extensions, urgency_until and scheme are kept by matching; leave "
+                     "them empty");
     if (!s_date_unset(c->urgency_date))
         return s_bad(v, C_INVALID, s_path(f, sizeof f, b, "urgency_date"),
                      "is set by the municipality's grant_urgency; leave it empty");
@@ -378,6 +457,9 @@ static const s_rule_t s_rules[] = {
     {WOONZORG__V1__REQUEST__BODY_GRANT_URGENCY, "grant_urgency", "grant urgency",
      WZ_ROLE_MUNICIPALITY},
     {WOONZORG__V1__REQUEST__BODY_STATUS, "status", "ask for status", 0},
+    {WOONZORG__V1__REQUEST__BODY_CONFIRM_STEP, "confirm_step", "confirm route steps", 0},
+    {WOONZORG__V1__REQUEST__BODY_NOMINATE, "nominate", "nominate candidates",
+     WZ_ROLE_CARE_PROVIDER},
     {WOONZORG__V1__REQUEST__BODY_AUDIT, "audit", "query the audit log", WZ_ROLE_MUNICIPALITY},
 };
 
@@ -404,6 +486,9 @@ static int s_body(const WzRequest *req, const wz_policy_t *policy, const wz_part
         if (s_check_id(v, "grant_urgency.candidate_id", g->candidate_id) ||
             s_check_date(v, "grant_urgency.date", g->date, false))
             return -1;
+        if (g->extend && !s_date_unset(g->date))
+            return s_bad(v, C_INVALID, "grant_urgency.date",
+                         "an extension keeps the urgency date; leave it empty");
         return 0;
     }
     case WOONZORG__V1__REQUEST__BODY_ANSWER: {
@@ -412,10 +497,26 @@ static int s_body(const WzRequest *req, const wz_policy_t *policy, const wz_part
             return s_bad(v, C_INVALID, "answer", "is required");
         if (s_check_proposal_id(v, "answer.proposal_id", a->proposal_id))
             return -1;
-        const char *why = s_empty(a->reason) ? NULL : s_text_problem(a->reason, WZ_MAX_REASON);
-        if (why)
-            return s_bad(v, C_INVALID, "answer.reason", "%s (at most %d bytes of printable UTF-8)",
-                         why, WZ_MAX_REASON);
+        return s_check_reason(v, "answer.reason", a->reason, policy, !a->accept);
+    }
+    case WOONZORG__V1__REQUEST__BODY_CONFIRM_STEP: {
+        const Woonzorg__V1__ConfirmStep *c = req->confirm_step;
+        if (!c)
+            return s_bad(v, C_INVALID, "confirm_step", "is required");
+        if (s_check_proposal_id(v, "confirm_step.proposal_id", c->proposal_id) ||
+            s_check_id(v, "confirm_step.step", c->step))
+            return -1;
+        /* A verdict on a refusal is yes or no; a turned-down step needs a reason. */
+        return s_check_reason(v, "confirm_step.reason", c->reason, policy,
+                              !c->ok && strcmp(c->step, "decline") != 0);
+    }
+    case WOONZORG__V1__REQUEST__BODY_NOMINATE: {
+        const Woonzorg__V1__Nominate *n = req->nominate;
+        if (!n)
+            return s_bad(v, C_INVALID, "nominate", "is required");
+        if (s_check_id(v, "nominate.vacancy_id", n->vacancy_id) ||
+            s_check_id(v, "nominate.candidate_id", n->candidate_id))
+            return -1;
         return 0;
     }
     case WOONZORG__V1__REQUEST__BODY_SIGN_LEASE: {
@@ -440,9 +541,11 @@ static int s_body(const WzRequest *req, const wz_policy_t *policy, const wz_part
         case WOONZORG__V1__STATUS_QUERY__KIND__KIND_CANDIDATE:
             return s_check_id(v, "status.id", s->id);
         case WOONZORG__V1__STATUS_QUERY__KIND__KIND_PROPOSAL:
+        case WOONZORG__V1__STATUS_QUERY__KIND__KIND_SNAPSHOT:
             return s_check_proposal_id(v, "status.id", s->id);
         default:
-            return s_bad(v, C_INVALID, "status.kind", "must be vacancy, candidate or proposal");
+            return s_bad(v, C_INVALID, "status.kind",
+                         "must be vacancy, candidate, proposal or snapshot");
         }
     }
     case WOONZORG__V1__REQUEST__BODY_AUDIT:

@@ -30,5 +30,6 @@ int wz_verdict_set(wz_verdict_t *v, WzCode code, const char *field, const char *
 #define WZ_MAX_AREA_M2 400
 #define WZ_MAX_RENT_CENTS 500000  /* EUR 5,000 a month */
 #define WZ_MAX_PERSONS 12
+#define WZ_MAX_DISTANCE_KM 200
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "wz_calendar.h"
 #include "wz_codec.h"
 #include "wz_util.h"
 #include "wz_validate.h"
@@ -82,6 +83,10 @@ static const char *s_type_name(const WzRequest *req)
         return "status";
     case BODY(AUDIT):
         return "audit";
+    case BODY(CONFIRM_STEP):
+        return "confirm_step";
+    case BODY(NOMINATE):
+        return "nominate";
     default:
         return "none";
     }
@@ -120,8 +125,8 @@ static const char *s_vacancy_state(int state)
 
 static const char *s_candidate_state(int state)
 {
-    static const char *const names[] = {"unspecified", "registered", "active",
-                                        "proposed",    "housed",     "withdrawn"};
+    static const char *const names[] = {"unspecified", "registered", "active",   "proposed",
+                                        "housed",      "withdrawn",  "lapsed"};
     return state >= 0 && state < (int)(sizeof names / sizeof *names) ? names[state] : "unknown";
 }
 
@@ -367,6 +372,14 @@ static int s_register_candidate(wz_intake_t *self, wz_txn_t *txn, const s_ctx_t 
     Woonzorg__V1__CandidateRegistered registered = WOONZORG__V1__CANDIDATE_REGISTERED__INIT;
     Woonzorg__V1__CandidateUpdated updated = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
     if (!found) {
+        /* Consent comes first; an update without it withdraws it (matching
+         * then cancels any open proposal at once). */
+        if (!cand->consent) {
+            rc = s_fail(o, CODE(INVALID), "register_candidate.consent",
+                        "register_candidate.consent: consent is required before a candidate can "
+                        "be registered");
+            goto out;
+        }
         cand->state = CSTATE(REGISTERED);
         cand->urgency_date = NULL; /* urgency is the municipality's to grant */
         cand->urgency_by = (char *)"";
@@ -495,7 +508,39 @@ static int s_grant_urgency(wz_intake_t *self, wz_txn_t *txn, const s_ctx_t *c, s
                     s_candidate_state(state));
         goto out;
     }
-    if (s_urgency_granted(cand)) {
+    if (g->extend) {
+        const wz_scheme_t *sc = wz_policy_candidate_scheme(
+            self->policy, c->region, cand->group, cand->care_provider, wz_day_of_ms(wz_now_ms()));
+        if (!s_urgency_granted(cand) || state == CSTATE(LAPSED)) {
+            rc = s_fail(o, CODE(CONFLICT), "grant_urgency.extend",
+                        "candidate %s has no urgency in force to extend", id);
+            goto out;
+        }
+        if (!sc || sc->extension_months == 0) {
+            rc = s_fail(o, CODE(CONFLICT), "grant_urgency.extend",
+                        "the scheme of candidate %s allows no extension", id);
+            goto out;
+        }
+        if (m && m->extensions > 0) {
+            rc = s_fail(o, CODE(CONFLICT), "grant_urgency.extend",
+                        "the urgency of candidate %s was extended once already", id);
+            goto out;
+        }
+        Woonzorg__V1__UrgencyGranted ext = WOONZORG__V1__URGENCY_GRANTED__INIT;
+        ext.candidate_id = cand->id;
+        ext.care_provider = cand->care_provider;
+        ext.municipality = cand->municipality;
+        ext.date = cand->urgency_date;
+        ext.extend = true;
+        WzEvent xev = WOONZORG__V1__EVENT__INIT;
+        xev.payload_case = PAYLOAD(URGENCY_GRANTED);
+        xev.urgency_granted = &ext;
+        if (s_emit(txn, c, &xev) != 0) goto out;
+        s_ok(o, id, "urgency of candidate %s extended by %d months", id, sc->extension_months);
+        rc = 0;
+        goto out;
+    }
+    if (s_urgency_granted(cand) && state != CSTATE(LAPSED)) {
         char when[11] = "";
         if (cand->urgency_date) wz_date_format(cand->urgency_date, when);
         rc = s_fail(o, CODE(CONFLICT), "grant_urgency.candidate_id",
@@ -621,6 +666,25 @@ static int s_sign_lease(wz_intake_t *self, wz_txn_t *txn, const s_ctx_t *c, s_ou
         rc = s_fail(o, CODE(CONFLICT), "sign_lease.vacancy_id", "vacancy %s is %s, not accepted",
                     id, s_vacancy_state(state));
         goto out;
+    }
+    if (m && m->proposal_id[0]) {
+        /* The lease is the route's last step: earlier steps come first. */
+        char pkey[KEY_MAX];
+        WzProposal *p = NULL;
+        if (s_key(self, pkey, c->region, "proposal:%s", m->proposal_id) != 0 ||
+            s_load(self, txn, pkey, &woonzorg__v1__proposal__descriptor, &p) < 0)
+            goto out;
+        const wz_scheme_t *sc = p ? wz_policy_scheme(self->policy, p->scheme) : NULL;
+        int idx = sc ? wz_scheme_step(sc, p->step) : -1;
+        if (idx >= 0 && sc->route[idx].action != WZ_STEP_SIGN) {
+            rc = s_fail(o, CODE(CONFLICT), "sign_lease.vacancy_id",
+                        "proposal %s is at step '%s' (the %s confirms it with confirm_step); the "
+                        "lease comes after",
+                        p->id, p->step, wz_role_name(sc->route[idx].role));
+            WZ_FREE_UNPACKED(p);
+            goto out;
+        }
+        WZ_FREE_UNPACKED(p);
     }
     int signed_already = s_exists(self, txn, marker);
     if (signed_already < 0) goto out;
@@ -750,6 +814,125 @@ static int s_status_proposal(wz_intake_t *self, const s_ctx_t *c, const char *id
     return 0;
 }
 
+/* The party of the proposal's current route step confirms it or turns it
+ * down; the municipality gives its verdict on a refusal (step "decline").
+ * Anything else is an invalid transition, refused with what is expected. */
+static int s_confirm_step(wz_intake_t *self, wz_txn_t *txn, const s_ctx_t *c, s_out_t *o)
+{
+    const Woonzorg__V1__ConfirmStep *cs = c->req->confirm_step;
+    const char *id = cs->proposal_id;
+    const char *fld = "confirm_step.proposal_id";
+    char key[KEY_MAX], marker[KEY_MAX];
+    if (s_key(self, key, c->region, "proposal:%s", id) != 0 ||
+        s_key(self, marker, c->region, "confirmed:%s:%s", id, cs->step) != 0)
+        return -1;
+    if (wz_txn_watch(txn, key) != 0) return -1;
+    WzProposal *p = NULL;
+    int rc = -1;
+    int found = s_load(self, txn, key, &woonzorg__v1__proposal__descriptor, &p);
+    if (found < 0) goto out;
+    if (!found) {
+        rc = s_fail(o, CODE(NOT_FOUND), fld, "proposal %s not found", id);
+        goto out;
+    }
+    const wz_scheme_t *scheme = wz_policy_scheme(self->policy, p->scheme);
+    const wz_party_t *me = c->party;
+    if (strcmp(cs->step, "decline") == 0) {
+        if (me->role != WZ_ROLE_MUNICIPALITY || strcmp(p->municipality, me->municipality) != 0) {
+            rc = s_fail(o, CODE(FORBIDDEN), fld,
+                        "only the municipality of the candidate (%s) confirms its refusals",
+                        p->municipality);
+            goto out;
+        }
+        if (p->state != PSTATE(DECLINED) || !p->refusal_pending) {
+            rc = s_fail(o, CODE(CONFLICT), fld, "proposal %s has no refusal waiting for a verdict",
+                        id);
+            goto out;
+        }
+    } else {
+        int idx = scheme ? wz_scheme_step(scheme, cs->step) : -1;
+        if (idx < 0) {
+            rc = s_fail(o, CODE(INVALID), "confirm_step.step",
+                        "the route of proposal %s has no step '%s'", id, cs->step);
+            goto out;
+        }
+        const wz_step_t *st = &scheme->route[idx];
+        if (st->action != WZ_STEP_CONFIRM) {
+            rc = s_fail(o, CODE(CONFLICT), "confirm_step.step",
+                        "step '%s' is completed by %s, not by confirm_step", st->id,
+                        st->action == WZ_STEP_ANSWER ? "answer" : "sign_lease");
+            goto out;
+        }
+        if (me->role != st->role) {
+            rc = s_fail(o, CODE(FORBIDDEN), "confirm_step.step", "step '%s' is for the %s",
+                        st->id, wz_role_name(st->role));
+            goto out;
+        }
+        bool mine = (me->role == WZ_ROLE_CORPORATION && strcmp(p->corporation, me->id) == 0) ||
+                    (me->role == WZ_ROLE_CARE_PROVIDER && strcmp(p->care_provider, me->id) == 0) ||
+                    (me->role == WZ_ROLE_MUNICIPALITY &&
+                     strcmp(p->municipality, me->municipality) == 0);
+        if (!mine) {
+            rc = s_fail(o, CODE(FORBIDDEN), fld, "proposal %s is not %s's to confirm", id, me->id);
+            goto out;
+        }
+        if (p->state != PSTATE(ACCEPTED) || strcmp(p->step, cs->step) != 0) {
+            rc = s_fail(o, CODE(CONFLICT), "confirm_step.step",
+                        "proposal %s is %s at step '%s', not at '%s'", id,
+                        s_proposal_state(p->state), p->step, cs->step);
+            goto out;
+        }
+        if (p->deadline_ms > 0 && wz_now_ms() > p->deadline_ms) {
+            rc = s_fail(o, CODE(CONFLICT), fld, "the deadline of step '%s' has passed", cs->step);
+            goto out;
+        }
+    }
+    int done = s_exists(self, txn, marker);
+    if (done < 0) goto out;
+    if (done) {
+        rc = s_fail(o, CODE(CONFLICT), fld, "step '%s' of proposal %s was already confirmed",
+                    cs->step, id);
+        goto out;
+    }
+    Woonzorg__V1__StepConfirmed body = WOONZORG__V1__STEP_CONFIRMED__INIT;
+    body.proposal = p;
+    body.step = cs->step;
+    body.ok = cs->ok;
+    body.reason = cs->reason;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(STEP_CONFIRMED);
+    ev.step_confirmed = &body;
+    if (wz_txn_cmd(txn, "SET %s %s", marker, cs->ok ? "ok" : "no") != 0 ||
+        s_emit(txn, c, &ev) != 0)
+        goto out;
+    s_ok(o, id, "step '%s' of proposal %s %s", cs->step, id,
+         cs->ok ? "confirmed" : "turned down");
+    rc = 0;
+out:
+    WZ_FREE_UNPACKED(p);
+    return rc;
+}
+
+static int s_status_snapshot(wz_intake_t *self, const s_ctx_t *c, const char *id, s_out_t *o)
+{
+    /* The snapshot lists every candidate considered (pseudonymous, with
+     * their matching attributes): only the region's municipalities see it. */
+    if (c->party->role != WZ_ROLE_MUNICIPALITY)
+        return s_fail(o, CODE(FORBIDDEN), "status.kind",
+                      "decision snapshots are for the municipalities of the region");
+    char key[KEY_MAX];
+    if (s_key(self, key, c->region, "m:snapshot:%s", id) != 0) return -1;
+    WzSnapshot *snap = NULL;
+    int found = s_load(self, NULL, key, &woonzorg__v1__decision_snapshot__descriptor, &snap);
+    if (found < 0) return -1;
+    if (!found) return s_fail(o, CODE(NOT_FOUND), "status.id", "no decision %s", id);
+    s_ok(o, id, "decision %s: %zu candidates", id, snap->n_candidates);
+    o->reply.result_case = WOONZORG__V1__REPLY__RESULT_SNAPSHOT;
+    o->reply.snapshot = snap;
+    o->owned = &snap->base;
+    return 0;
+}
+
 static int s_status(wz_intake_t *self, const s_ctx_t *c, s_out_t *o)
 {
     const Woonzorg__V1__StatusQuery *q = c->req->status;
@@ -760,6 +943,8 @@ static int s_status(wz_intake_t *self, const s_ctx_t *c, s_out_t *o)
         return s_status_candidate(self, c, q->id, o);
     case WOONZORG__V1__STATUS_QUERY__KIND__KIND_PROPOSAL:
         return s_status_proposal(self, c, q->id, o);
+    case WOONZORG__V1__STATUS_QUERY__KIND__KIND_SNAPSHOT:
+        return s_status_snapshot(self, c, q->id, o);
     default:
         return s_fail(o, CODE(INVALID), "status.kind",
                       "status.kind must be vacancy, candidate or proposal");
@@ -805,6 +990,8 @@ static s_decide_fn s_decider(const WzRequest *req)
         return s_answer;
     case BODY(SIGN_LEASE):
         return s_sign_lease;
+    case BODY(CONFIRM_STEP):
+        return s_confirm_step;
     default:
         return NULL;
     }

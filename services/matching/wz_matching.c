@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wz_calendar.h"
 #include "wz_codec.h"
 #include "wz_match.h"
 #include "wz_util.h"
@@ -31,6 +32,7 @@
 
 #define REASON_VACANCY_WITHDRAWN "vacancy withdrawn by the corporation"
 #define REASON_CANDIDATE_WITHDRAWN "candidate withdrawn"
+#define REASON_CONSENT_WITHDRAWN "consent withdrawn"
 
 struct wz_matching_t {
     wz_store_t *store;
@@ -57,21 +59,35 @@ typedef struct {
     char *candidate;
 } s_tried_t;
 
+/* A contingent counter changed in this transaction: queued writes are not
+ * visible to reads in the same transaction, so a re-match after a decline
+ * adds these to what it reads. */
+typedef struct {
+    char key[KEY_MAX];
+    char field[2 * WZ_ID_MAX + 2];
+    long delta;
+} s_delta_t;
+
+#define MAX_DELTAS 8
+
 typedef struct {
     wz_matching_t *self;
     wz_txn_t *txn;
     const wz_region_t *region;
     int64_t now_ms;
+    int64_t today; /* day number of now_ms */
     s_rec_t *recs;
     s_tried_t *tried;
     size_t n_tried;
+    s_delta_t deltas[MAX_DELTAS];
+    size_t n_deltas;
     bool failed; /* Redis or memory failed: nothing may be committed */
 } s_work_t;
 
 static const char *const s_vacancy_states[] = {"unspecified", "open",     "matching", "offered",
                                                "accepted",    "let",      "released", "withdrawn"};
-static const char *const s_candidate_states[] = {"unspecified", "registered", "active",
-                                                 "proposed",    "housed",     "withdrawn"};
+static const char *const s_candidate_states[] = {"unspecified", "registered", "active", "proposed",
+                                                 "housed",      "withdrawn",  "lapsed"};
 static const char *const s_proposal_states[] = {"unspecified", "sent",      "accepted", "declined",
                                                 "expired",     "cancelled", "let"};
 
@@ -147,6 +163,7 @@ static void s_work_init(s_work_t *w, wz_matching_t *self, wz_txn_t *txn,
     w->txn = txn;
     w->region = region;
     w->now_ms = now_ms;
+    w->today = wz_day_of_ms(now_ms);
 }
 
 static void s_work_fini(s_work_t *w)
@@ -309,6 +326,221 @@ static void s_emit(s_work_t *w, WzEvent *ev)
 #define CAND(r) ((WzCandidate *)(r)->msg)
 #define PROP(r) ((WzProposal *)(r)->msg)
 
+/* --- schemes, contingents, spread, refusals ------------------------------- */
+
+/* The scheme a vacancy goes through: the one it names, else the region's
+ * default for its corporation on the decision day; NULL when none. */
+static const wz_scheme_t *s_vacancy_scheme(const s_work_t *w, const WzVacancy *v)
+{
+    const wz_policy_t *policy = w->self->policy;
+    if (v->scheme && v->scheme[0]) {
+        const wz_scheme_t *s = wz_policy_scheme(policy, v->scheme);
+        return s && strcmp(s->region, w->region->id) == 0 ? s : NULL;
+    }
+    return wz_policy_default_scheme(policy, w->region->id, v->corporation, w->today);
+}
+
+static int s_year_of_ms(int64_t ms)
+{
+    int y, m, d;
+    wz_civil_from_day(wz_day_of_ms(ms), &y, &m, &d);
+    return y;
+}
+
+/* m:contingent:<scheme>:<year>, field <municipality>/<corporation>. */
+static int s_contingent_key(s_work_t *w, char key[KEY_MAX], char *field, size_t fieldlen,
+                            const char *scheme, int year, const WzVacancy *v)
+{
+    int n = snprintf(field, fieldlen, "%s/%s", v->municipality, v->corporation);
+    if (n < 0 || (size_t)n >= fieldlen) {
+        w->failed = true;
+        return -1;
+    }
+    return s_key(w, key, "m:contingent:%s:%d", scheme, year);
+}
+
+static long s_counter_read(s_work_t *w, const char *key, const char *field)
+{
+    redisReply *r = wz_store_cmd(w->self->store, "HGET %s %s", key, field);
+    if (!r) {
+        w->failed = true;
+        return 0;
+    }
+    long value = r->type == REDIS_REPLY_STRING ? strtol(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    for (size_t i = 0; i < w->n_deltas; i++)
+        if (strcmp(w->deltas[i].key, key) == 0 && strcmp(w->deltas[i].field, field) == 0)
+            value += w->deltas[i].delta;
+    return value;
+}
+
+static void s_counter_add(s_work_t *w, const char *key, const char *field, long delta)
+{
+    S_CMD(w, "HINCRBY %s %s %ld", key, field, delta);
+    for (size_t i = 0; i < w->n_deltas; i++)
+        if (strcmp(w->deltas[i].key, key) == 0 && strcmp(w->deltas[i].field, field) == 0) {
+            w->deltas[i].delta += delta;
+            return;
+        }
+    if (w->n_deltas == MAX_DELTAS) {
+        /* More counters than one event can touch: a bug, never half-commit it. */
+        wz_log(w->self->log, WZ_LOG_ERROR, "too many counter changes in one event", NULL);
+        w->failed = true;
+        return;
+    }
+    s_delta_t *d = &w->deltas[w->n_deltas++];
+    wz_strlcpy(d->key, key, sizeof d->key);
+    wz_strlcpy(d->field, field, sizeof d->field);
+    d->delta = delta;
+}
+
+/* The spread sets a vacancy counts in (complex, stairwell, neighbourhood);
+ * an empty slot where the vacancy names no such thing. */
+static void s_spread_keys(s_work_t *w, const WzVacancy *v, char keys[3][KEY_MAX])
+{
+    keys[0][0] = keys[1][0] = keys[2][0] = '\0';
+    bool complex = v->complex && v->complex[0];
+    if (complex)
+        s_key(w, keys[0], "m:spread:complex:%s/%s", v->corporation, v->complex);
+    if (complex && v->stairwell && v->stairwell[0])
+        s_key(w, keys[1], "m:spread:stairwell:%s/%s/%s", v->corporation, v->complex,
+              v->stairwell);
+    if (v->neighbourhood && v->neighbourhood[0])
+        s_key(w, keys[2], "m:spread:neighbourhood:%s", v->neighbourhood);
+}
+
+/* Placements in one spread set within the scheme's years, not counting the
+ * vacancy itself (a re-match must not count its own ended offer). */
+static int s_spread_count(s_work_t *w, const char *key, const char *vacancy, int years)
+{
+    if (!key[0])
+        return 0;
+    int64_t since = w->now_ms - (int64_t)years * 365 * WZ_MS_PER_DAY - (int64_t)years / 4 * WZ_MS_PER_DAY;
+    redisReply *r = wz_store_cmd(w->self->store, "ZCOUNT %s %lld +inf", key, (long long)since);
+    redisReply *own = r ? wz_store_cmd(w->self->store, "ZSCORE %s %s", key, vacancy) : NULL;
+    int count = 0;
+    if (!r || !own)
+        w->failed = true;
+    else {
+        count = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
+        if (own->type == REDIS_REPLY_STRING && strtoll(own->str, NULL, 10) >= since)
+            count--;
+    }
+    if (r)
+        freeReplyObject(r);
+    if (own)
+        freeReplyObject(own);
+    return count < 0 ? 0 : count;
+}
+
+/* Fills the counters of ctx for vacancy v under scheme s. */
+static void s_load_counters(s_work_t *w, const wz_scheme_t *s, const WzVacancy *v,
+                            wz_match_ctx_t *ctx)
+{
+    int year = s_year_of_ms(w->now_ms);
+    ctx->contingent_target = wz_scheme_contingent(s, v->municipality, v->corporation, year);
+    if (ctx->contingent_target >= 0) {
+        char key[KEY_MAX], field[2 * WZ_ID_MAX + 2];
+        if (s_contingent_key(w, key, field, sizeof field, s->id, year, v) != 0)
+            return;
+        ctx->contingent_used = (int)s_counter_read(w, key, field);
+        int prev = wz_scheme_contingent(s, v->municipality, v->corporation, year - 1);
+        if (s->unused == WZ_UNUSED_RELEASE && prev > 0) {
+            /* Places left unused last year stay claimable this year. */
+            if (s_contingent_key(w, key, field, sizeof field, s->id, year - 1, v) != 0)
+                return;
+            long used = s_counter_read(w, key, field);
+            if (used < prev)
+                ctx->contingent_target += (int)(prev - used);
+        }
+    }
+    char keys[3][KEY_MAX];
+    s_spread_keys(w, v, keys);
+    ctx->placed_complex = s_spread_count(w, keys[0], v->id, s->spread_years);
+    ctx->placed_stairwell = s_spread_count(w, keys[1], v->id, s->spread_years);
+    ctx->placed_neighbourhood = s_spread_count(w, keys[2], v->id, s->spread_years);
+}
+
+/* A proposal counts as a placement from its offer on (so two open offers
+ * cannot overshoot a limit together) until it ends without a lease. */
+static void s_place(s_work_t *w, const WzVacancy *v, const char *scheme, int64_t score_ms,
+                    bool count_contingent)
+{
+    char keys[3][KEY_MAX];
+    s_spread_keys(w, v, keys);
+    for (int i = 0; i < 3; i++)
+        if (keys[i][0])
+            S_CMD(w, "ZADD %s %lld %s", keys[i], (long long)score_ms, v->id);
+    const wz_scheme_t *s = wz_policy_scheme(w->self->policy, scheme);
+    if (count_contingent && s) {
+        char key[KEY_MAX], field[2 * WZ_ID_MAX + 2];
+        if (s_contingent_key(w, key, field, sizeof field, s->id, s_year_of_ms(score_ms), v) == 0)
+            s_counter_add(w, key, field, 1);
+    }
+}
+
+static void s_unplace(s_work_t *w, const WzProposal *p)
+{
+    s_rec_t *vr = s_get(w, REC_VACANCY, p->vacancy_id);
+    if (!vr || !vr->msg)
+        return;
+    const WzVacancy *v = (const WzVacancy *)vr->msg;
+    char keys[3][KEY_MAX];
+    s_spread_keys(w, v, keys);
+    for (int i = 0; i < 3; i++)
+        if (keys[i][0])
+            S_CMD(w, "ZREM %s %s", keys[i], v->id);
+    if (p->scheme && p->scheme[0]) {
+        char key[KEY_MAX], field[2 * WZ_ID_MAX + 2];
+        if (s_contingent_key(w, key, field, sizeof field, p->scheme, s_year_of_ms(p->created_ms),
+                             v) == 0)
+            s_counter_add(w, key, field, -1);
+    }
+}
+
+/* The candidate drops out; the municipality and the care provider are told. */
+static void s_lapse(s_work_t *w, s_rec_t *cr, const char *reason)
+{
+    WzCandidate *c = (WzCandidate *)cr->msg;
+    c->state = CSTATE(LAPSED);
+    cr->dirty = true;
+    char key[KEY_MAX];
+    if (s_key(w, key, "m:urgency") == 0)
+        S_CMD(w, "ZREM %s %s", key, c->id);
+    Woonzorg__V1__UrgencyLapsed body = WOONZORG__V1__URGENCY_LAPSED__INIT;
+    body.candidate_id = c->id;
+    body.care_provider = c->care_provider;
+    body.municipality = c->municipality;
+    body.reason = (char *)reason;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(URGENCY_LAPSED);
+    ev.urgency_lapsed = &body;
+    s_emit(w, &ev);
+    wz_log(w->self->log, WZ_LOG_INFO, "urgency lapsed", "candidate", c->id, "reason", reason,
+           NULL);
+}
+
+/* Counts one refusal for the proposal's candidate; at the scheme's maximum
+ * its urgency lapses. */
+static void s_count_refusal(s_work_t *w, WzProposal *p)
+{
+    s_rec_t *cr = s_get(w, REC_CANDIDATE, p->candidate_id);
+    if (!cr || !cr->msg)
+        return;
+    WzCandidate *c = (WzCandidate *)cr->msg;
+    p->refusal = true;
+    c->refusals++;
+    cr->dirty = true;
+    const wz_scheme_t *s = wz_policy_scheme(w->self->policy, p->scheme);
+    if (s && s->max_refusals > 0 && c->refusals >= (uint32_t)s->max_refusals &&
+        c->state == CSTATE(ACTIVE)) {
+        char why[128];
+        snprintf(why, sizeof why, "%u refusals (the scheme allows %d)", c->refusals,
+                 s->max_refusals);
+        s_lapse(w, cr, why);
+    }
+}
+
 /* --- proposals ending and starting --------------------------------------- */
 
 /* The candidate of an ended proposal is matchable again. */
@@ -334,6 +566,9 @@ static void s_close_proposal(s_work_t *w, s_rec_t *pr, int state)
     char key[KEY_MAX];
     if (s_key(w, key, "deadlines") == 0)
         S_CMD(w, "ZREM %s %s", key, p->id);
+    if (s_key(w, key, "reminders") == 0)
+        S_CMD(w, "ZREM %s %s", key, p->id);
+    s_unplace(w, p);
     s_release_candidate(w, p->candidate_id);
 }
 
@@ -485,9 +720,103 @@ static void s_remember_tried(s_work_t *w, const char *vacancy, const char *candi
         w->failed = true;
 }
 
+/* Puts proposal p on route step idx of scheme s (NULL: the region's answer
+ * time only): its deadline, its reminder and both sorted sets. */
+static void s_enter_step(s_work_t *w, WzProposal *p, const wz_scheme_t *s, size_t idx)
+{
+    const wz_policy_t *policy = w->self->policy;
+    const wz_step_t *st = s && idx < s->n_route ? &s->route[idx] : NULL;
+    int days = st ? st->working_days : w->region->answer_working_days;
+    p->deadline_ms = wz_policy_deadline(policy, w->region, days, w->now_ms);
+    s_set_str(w, &p->step, st ? st->id : "answer");
+    p->reminder_ms = 0;
+    int before = s ? s->reminder_working_days : 0;
+    if (before > 0 && w->region->answer_seconds > 0) {
+        /* Demo and test timing: the reminder halfway. */
+        p->reminder_ms = w->now_ms + (p->deadline_ms - w->now_ms) / 2;
+    } else if (before > 0) {
+        int64_t day = wz_day_of_ms(p->deadline_ms);
+        for (int left = before; left > 0;) {
+            day--;
+            if (!wz_is_non_working(day, policy->holidays, policy->n_holidays))
+                left--;
+        }
+        int64_t at = day * WZ_MS_PER_DAY + 9 * 3600 * 1000LL; /* 09:00 UTC */
+        p->reminder_ms = at > w->now_ms ? at : 0;
+    }
+    char key[KEY_MAX];
+    if (s_key(w, key, "deadlines") == 0)
+        S_CMD(w, "ZADD %s %lld %s", key, (long long)p->deadline_ms, p->id);
+    if (s_key(w, key, "reminders") == 0) {
+        if (p->reminder_ms > 0)
+            S_CMD(w, "ZADD %s %lld %s", key, (long long)p->reminder_ms, p->id);
+        else
+            S_CMD(w, "ZREM %s %s", key, p->id);
+    }
+}
+
+/* Stores what decision `id` was taken on (see DecisionSnapshot). */
+static void s_snapshot(s_work_t *w, const char *id, const WzVacancy *v, const wz_match_ctx_t *ctx,
+                       const s_pool_t *pool, const redisReply *tried, const WzExplanation *why,
+                       const char *chosen)
+{
+    WzSnapshot snap = WOONZORG__V1__DECISION_SNAPSHOT__INIT;
+    WzDate today = WOONZORG__V1__DATE__INIT;
+    wz_civil_from_day(w->today, &today.year, &today.month, &today.day);
+    WzCandidate **active = calloc(pool->n ? pool->n : 1, sizeof *active);
+    size_t n_tried = tried->elements + w->n_tried;
+    char **tried_ids = calloc(n_tried ? n_tried : 1, sizeof *tried_ids);
+    if (!active || !tried_ids) {
+        free(active);
+        free(tried_ids);
+        w->failed = true;
+        return;
+    }
+    /* Only the candidates that could have been chosen on any dwelling: the
+     * others are counted, so the snapshot stays small in a big region. */
+    for (size_t i = 0; i < pool->n; i++) {
+        if (pool->cands[i]->state == CSTATE(ACTIVE))
+            active[snap.n_candidates++] = pool->cands[i];
+        else
+            snap.inactive++;
+    }
+    for (size_t i = 0; i < tried->elements; i++)
+        if (tried->element[i]->type == REDIS_REPLY_STRING)
+            tried_ids[snap.n_tried++] = tried->element[i]->str;
+    for (size_t i = 0; i < w->n_tried; i++)
+        if (strcmp(w->tried[i].vacancy, v->id) == 0)
+            tried_ids[snap.n_tried++] = w->tried[i].candidate;
+    snap.proposal_id = (char *)id;
+    snap.policy_version = (char *)w->self->policy->version;
+    snap.vacancy = (WzVacancy *)v;
+    snap.candidates = active;
+    snap.tried = tried_ids;
+    snap.contingent_target = ctx->contingent_target;
+    snap.contingent_used = (uint32_t)(ctx->contingent_used > 0 ? ctx->contingent_used : 0);
+    snap.placed_complex = (uint32_t)ctx->placed_complex;
+    snap.placed_stairwell = (uint32_t)ctx->placed_stairwell;
+    snap.placed_neighbourhood = (uint32_t)ctx->placed_neighbourhood;
+    snap.decided_on = &today;
+    snap.nominee = (char *)(ctx->nominee ? ctx->nominee : "");
+    snap.explanation = (WzExplanation *)why;
+    snap.chosen = (char *)(chosen ? chosen : "");
+    size_t len = 0;
+    uint8_t *bytes = wz_codec_pack(&snap.base, &len);
+    free(active);
+    free(tried_ids);
+    char key[KEY_MAX];
+    if (!bytes) {
+        w->failed = true;
+        return;
+    }
+    if (s_key(w, key, "m:snapshot:%s", id) == 0)
+        S_CMD(w, "SET %s %b", key, bytes, len);
+    free(bytes);
+}
+
 /* Proposes the chosen candidate (pool index idx) for the vacancy. */
-static void s_propose(s_work_t *w, s_rec_t *vr, s_pool_t *pool, size_t idx, uint32_t round,
-                      const WzExplanation *why)
+static void s_propose(s_work_t *w, s_rec_t *vr, s_pool_t *pool, size_t idx, const char *pid,
+                      uint32_t round, const wz_scheme_t *scheme, const WzExplanation *why)
 {
     WzVacancy *v = VAC(vr);
     WzCandidate *chosen = pool->cands[idx];
@@ -502,11 +831,9 @@ static void s_propose(s_work_t *w, s_rec_t *vr, s_pool_t *pool, size_t idx, uint
     if (!cr)
         return;
     WzCandidate *c = CAND(cr);
-    char pid[KEY_MAX];
-    snprintf(pid, sizeof pid, "%s/%" PRIu32, v->id, round);
 
     WzProposal p = WOONZORG__V1__PROPOSAL__INIT;
-    p.id = pid;
+    p.id = (char *)pid;
     p.vacancy_id = v->id;
     p.candidate_id = c->id;
     p.region = (char *)w->region->id;
@@ -515,9 +842,9 @@ static void s_propose(s_work_t *w, s_rec_t *vr, s_pool_t *pool, size_t idx, uint
     p.municipality = c->municipality;
     p.state = PSTATE(SENT);
     p.created_ms = w->now_ms;
-    p.deadline_ms = wz_policy_answer_deadline(w->region, w->now_ms);
     p.explanation = (WzExplanation *)why;
     p.round = round;
+    p.scheme = (char *)(scheme ? scheme->id : "");
     ProtobufCMessage *copy = wz_codec_clone(&p.base);
     if (!copy) {
         w->failed = true;
@@ -526,16 +853,17 @@ static void s_propose(s_work_t *w, s_rec_t *vr, s_pool_t *pool, size_t idx, uint
     s_rec_t *pr = s_put(w, REC_PROPOSAL, pid, copy);
     if (!pr)
         return;
+    s_enter_step(w, PROP(pr), scheme, 0);
 
-    char deadlines[KEY_MAX], tried[KEY_MAX], open[KEY_MAX];
-    if (s_key(w, deadlines, "deadlines") != 0 || s_key(w, tried, "m:tried:%s", v->id) != 0 ||
-        s_key(w, open, "m:open:%s", c->id) != 0)
+    char tried[KEY_MAX], open[KEY_MAX];
+    if (s_key(w, tried, "m:tried:%s", v->id) != 0 || s_key(w, open, "m:open:%s", c->id) != 0)
         return;
-    S_CMD(w, "ZADD %s %lld %s", deadlines, (long long)p.deadline_ms, pid);
     S_CMD(w, "SADD %s %s", tried, c->id);
     S_CMD(w, "SET %s %s", open, pid);
     s_remember_tried(w, v->id, c->id);
+    s_place(w, v, p.scheme, w->now_ms, true);
     c->state = CSTATE(PROPOSED);
+    s_set_str(w, &c->scheme, p.scheme);
     cr->dirty = true;
     v->state = VSTATE(OFFERED);
     s_set_str(w, &v->proposal_id, pid);
@@ -569,17 +897,20 @@ static void s_release_vacancy(s_work_t *w, s_rec_t *vr, const WzExplanation *why
            why->summary, NULL);
 }
 
-/* Matches a vacancy in state MATCHING: a proposal, or the vacancy released. */
-static void s_match(s_work_t *w, s_rec_t *vr)
+/* Matches a vacancy in state MATCHING: a proposal, or the vacancy released.
+ * nominee (may be NULL) restricts the choice to one nominated candidate;
+ * returns 1 when a proposal was made, 0 when not (or on failure). */
+static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, wz_match_result_t *result)
 {
     WzVacancy *v = VAC(vr);
     char index[KEY_MAX], tried_key[KEY_MAX];
     if (s_key(w, index, "m:candidates") != 0 || s_key(w, tried_key, "m:tried:%s", v->id) != 0)
-        return;
+        return 0;
     redisReply *ids = wz_store_cmd(w->self->store, "SMEMBERS %s", index);
     redisReply *tried = ids ? wz_store_cmd(w->self->store, "SMEMBERS %s", tried_key) : NULL;
     s_pool_t pool = {0};
     const char **to_load = NULL;
+    int proposed = 0;
     if (!ids || !tried || ids->type != REDIS_REPLY_ARRAY || tried->type != REDIS_REPLY_ARRAY)
         goto fail;
     to_load = calloc(ids->elements ? ids->elements : 1, sizeof *to_load);
@@ -609,19 +940,31 @@ static void s_match(s_work_t *w, s_rec_t *vr)
     if (s_pool_load(w, &pool, to_load, n_load) != 0)
         goto fail;
 
+    const wz_scheme_t *scheme = s_vacancy_scheme(w, v);
     s_tried_arg_t targ = {tried, w, v->id};
+    wz_match_ctx_t ctx = {.policy = w->self->policy,
+                          .scheme = scheme,
+                          .today = w->today,
+                          .contingent_target = -1,
+                          .tried = s_was_tried,
+                          .tried_arg = &targ,
+                          .nominee = nominee};
+    if (scheme)
+        s_load_counters(w, scheme, v, &ctx);
+    if (w->failed)
+        goto fail;
     uint32_t round = (uint32_t)(tried->elements + s_local_tried(w, v->id) + 1);
-    wz_match_result_t result;
+    char pid[KEY_MAX];
+    snprintf(pid, sizeof pid, "%s/%" PRIu32, v->id, round);
     size_t chosen = 0;
     int64_t started_us = wz_mono_us();
-    int picked = wz_match_pick(w->self->policy, v, pool.cands, pool.n, s_was_tried, &targ,
-                               &result, &chosen);
+    proposed = wz_match_pick(&ctx, v, pool.cands, pool.n, result, &chosen);
     wz_metrics_observe(w->self->metrics, WZ_M_MATCH_SECONDS,
                        (double)(wz_mono_us() - started_us) / 1e6);
-    if (picked == 1)
-        s_propose(w, vr, &pool, chosen, round, &result.explanation);
-    else
-        s_release_vacancy(w, vr, &result.explanation);
+    s_snapshot(w, pid, v, &ctx, &pool, tried, &result->explanation,
+               proposed ? pool.cands[chosen]->id : NULL);
+    if (proposed)
+        s_propose(w, vr, &pool, chosen, pid, round, scheme, &result->explanation);
     goto out;
 fail:
     w->failed = true;
@@ -632,6 +975,14 @@ out:
         freeReplyObject(ids);
     if (tried)
         freeReplyObject(tried);
+    return proposed;
+}
+
+static void s_match(s_work_t *w, s_rec_t *vr)
+{
+    wz_match_result_t result;
+    if (!s_match_as(w, vr, NULL, &result) && !w->failed)
+        s_release_vacancy(w, vr, &result.explanation);
 }
 
 /* After the vacancy's proposal proposal_id ended: match the vacancy again,
@@ -657,6 +1008,34 @@ static void s_rematch(s_work_t *w, const char *vacancy_id, const char *proposal_
     s_set_str(w, &v->proposal_id, "");
     vr->dirty = true;
     s_match(w, vr);
+}
+
+/* Cancels the candidate's open proposal, if any, and matches its vacancy
+ * again. */
+static void s_cancel_open(s_work_t *w, const char *candidate_id, const char *reason)
+{
+    /* m:open is only written at the end of a transaction and read here,
+     * before this transaction changed anything. */
+    char key[KEY_MAX];
+    if (s_key(w, key, "m:open:%s", candidate_id) != 0)
+        return;
+    redisReply *open = wz_store_cmd(w->self->store, "GET %s", key);
+    if (!open) {
+        w->failed = true;
+        return;
+    }
+    s_rec_t *pr = NULL;
+    if (open->type == REDIS_REPLY_STRING) {
+        pr = s_get(w, REC_PROPOSAL, open->str);
+        if (pr && (!pr->msg || (PROP(pr)->state != PSTATE(SENT) &&
+                                PROP(pr)->state != PSTATE(ACCEPTED))))
+            pr = NULL;
+    }
+    freeReplyObject(open);
+    if (!pr)
+        return;
+    s_cancel(w, pr, reason);
+    s_rematch(w, PROP(pr)->vacancy_id, PROP(pr)->id);
 }
 
 /* --- events from intake --------------------------------------------------- */
@@ -748,17 +1127,56 @@ static void s_on_candidate(s_work_t *w, const WzCandidate *in, bool update)
         char *by = c->urgency_by;
         c->urgency_by = old->urgency_by;
         old->urgency_by = by;
+        c->refusals = old->refusals;
+        c->extensions = old->extensions;
+        char *scheme = c->scheme;
+        c->scheme = old->scheme;
+        old->scheme = scheme;
     } else {
         if (update)
             wz_log(w->self->log, WZ_LOG_WARN, "update of an unknown candidate taken as a "
                    "registration", "candidate", in->id, NULL);
         c->state = s_has_urgency(c) ? CSTATE(ACTIVE) : CSTATE(REGISTERED);
     }
+    bool consent_withdrawn = old && old->consent && !c->consent;
     if (!s_put(w, REC_CANDIDATE, in->id, &c->base))
         return;
     char index[KEY_MAX];
     if (s_key(w, index, "m:candidates") == 0)
         S_CMD(w, "SADD %s %s", index, in->id);
+    /* Processing must stop at once: an open proposal is cancelled and its
+     * dwelling goes to the next candidate. */
+    if (consent_withdrawn)
+        s_cancel_open(w, in->id, REASON_CONSENT_WITHDRAWN);
+}
+
+/* Records the end of the candidate's urgency window (its scheme's months,
+ * plus the extension when used) for the lapse timer. */
+static void s_urgency_window(s_work_t *w, WzCandidate *c, const wz_scheme_t *scheme)
+{
+    char key[KEY_MAX];
+    if (s_key(w, key, "m:urgency") != 0)
+        return;
+    if (!scheme || scheme->urgency_months == 0 || !c->urgency_date) {
+        WZ_FREE_UNPACKED(c->urgency_until);
+        S_CMD(w, "ZREM %s %s", key, c->id);
+        return;
+    }
+    int months = scheme->urgency_months + (int)c->extensions * scheme->extension_months;
+    int64_t end = wz_add_months(
+        wz_day_from_civil(c->urgency_date->year, c->urgency_date->month, c->urgency_date->day),
+        months);
+    if (!c->urgency_until) {
+        c->urgency_until = malloc(sizeof *c->urgency_until);
+        if (!c->urgency_until) {
+            w->failed = true;
+            return;
+        }
+        woonzorg__v1__date__init(c->urgency_until);
+    }
+    wz_civil_from_day(end, &c->urgency_until->year, &c->urgency_until->month,
+                      &c->urgency_until->day);
+    S_CMD(w, "ZADD %s %lld %s", key, (long long)(end * WZ_MS_PER_DAY), c->id);
 }
 
 static void s_on_urgency(s_work_t *w, const Woonzorg__V1__UrgencyGranted *u, const char *actor)
@@ -777,6 +1195,21 @@ static void s_on_urgency(s_work_t *w, const Woonzorg__V1__UrgencyGranted *u, con
         return;
     }
     WzCandidate *c = CAND(cr);
+    const wz_scheme_t *scheme = wz_policy_candidate_scheme(w->self->policy, w->region->id,
+                                                           c->group, c->care_provider, w->today);
+    if (u->extend) {
+        /* One extension of the window, never a new urgency date. */
+        if (!scheme || scheme->extension_months == 0 || c->extensions > 0 ||
+            !c->urgency_date || !wz_date_valid(c->urgency_date)) {
+            wz_log(w->self->log, WZ_LOG_WARN, "urgency extension not allowed; ignored",
+                   "candidate", c->id, NULL);
+            return;
+        }
+        c->extensions++;
+        cr->dirty = true;
+        s_urgency_window(w, c, scheme);
+        return;
+    }
     WzDate *date = malloc(sizeof *date);
     if (!date) {
         w->failed = true;
@@ -789,9 +1222,14 @@ static void s_on_urgency(s_work_t *w, const Woonzorg__V1__UrgencyGranted *u, con
     WZ_FREE_UNPACKED(c->urgency_date);
     c->urgency_date = date;
     s_set_str(w, &c->urgency_by, actor);
-    if (c->state == CSTATE(REGISTERED))
+    if (c->state == CSTATE(REGISTERED) || c->state == CSTATE(LAPSED)) {
+        /* A new grant (also after a lapse) starts afresh. */
         c->state = CSTATE(ACTIVE);
+        c->refusals = 0;
+        c->extensions = 0;
+    }
     cr->dirty = true;
+    s_urgency_window(w, c, scheme);
 }
 
 static void s_on_candidate_withdrawn(s_work_t *w, const char *id)
@@ -810,30 +1248,65 @@ static void s_on_candidate_withdrawn(s_work_t *w, const char *id)
                "candidate withdrawal ignored", "candidate", id, "state", CNAME(state), NULL);
         return;
     }
-    /* m:open is only written at the end of a transaction and read here,
-     * before this transaction changed anything. */
-    char key[KEY_MAX];
-    if (s_key(w, key, "m:open:%s", id) != 0)
-        return;
-    redisReply *open = wz_store_cmd(w->self->store, "GET %s", key);
-    if (!open) {
-        w->failed = true;
-        return;
-    }
-    s_rec_t *pr = NULL;
-    if (open->type == REDIS_REPLY_STRING) {
-        pr = s_get(w, REC_PROPOSAL, open->str);
-        if (pr && (!pr->msg || (PROP(pr)->state != PSTATE(SENT) &&
-                                PROP(pr)->state != PSTATE(ACCEPTED))))
-            pr = NULL;
-    }
-    freeReplyObject(open);
-    if (pr)
-        s_cancel(w, pr, REASON_CANDIDATE_WITHDRAWN);
     CAND(cr)->state = CSTATE(WITHDRAWN);
     cr->dirty = true;
-    if (pr)
-        s_rematch(w, PROP(pr)->vacancy_id, PROP(pr)->id);
+    s_cancel_open(w, id, REASON_CANDIDATE_WITHDRAWN);
+}
+
+/* The proposal's route step moves on (accepted, or a step confirmed). */
+static void s_advance(s_work_t *w, s_rec_t *pr, const char *done)
+{
+    WzProposal *p = PROP(pr);
+    char done_step[WZ_ID_MAX]; /* done may be p->step, which the next step replaces */
+    wz_strlcpy(done_step, done, sizeof done_step);
+    const wz_scheme_t *s = wz_policy_scheme(w->self->policy, p->scheme);
+    int idx = s ? wz_scheme_step(s, done_step) : -1;
+    pr->dirty = true;
+    char key[KEY_MAX];
+    if (!s || idx < 0 || (size_t)idx + 1 >= s->n_route) {
+        /* No route known (a proposal from before schemes): no deadline after the answer. */
+        if (s_key(w, key, "deadlines") == 0)
+            S_CMD(w, "ZREM %s %s", key, p->id);
+        if (s_key(w, key, "reminders") == 0)
+            S_CMD(w, "ZREM %s %s", key, p->id);
+        p->deadline_ms = 0;
+        return;
+    }
+    s_enter_step(w, p, s, (size_t)idx + 1);
+    Woonzorg__V1__ProposalAdvanced body = WOONZORG__V1__PROPOSAL_ADVANCED__INIT;
+    body.proposal = p;
+    body.done_step = done_step;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(PROPOSAL_ADVANCED);
+    ev.proposal_advanced = &body;
+    s_emit(w, &ev);
+}
+
+/* Ends proposal pr as declined for reason (an id of the policy's decline
+ * reasons, or free text when the policy configures none) and matches the
+ * vacancy again. */
+static void s_decline(s_work_t *w, s_rec_t *pr, const char *reason)
+{
+    WzProposal *p = PROP(pr);
+    s_set_str(w, &p->decline_reason, reason);
+    s_close_proposal(w, pr, PSTATE(DECLINED));
+    char id[WZ_ID_MAX] = "";
+    size_t len = strcspn(reason ? reason : "", ":");
+    if (reason && len < sizeof id) {
+        memcpy(id, reason, len);
+        id[len] = '\0';
+    }
+    const wz_decline_reason_t *r = wz_policy_decline_reason(w->self->policy, id);
+    const wz_scheme_t *s = wz_policy_scheme(w->self->policy, p->scheme);
+    if (r && r->refusal) {
+        if (s && s->decline_needs_confirmation)
+            p->refusal_pending = true; /* counts once the municipality confirms */
+        else
+            s_count_refusal(w, p);
+    }
+    wz_log(w->self->log, WZ_LOG_INFO, "proposal declined", "proposal", p->id, "reason", reason,
+           NULL);
+    s_rematch(w, p->vacancy_id, p->id);
 }
 
 static void s_on_answered(s_work_t *w, const Woonzorg__V1__ProposalAnswered *a)
@@ -858,24 +1331,50 @@ static void s_on_answered(s_work_t *w, const Woonzorg__V1__ProposalAnswered *a)
         return;
     }
     if (!a->accepted) {
-        s_set_str(w, &p->decline_reason, a->reason);
-        s_close_proposal(w, pr, PSTATE(DECLINED));
-        wz_log(w->self->log, WZ_LOG_INFO, "proposal declined", "proposal", id, NULL);
-        s_rematch(w, p->vacancy_id, p->id);
+        s_decline(w, pr, a->reason);
         return;
     }
     p->state = PSTATE(ACCEPTED);
-    pr->dirty = true;
-    char key[KEY_MAX];
-    if (s_key(w, key, "deadlines") == 0)
-        S_CMD(w, "ZREM %s %s", key, p->id);
     s_rec_t *vr = s_get(w, REC_VACANCY, p->vacancy_id);
     if (vr && vr->msg && VAC(vr)->state == VSTATE(OFFERED) &&
         strcmp(VAC(vr)->proposal_id, p->id) == 0) {
         VAC(vr)->state = VSTATE(ACCEPTED);
         vr->dirty = true;
     }
+    s_advance(w, pr, p->step && p->step[0] ? p->step : "answer");
     wz_log(w->self->log, WZ_LOG_INFO, "proposal accepted", "proposal", id, NULL);
+}
+
+/* A confirm step done (ok) or turned down; or the municipality's verdict on
+ * a refusal waiting for it (step "decline"). */
+static void s_on_step_confirmed(s_work_t *w, const Woonzorg__V1__StepConfirmed *sc)
+{
+    if (!sc->proposal || !sc->proposal->id[0])
+        return;
+    s_rec_t *pr = s_get(w, REC_PROPOSAL, sc->proposal->id);
+    if (!pr || !pr->msg)
+        return;
+    WzProposal *p = PROP(pr);
+    if (strcmp(sc->step, "decline") == 0) {
+        if (p->state != PSTATE(DECLINED) || !p->refusal_pending)
+            return;
+        p->refusal_pending = false;
+        pr->dirty = true;
+        if (sc->ok)
+            s_count_refusal(w, p);
+        wz_log(w->self->log, WZ_LOG_INFO, "refusal verdict", "proposal", p->id, "counts",
+               sc->ok ? "yes" : "no", NULL);
+        return;
+    }
+    if (p->state != PSTATE(ACCEPTED) || strcmp(p->step, sc->step) != 0) {
+        wz_log(w->self->log, WZ_LOG_INFO, "confirmation of another step ignored", "proposal",
+               p->id, "step", sc->step, NULL);
+        return;
+    }
+    if (sc->ok)
+        s_advance(w, pr, sc->step);
+    else
+        s_decline(w, pr, sc->reason);
 }
 
 static void s_on_lease_signed(s_work_t *w, const Woonzorg__V1__LeaseSigned *l)
@@ -913,6 +1412,13 @@ static void s_on_lease_signed(s_work_t *w, const Woonzorg__V1__LeaseSigned *l)
     char key[KEY_MAX];
     if (s_key(w, key, "m:open:%s", p->candidate_id) == 0)
         S_CMD(w, "DEL %s", key);
+    if (s_key(w, key, "deadlines") == 0)
+        S_CMD(w, "ZREM %s %s", key, p->id);
+    if (s_key(w, key, "reminders") == 0)
+        S_CMD(w, "ZREM %s %s", key, p->id);
+    p->deadline_ms = 0;
+    /* Spread counts lets of the last years from the day of the lease. */
+    s_place(w, v, p->scheme, w->now_ms, false);
     Woonzorg__V1__VacancyLet body = WOONZORG__V1__VACANCY_LET__INIT;
     body.vacancy = v;
     body.proposal = p;
@@ -961,6 +1467,9 @@ int wz_matching_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEv
     case PAYLOAD(LEASE_SIGNED):
         s_on_lease_signed(&w, ev->lease_signed);
         break;
+    case PAYLOAD(STEP_CONFIRMED):
+        s_on_step_confirmed(&w, ev->step_confirmed);
+        break;
     default:
         break; /* not matching's business */
     }
@@ -991,14 +1500,22 @@ static int s_expire_one(wz_matching_t *self, const wz_region_t *region, const ch
         if (s_key(&w, key, "proposal:%s", pid) == 0 && wz_txn_watch(txn, key) != 0)
             w.failed = true;
         s_rec_t *pr = s_get(&w, REC_PROPOSAL, pid);
-        if (pr && pr->msg && PROP(pr)->state == PSTATE(SENT)) {
+        if (pr && pr->msg &&
+            (PROP(pr)->state == PSTATE(SENT) || PROP(pr)->state == PSTATE(ACCEPTED))) {
+            /* No answer in time is a refusal where the scheme says so; a
+             * later step missed by another party is not the candidate's. */
+            const wz_scheme_t *s = wz_policy_scheme(self->policy, PROP(pr)->scheme);
+            bool refusal = PROP(pr)->state == PSTATE(SENT) && s && s->no_answer_is_refusal;
             s_close_proposal(&w, pr, PSTATE(EXPIRED));
+            PROP(pr)->refusal = refusal;
             Woonzorg__V1__ProposalExpired body = WOONZORG__V1__PROPOSAL_EXPIRED__INIT;
             body.proposal = PROP(pr);
             WzEvent ev = WOONZORG__V1__EVENT__INIT;
             ev.payload_case = PAYLOAD(PROPOSAL_EXPIRED);
             ev.proposal_expired = &body;
             s_emit(&w, &ev);
+            if (refusal)
+                s_count_refusal(&w, PROP(pr));
             s_rematch(&w, PROP(pr)->vacancy_id, pid);
             expired = 1;
         } else if (pr && s_key(&w, key, "deadlines") == 0) {
@@ -1024,13 +1541,71 @@ static int s_expire_one(wz_matching_t *self, const wz_region_t *region, const ch
     return 0;
 }
 
+static int s_due(wz_matching_t *self, const char *set, int64_t now_ms,
+                 int (*fn)(wz_matching_t *, const wz_region_t *, const char *, int64_t));
+
 int wz_matching_expire(wz_matching_t *self, int64_t now_ms)
+{
+    return s_due(self, "deadlines", now_ms, s_expire_one);
+}
+
+/* Sends the reminder of one proposal's current step in its own transaction. */
+static int s_remind_one(wz_matching_t *self, const wz_region_t *region, const char *pid,
+                        int64_t now_ms)
+{
+    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
+        if (!txn)
+            return -1;
+        s_work_t w;
+        s_work_init(&w, self, txn, region, now_ms);
+        int sent = 0;
+        char key[KEY_MAX];
+        if (s_key(&w, key, "proposal:%s", pid) == 0 && wz_txn_watch(txn, key) != 0)
+            w.failed = true;
+        s_rec_t *pr = s_get(&w, REC_PROPOSAL, pid);
+        if (s_key(&w, key, "reminders") == 0)
+            S_CMD(&w, "ZREM %s %s", key, pid);
+        if (pr && pr->msg &&
+            (PROP(pr)->state == PSTATE(SENT) || PROP(pr)->state == PSTATE(ACCEPTED)) &&
+            PROP(pr)->reminder_ms > 0 && PROP(pr)->reminder_ms <= now_ms) {
+            WzProposal *p = PROP(pr);
+            const wz_scheme_t *s = wz_policy_scheme(self->policy, p->scheme);
+            int idx = s ? wz_scheme_step(s, p->step) : -1;
+            p->reminder_ms = 0;
+            pr->dirty = true;
+            Woonzorg__V1__DeadlineReminder body = WOONZORG__V1__DEADLINE_REMINDER__INIT;
+            body.proposal = p;
+            body.step = p->step;
+            body.role = (char *)(idx >= 0 ? wz_role_name(s->route[idx].role) : "care_provider");
+            WzEvent ev = WOONZORG__V1__EVENT__INIT;
+            ev.payload_case = PAYLOAD(DEADLINE_REMINDER);
+            ev.deadline_reminder = &body;
+            s_emit(&w, &ev);
+            sent = 1;
+        }
+        s_flush(&w);
+        int committed = w.failed ? -1 : wz_txn_commit(txn);
+        s_work_fini(&w);
+        wz_txn_destroy(&txn);
+        if (committed == 0)
+            return sent;
+        if (committed < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Runs fn on every member of the region's sorted set `set` scored at or
+ * before now_ms (at most EXPIRE_BATCH per region). */
+static int s_due(wz_matching_t *self, const char *set, int64_t now_ms,
+                 int (*fn)(wz_matching_t *, const wz_region_t *, const char *, int64_t))
 {
     int total = 0;
     for (size_t i = 0; i < self->policy->n_regions; i++) {
         const wz_region_t *region = &self->policy->regions[i];
         char key[KEY_MAX];
-        if (wz_store_key(self->store, key, sizeof key, region->id, "deadlines") != 0)
+        if (wz_store_key(self->store, key, sizeof key, region->id, "%s", set) != 0)
             return -1;
         redisReply *r = wz_store_cmd(self->store, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d", key,
                                      (long long)now_ms, EXPIRE_BATCH);
@@ -1039,7 +1614,7 @@ int wz_matching_expire(wz_matching_t *self, int64_t now_ms)
         for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements; j++) {
             if (r->element[j]->type != REDIS_REPLY_STRING)
                 continue;
-            int rc = s_expire_one(self, region, r->element[j]->str, now_ms);
+            int rc = fn(self, region, r->element[j]->str, now_ms);
             if (rc < 0) {
                 freeReplyObject(r);
                 return -1;
@@ -1051,9 +1626,62 @@ int wz_matching_expire(wz_matching_t *self, int64_t now_ms)
     return total;
 }
 
+/* Lapses one candidate whose urgency window ended, in its own transaction. */
+static int s_lapse_one(wz_matching_t *self, const wz_region_t *region, const char *cid,
+                       int64_t now_ms)
+{
+    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
+        if (!txn)
+            return -1;
+        s_work_t w;
+        s_work_init(&w, self, txn, region, now_ms);
+        int lapsed = 0;
+        char key[KEY_MAX];
+        if (s_key(&w, key, "m:candidate:%s", cid) == 0 && wz_txn_watch(txn, key) != 0)
+            w.failed = true;
+        s_rec_t *cr = s_get(&w, REC_CANDIDATE, cid);
+        if (cr && cr->msg) {
+            WzCandidate *c = CAND(cr);
+            if (c->state == CSTATE(ACTIVE) || c->state == CSTATE(REGISTERED)) {
+                s_lapse(&w, cr, "urgency window ended");
+                lapsed = 1;
+            } else if (c->state != CSTATE(PROPOSED) && s_key(&w, key, "m:urgency") == 0) {
+                /* Housed or withdrawn: nothing to lapse. A proposed candidate
+                 * stays in the set until its proposal ends. */
+                S_CMD(&w, "ZREM %s %s", key, cid);
+            }
+        } else if (cr && s_key(&w, key, "m:urgency") == 0) {
+            S_CMD(&w, "ZREM %s %s", key, cid);
+        }
+        s_flush(&w);
+        int committed = w.failed ? -1 : wz_txn_commit(txn);
+        s_work_fini(&w);
+        wz_txn_destroy(&txn);
+        if (committed == 0)
+            return lapsed;
+        if (committed < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int wz_matching_lapse(wz_matching_t *self, int64_t now_ms)
+{
+    return s_due(self, "m:urgency", now_ms, s_lapse_one);
+}
+
+int wz_matching_remind(wz_matching_t *self, int64_t now_ms)
+{
+    return s_due(self, "reminders", now_ms, s_remind_one);
+}
+
 int wz_matching_on_timer(wz_loop_t *loop, void *arg)
 {
     (void)loop;
-    wz_matching_expire(arg, wz_now_ms());
+    int64_t now = wz_now_ms();
+    wz_matching_remind(arg, now);
+    wz_matching_expire(arg, now);
+    wz_matching_lapse(arg, now);
     return 0;
 }

@@ -48,7 +48,16 @@ int wz_matching_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEv
  * next call). */
 int wz_matching_expire(wz_matching_t *self, int64_t now_ms);
 
-/* Loop timer: wz_matching_expire at the current time; arg is the
+/* Sends a DeadlineReminder for each open proposal whose current step's
+ * reminder time is at or before now_ms. Returns how many, or -1. */
+int wz_matching_remind(wz_matching_t *self, int64_t now_ms);
+
+/* Lapses each candidate (still active or registered) whose urgency window
+ * ended at or before now_ms: state lapsed, UrgencyLapsed emitted (the
+ * municipality is told). Returns how many, or -1. */
+int wz_matching_lapse(wz_matching_t *self, int64_t now_ms);
+
+/* Loop timer: reminders, expiries and lapses at the current time; arg is the
  * wz_matching_t. Always returns 0 (a failure is retried on the next tick). */
 int wz_matching_on_timer(wz_loop_t *loop, void *arg);
 

@@ -159,6 +159,45 @@ size_t wz_mailbox_recipients(const wz_policy_t *policy, wz_log_t *log, const WzE
         }
         break;
     }
+    case PAYLOAD(URGENCY_LAPSED): {
+        const Woonzorg__V1__UrgencyLapsed *u = ev->urgency_lapsed;
+        s_add_municipality(&l, ev->region, u->municipality, "urgency_lapsed");
+        s_add(&l, u->care_provider, "urgency_lapsed");
+        break;
+    }
+    case PAYLOAD(DEADLINE_REMINDER): {
+        /* The party that must act; the municipality follows every deadline. */
+        const WzProposal *p = ev->deadline_reminder->proposal;
+        const char *role = ev->deadline_reminder->role;
+        if (!p)
+            break;
+        if (role && strcmp(role, "corporation") == 0)
+            s_add(&l, p->corporation, "reminder");
+        else if (role && strcmp(role, "municipality") == 0)
+            s_add_municipality(&l, s_region(ev, p->region), p->municipality, "reminder");
+        else
+            s_add(&l, p->care_provider, "reminder");
+        break;
+    }
+    case PAYLOAD(PROPOSAL_ADVANCED):
+        s_add_proposal_parties(&l, ev->proposal_advanced->proposal, "step");
+        break;
+    case PAYLOAD(STEP_CONFIRMED):
+        s_add_proposal_parties(&l, ev->step_confirmed->proposal, "step_confirmed");
+        break;
+    case PAYLOAD(NOMINATION_REQUESTED): {
+        const Woonzorg__V1__NominationRequested *n = ev->nomination_requested;
+        s_add(&l, n->care_provider, "nominate");
+        if (n->vacancy) {
+            s_add(&l, n->vacancy->corporation, "information");
+            s_add_municipality(&l, s_region(ev, n->vacancy->region), n->vacancy->municipality,
+                               "information");
+        }
+        break;
+    }
+    case PAYLOAD(NOMINATION_REFUSED):
+        s_add(&l, ev->nomination_refused->care_provider, "nomination_refused");
+        break;
     default:
         /* Registrations, updates, leases and our own acknowledgements
          * concern nobody's mailbox (see the lifecycle table). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "wz_it.h"
+#include "wz_match.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
@@ -49,7 +50,7 @@ static WzDelivery *s_expect_proposal(wz_listener_t *care_mail, const char *care_
     ck_assert_uint_eq(p->explanation->rank, 1);
     ck_assert_uint_eq(p->explanation->eligible, eligible);
     ck_assert_uint_ge(p->explanation->considered, eligible);
-    ck_assert_uint_eq(p->explanation->n_filters, 8);
+    ck_assert_uint_eq(p->explanation->n_filters, WZ_MATCH_RULES);
     ck_assert_msg(p->explanation->summary[0] != '\0', "explanation without a summary");
     ck_assert_msg(p->explanation->ranking[0] != '\0', "explanation without its ranking rule");
     ck_assert_ptr_nonnull(d->event->proposal_created->vacancy);
@@ -127,8 +128,15 @@ START_TEST(test_happy_path)
     ck_assert(d->event->proposal_answered->accepted);
     WZ_FREE_UNPACKED(d);
     it_expect_drop(muni_mail, "gem-haarlem", IT_EV(PROPOSAL_ANSWERED), "answered");
+    /* The route moves on to the lease, the corporation's step, with its own deadline. */
+    d = it_expect(corp_mail, "pre-wonen", IT_EV(PROPOSAL_ADVANCED), "step");
+    ck_assert_str_eq(d->event->proposal_advanced->done_step, "answer");
+    ck_assert_str_eq(d->event->proposal_advanced->proposal->step, "lease");
+    WZ_FREE_UNPACKED(d);
+    it_expect_drop(muni_mail, "gem-haarlem", IT_EV(PROPOSAL_ADVANCED), "step");
+    it_expect_drop(care_mail, "ribw-kam", IT_EV(PROPOSAL_ADVANCED), "step");
     it_wait_vacancy_state(&it, ZKIJ, "PW-2025-0142", IT_VSTATE(ACCEPTED));
-    ck_assert_int_eq(it_count(&it, "ZCARD", ZKIJ, "deadlines"), 0);
+    ck_assert_int_eq(it_count(&it, "ZCARD", ZKIJ, "deadlines"), 1);
 
     /* The lease is signed: let, and everyone involved hears it. */
     r = it_sign(corp, NULL, "PW-2025-0142", IT_CONTRACT(THREE_PARTY));
@@ -205,11 +213,11 @@ START_TEST(test_decline_moves_to_next_candidate)
     WZ_FREE_UNPACKED(d);
     it_expect_drop(corp_mail, "pre-wonen", IT_EV(PROPOSAL_CREATED), "information");
 
-    r = it_answer(kam, NULL, "PW-2025-0150/1", false, "client prefers Schalkwijk");
+    r = it_answer(kam, NULL, "PW-2025-0150/1", false, "dwelling_unsuitable: client prefers Schalkwijk");
     it_ok(&r);
     d = it_expect(corp_mail, "pre-wonen", IT_EV(PROPOSAL_ANSWERED), "answered");
     ck_assert(!d->event->proposal_answered->accepted);
-    ck_assert_str_eq(d->event->proposal_answered->reason, "client prefers Schalkwijk");
+    ck_assert_str_eq(d->event->proposal_answered->reason, "dwelling_unsuitable: client prefers Schalkwijk");
     WZ_FREE_UNPACKED(d);
 
     /* The next eligible candidate gets round 2; the first was asked already. */
@@ -222,7 +230,7 @@ START_TEST(test_decline_moves_to_next_candidate)
     WzProposal *p = it_proposal(&it, ZKIJ, "PW-2025-0150/1");
     ck_assert_ptr_nonnull(p);
     ck_assert_int_eq(p->state, IT_PSTATE(DECLINED));
-    ck_assert_str_eq(p->decline_reason, "client prefers Schalkwijk");
+    ck_assert_str_eq(p->decline_reason, "dwelling_unsuitable: client prefers Schalkwijk");
     WZ_FREE_UNPACKED(p);
     WzVacancy *mv = it_m_vacancy(&it, ZKIJ, "PW-2025-0150");
     ck_assert_int_eq(mv->state, IT_VSTATE(OFFERED));
@@ -492,6 +500,8 @@ START_TEST(test_competing_vacancies)
     r = it_answer(kam, NULL, "PW-2025-0180/1", true, NULL);
     it_ok(&r);
     it_expect_drop(pre_mail, "pre-wonen", IT_EV(PROPOSAL_ANSWERED), "answered");
+    it_expect_drop(pre_mail, "pre-wonen", IT_EV(PROPOSAL_ADVANCED), "step");
+    it_expect_drop(kam_mail, "ribw-kam", IT_EV(PROPOSAL_ADVANCED), "step");
     it_vacancy_t v3 = it_vacancy("PW-2025-0181");
     v3.address = "Kruisstraat 16";
     r = it_publish(pre, NULL, &v3);

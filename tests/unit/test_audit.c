@@ -29,7 +29,7 @@ static wz_party_t s_parties[] = {
     {"gem-velsen", "Gemeente Velsen", WZ_ROLE_MUNICIPALITY, "zkij", "velsen", ""},
 };
 static wz_policy_t s_policy = {
-    "test-1", s_regions, 1, s_parties, 2, NULL, 0, NULL, 0, NULL, 0,
+    .version = "test-1", .regions = s_regions, .n_regions = 1, .parties = s_parties, .n_parties = 2,
 };
 
 static void setup(void)

@@ -48,17 +48,17 @@ static wz_rent_limits_t s_rent_limits[] = {
 };
 static wz_occupancy_t s_occupancy[] = {{1, 1, 20}, {2, 1, 30}, {3, 2, 45}, {4, 3, 60}};
 static wz_policy_t s_policy = {
-    "test-1",
-    s_regions,
-    1,
-    s_parties,
-    sizeof s_parties / sizeof *s_parties,
-    s_groups,
-    2,
-    s_rent_limits,
-    2,
-    s_occupancy,
-    4,
+    .version = "test-1",
+    .regions = s_regions,
+    .n_regions = 1,
+    .parties = s_parties,
+    .n_parties = sizeof s_parties / sizeof *s_parties,
+    .groups = s_groups,
+    .n_groups = 2,
+    .rent_limits = s_rent_limits,
+    .n_rent_limits = 2,
+    .occupancy = s_occupancy,
+    .n_occupancy = 4,
 };
 
 /* --- requests ---------------------------------------------------------------- */

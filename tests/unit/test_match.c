@@ -21,8 +21,43 @@ static wz_occupancy_t s_occupancy[] = {
     {3, 3, 50},
     {4, 3, 60},
 };
+static wz_neighbourhood_t s_nb[] = {
+    {"BU03920101", "Vijfhoek", 52.3826, 4.6336},
+    {"BU03921003", "Schalkwijk-Boerhaavewijk", 52.3652, 4.6603},
+    {"BU04530102", "IJmuiden-Zeewijk", 52.4522, 4.6049},
+};
+static wz_municipality_t s_muns[] = {
+    {"haarlem", "Haarlem", "GM0392", s_nb, 2},
+    {"velsen", "Velsen", "GM0453", s_nb + 2, 1},
+};
 static wz_region_t s_region = {.id = "zkij", .name = "Zuid-Kennemerland en IJmond",
-                               .answer_seconds = 600};
+                               .answer_seconds = 600, .municipalities = s_muns,
+                               .n_municipalities = 2};
+static char s_groups[][WZ_ID_MAX] = {"beschermd_wonen", "dakloos"};
+static char s_corps[][WZ_ID_MAX] = {"pre-wonen"};
+static char s_cps[][WZ_ID_MAX] = {"ribw-kam"};
+/* 2024-10-08 .. 2028-12-31, 24 months of urgency and one extension of 6. */
+static wz_scheme_t s_scheme = {
+    .id = "zkij-uitstroom",
+    .region = "zkij",
+    .from_day = 20004,
+    .to_day = 21549,
+    .groups = s_groups,
+    .n_groups = 2,
+    .corporations = s_corps,
+    .n_corporations = 1,
+    .care_providers = s_cps,
+    .n_care_providers = 1,
+    .spread_years = 5,
+    .max_per_complex = 2,
+    .max_per_stairwell = 1,
+    .max_per_neighbourhood = 5,
+    .urgency_months = 24,
+    .extension_months = 6,
+    .fit_room = 10,
+    .fit_area = 0.5,
+    .fit_km = 1,
+};
 static wz_policy_t s_policy = {
     .version = "test-7",
     .regions = &s_region,
@@ -56,6 +91,7 @@ static void cand_init(cand_t *t, const char *id, int year, int month, int day)
     t->urgency.day = day;
     t->c.id = (char *)id;
     t->c.care_provider = "ribw-kam";
+    t->c.group = "beschermd_wonen";
     t->c.region = "zkij";
     t->c.municipality = "haarlem";
     t->c.household = &t->hh;
@@ -96,10 +132,43 @@ static void vac_init(vac_t *t)
     t->v.available_from = &t->from;
 }
 
+/* The decision context of the tests: the scheme above, decided on
+ * 2025-06-01, no contingent, nothing placed. */
+static wz_match_ctx_t s_ctx(wz_match_tried_fn tried, void *arg)
+{
+    wz_match_ctx_t ctx = {.policy = &s_policy,
+                          .scheme = &s_scheme,
+                          .today = 20240, /* 2025-06-01 */
+                          .contingent_target = -1,
+                          .tried = tried,
+                          .tried_arg = arg};
+    return ctx;
+}
+
+static int s_pick_with(const WzVacancy *v, WzCandidate *const *cands, size_t n,
+                       wz_match_tried_fn tried, void *arg, wz_match_result_t *r, size_t *chosen)
+{
+    wz_match_ctx_t ctx = s_ctx(tried, arg);
+    return wz_match_pick(&ctx, v, cands, n, r, chosen);
+}
+
+static int s_check_with(const WzVacancy *v, const WzCandidate *c, wz_match_tried_fn tried,
+                        void *arg, double *penalty)
+{
+    wz_match_ctx_t ctx = s_ctx(tried, arg);
+    return wz_match_check(&ctx, v, c, penalty);
+}
+
 /* The rule (name) that removes candidate c from vacancy v, or "eligible". */
 static const char *s_verdict(const vac_t *v, const cand_t *c)
 {
-    int rule = wz_match_check(&s_policy, &v->v, &c->c, NULL, NULL, NULL);
+    int rule = s_check_with(&v->v, &c->c, NULL, NULL, NULL);
+    if (rule < 0)
+        rule = wz_match_vacancy_check(&(wz_match_ctx_t){.policy = &s_policy,
+                                                        .scheme = &s_scheme,
+                                                        .today = 20240,
+                                                        .contingent_target = -1},
+                                      &v->v);
     return rule < 0 ? "eligible" : wz_match_rule_name((size_t)rule);
 }
 
@@ -121,27 +190,33 @@ START_TEST(test_single_eligible_candidate)
     WzCandidate *cands[] = {&a.c};
     wz_match_result_t r;
     size_t chosen = 99;
-    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 1, NULL, NULL, &r, &chosen), 1);
+    ck_assert_int_eq(s_pick_with(&v.v, cands, 1, NULL, NULL, &r, &chosen), 1);
     ck_assert_uint_eq(chosen, 0);
     const WzExplanation *e = &r.explanation;
     ck_assert_uint_eq(e->considered, 1);
     ck_assert_uint_eq(e->eligible, 1);
     ck_assert_uint_eq(e->rank, 1);
     ck_assert_uint_eq(e->n_filters, WZ_MATCH_RULES);
-    static const char *const names[] = {"status",        "consent",   "already_proposed",
-                                        "municipality",  "neighbourhood", "household",
-                                        "rent",          "accessibility"};
+    static const char *const names[] = {
+        "scheme",         "contingent",       "spread",       "status",
+        "consent",        "parked",           "urgency_window", "group",
+        "care_provider",  "already_proposed", "municipality", "neighbourhood",
+        "distance",       "household",        "rent",         "accessibility"};
     for (size_t i = 0; i < WZ_MATCH_RULES; i++) {
         ck_assert_str_eq(e->filters[i]->rule, names[i]);
         ck_assert_str_eq(wz_match_rule_name(i), names[i]);
         ck_assert_uint_eq(e->filters[i]->removed, 0);
     }
     ck_assert_ptr_null(wz_match_rule_name(WZ_MATCH_RULES));
-    ck_assert_str_eq(e->ranking,
-                     "earliest urgency date, then closest fit in rooms, then candidate id");
+    ck_assert_str_eq(e->ranking, WZ_MATCH_RANKING);
+    ck_assert_str_eq(e->scheme, "zkij-uitstroom");
+    ck_assert_str_eq(e->mode, "ranked");
+    /* 1 room and 25 m2 above the minimum of one person: 10 + 12.5. */
+    ck_assert(e->score > 22.49 && e->score < 22.51);
     ck_assert_str_eq(e->policy_version, "test-7");
     ck_assert_str_eq(e->summary,
-                     "kam-0012 ranked 1 of 1 eligible (1 considered): urgency since 2025-03-04");
+                     "kam-0012 ranked 1 of 1 eligible (1 considered): urgency since 2025-03-04, "
+                     "fit penalty 22.5");
 }
 END_TEST
 
@@ -170,7 +245,7 @@ START_TEST(test_filter_status)
 
     wz_match_result_t r;
     size_t chosen = 42;
-    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 6, NULL, NULL, &r, &chosen), 0);
+    ck_assert_int_eq(s_pick_with(&v.v, cands, 6, NULL, NULL, &r, &chosen), 0);
     ck_assert_uint_eq(chosen, 42);
     ck_assert_uint_eq(s_removed(&r, "status"), 6);
     ck_assert_uint_eq(r.explanation.eligible, 0);
@@ -207,15 +282,16 @@ START_TEST(test_filter_already_proposed)
     cand_init(&b, "b", 2025, 1, 1);
     WzCandidate *cands[] = {&a.c, &b.c};
     int calls = 0;
-    ck_assert_int_eq(wz_match_check(&s_policy, &v.v, &a.c, s_tried_a, &calls, NULL), 2);
+    ck_assert_str_eq(wz_match_rule_name((size_t)s_check_with(&v.v, &a.c, s_tried_a, &calls, NULL)),
+                     "already_proposed");
     wz_match_result_t r;
     size_t chosen = 0;
-    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 2, s_tried_a, &calls, &r, &chosen), 1);
+    ck_assert_int_eq(s_pick_with(&v.v, cands, 2, s_tried_a, &calls, &r, &chosen), 1);
     ck_assert_uint_eq(chosen, 1);
     ck_assert_uint_eq(s_removed(&r, "already_proposed"), 1);
     ck_assert_int_ge(calls, 3);
     /* Without a tried function nobody counts as proposed before. */
-    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 2, NULL, NULL, &r, &chosen), 1);
+    ck_assert_int_eq(s_pick_with(&v.v, cands, 2, NULL, NULL, &r, &chosen), 1);
     ck_assert_uint_eq(chosen, 0);
 }
 END_TEST
@@ -388,7 +464,7 @@ static size_t s_pick(const vac_t *v, cand_t *c, const size_t *order, size_t n)
         cands[i] = &c[order[i]].c;
     wz_match_result_t r;
     size_t chosen = 99;
-    ck_assert_int_eq(wz_match_pick(&s_policy, &v->v, cands, n, NULL, NULL, &r, &chosen), 1);
+    ck_assert_int_eq(s_pick_with(&v->v, cands, n, NULL, NULL, &r, &chosen), 1);
     ck_assert_uint_lt(chosen, n);
     ck_assert_uint_eq(r.explanation.eligible, n);
     return order[chosen];
@@ -473,21 +549,22 @@ START_TEST(test_explanation_counts)
     /* c10 and c11 are eligible; c10 has the earlier urgency. */
     wz_match_result_t r;
     size_t chosen = 0;
-    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 12, NULL, NULL, &r, &chosen), 1);
+    ck_assert_int_eq(s_pick_with(&v.v, cands, 12, NULL, NULL, &r, &chosen), 1);
     ck_assert_uint_eq(chosen, 10);
     ck_assert_uint_eq(r.explanation.considered, 12);
     ck_assert_uint_eq(r.explanation.eligible, 2);
     ck_assert_uint_eq(r.explanation.rank, 1);
-    const uint32_t want[WZ_MATCH_RULES] = {1, 1, 0, 1, 1, 2, 3, 1};
+    const uint32_t want[WZ_MATCH_RULES] = {0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0, 2, 3, 1};
     for (size_t i = 0; i < WZ_MATCH_RULES; i++)
         ck_assert_uint_eq(r.explanation.filters[i]->removed, want[i]);
     ck_assert_str_eq(r.explanation.summary,
-                     "c10 ranked 1 of 2 eligible (12 considered): urgency since 2025-01-11");
+                     "c10 ranked 1 of 2 eligible (12 considered): urgency since 2025-01-11, "
+                     "fit penalty 22.5");
 
     /* Without the two eligible ones: the rules that removed most come first. */
     c[10].c.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_UNDER_23;
     c[11].hh.adults = 3;
-    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 12, NULL, NULL, &r, &chosen), 0);
+    ck_assert_int_eq(s_pick_with(&v.v, cands, 12, NULL, NULL, &r, &chosen), 0);
     ck_assert_uint_eq(r.explanation.eligible, 0);
     ck_assert_uint_eq(r.explanation.rank, 0);
     ck_assert_uint_eq(s_removed(&r, "rent"), 4);
@@ -505,7 +582,7 @@ START_TEST(test_empty_population)
     vac_init(&v);
     wz_match_result_t r;
     size_t chosen = 7;
-    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, NULL, 0, NULL, NULL, &r, &chosen), 0);
+    ck_assert_int_eq(s_pick_with(&v.v, NULL, 0, NULL, NULL, &r, &chosen), 0);
     ck_assert_uint_eq(chosen, 7);
     ck_assert_uint_eq(r.explanation.considered, 0);
     ck_assert_uint_eq(r.explanation.eligible, 0);
@@ -528,9 +605,10 @@ START_TEST(test_surplus_reported)
     v.v.floor_area_m2 = 70;
     cand_init(&a, "a", 2025, 1, 1);
     a.hh.adults = 2;
-    int surplus = -1;
-    ck_assert_int_eq(wz_match_check(&s_policy, &v.v, &a.c, NULL, NULL, &surplus), -1);
-    ck_assert_int_eq(surplus, 2);
+    double penalty = -1;
+    ck_assert_int_eq(s_check_with(&v.v, &a.c, NULL, NULL, &penalty), -1);
+    /* 2 rooms above 2, 35 m2 above 35: 20 + 17.5. */
+    ck_assert(penalty > 37.49 && penalty < 37.51);
 }
 END_TEST
 
@@ -544,7 +622,7 @@ START_TEST(test_explanation_packs)
     WzCandidate *cands[] = {&a.c};
     wz_match_result_t r;
     size_t chosen = 0;
-    ck_assert_int_eq(wz_match_pick(&s_policy, &v.v, cands, 1, NULL, NULL, &r, &chosen), 1);
+    ck_assert_int_eq(s_pick_with(&v.v, cands, 1, NULL, NULL, &r, &chosen), 1);
     size_t len = protobuf_c_message_get_packed_size(&r.explanation.base);
     uint8_t *buf = malloc(len);
     ck_assert_ptr_nonnull(buf);
@@ -553,7 +631,7 @@ START_TEST(test_explanation_packs)
     free(buf);
     ck_assert_ptr_nonnull(back);
     ck_assert_uint_eq(back->n_filters, WZ_MATCH_RULES);
-    ck_assert_str_eq(back->filters[7]->rule, "accessibility");
+    ck_assert_str_eq(back->filters[15]->rule, "accessibility");
     ck_assert_str_eq(back->summary, r.explanation.summary);
     protobuf_c_message_free_unpacked(&back->base, NULL);
 }

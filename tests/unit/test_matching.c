@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "wz_codec.h"
+#include "wz_match.h"
 #include "wz_matching.h"
 #include "wz_testenv.h"
 #include "wz_util.h"
@@ -20,7 +21,58 @@
 
 static wz_rent_limits_t s_limits[] = {{2025, 68296, 73193, 47720, 90007}};
 static wz_occupancy_t s_occupancy[] = {{1, 1, 20}, {2, 2, 35}, {3, 3, 50}};
-static wz_region_t s_region = {.id = "zkij", .answer_seconds = ANSWER_SECONDS};
+static wz_neighbourhood_t s_haarlem_nb[] = {
+    {"BU03920101", "Vijfhoek", 52.3826, 4.6336},
+    {"BU03921003", "Schalkwijk-Boerhaavewijk", 52.3652, 4.6603},
+};
+static wz_municipality_t s_municipality = {"haarlem", "Haarlem", "GM0392", s_haarlem_nb, 2};
+static wz_region_t s_region = {.id = "zkij",
+                               .answer_seconds = ANSWER_SECONDS,
+                               .answer_working_days = 5,
+                               .municipalities = &s_municipality,
+                               .n_municipalities = 1};
+static char s_scheme_groups[][WZ_ID_MAX] = {"bw", "mo"};
+static char s_scheme_corps[][WZ_ID_MAX] = {"pre-wonen"};
+static char s_scheme_cps[][WZ_ID_MAX] = {"ribw-kam", "dock"};
+static wz_step_t s_route[] = {
+    {"answer", WZ_ROLE_CARE_PROVIDER, WZ_STEP_ANSWER, 5},
+    {"viewing", WZ_ROLE_CORPORATION, WZ_STEP_CONFIRM, 10},
+    {"lease", WZ_ROLE_CORPORATION, WZ_STEP_SIGN, 10},
+};
+static wz_contingent_t s_contingents[] = {
+    {"haarlem", "pre-wonen", 2025, 3}, {"haarlem", "pre-wonen", 2026, 3},
+    {"haarlem", "pre-wonen", 2027, 3},
+};
+static wz_scheme_t s_schemes[] = {{
+    .id = "zkij-test",
+    .name = "test scheme",
+    .region = "zkij",
+    .from_day = 0,
+    .to_day = 100000,
+    .mode = WZ_MODE_RANKED,
+    .groups = s_scheme_groups,
+    .n_groups = 2,
+    .corporations = s_scheme_corps,
+    .n_corporations = 1,
+    .care_providers = s_scheme_cps,
+    .n_care_providers = 2,
+    .contingents = s_contingents,
+    .n_contingents = 3,
+    .spread_years = 5,
+    .max_per_complex = 2,
+    .max_refusals = 2,
+    .no_answer_is_refusal = true,
+    .route = s_route,
+    .n_route = 3,
+    .reminder_working_days = 1,
+    .fit_room = 10,
+    .fit_area = 0.5,
+    .fit_km = 1,
+}};
+static wz_decline_reason_t s_reasons[] = {
+    {"client_refuses", "Client refuses", true},
+    {"unsuitable", "Dwelling unsuitable", false},
+};
 static wz_policy_t s_policy = {
     .version = "test-3",
     .regions = &s_region,
@@ -29,6 +81,10 @@ static wz_policy_t s_policy = {
     .n_rent_limits = 1,
     .occupancy = s_occupancy,
     .n_occupancy = 3,
+    .decline_reasons = s_reasons,
+    .n_decline_reasons = 2,
+    .schemes = s_schemes,
+    .n_schemes = 1,
 };
 
 static const char *const regions[] = {"zkij"};
@@ -406,12 +462,13 @@ START_TEST(test_publish_creates_proposal)
     ck_assert_uint_eq(p->explanation->considered, 3);
     ck_assert_uint_eq(p->explanation->eligible, 2);
     ck_assert_uint_eq(p->explanation->rank, 1);
-    ck_assert_uint_eq(p->explanation->n_filters, 8);
-    ck_assert_str_eq(p->explanation->filters[0]->rule, "status");
-    ck_assert_uint_eq(p->explanation->filters[0]->removed, 1);
+    ck_assert_uint_eq(p->explanation->n_filters, WZ_MATCH_RULES);
+    ck_assert_str_eq(p->explanation->filters[3]->rule, "status");
+    ck_assert_uint_eq(p->explanation->filters[3]->removed, 1);
     ck_assert_str_eq(p->explanation->policy_version, "test-3");
     ck_assert_str_eq(p->explanation->summary,
-                     "kam-1 ranked 1 of 2 eligible (3 considered): urgency since 2025-01-10");
+                     "kam-1 ranked 1 of 2 eligible (3 considered): urgency since 2025-01-10, "
+                     "fit penalty 22.5");
 
     redisReply *r = wz_store_cmd(store, "ZSCORE wz:{zkij}:deadlines pw-1/1");
     ck_assert_ptr_nonnull(r);
@@ -454,7 +511,7 @@ START_TEST(test_decline_goes_to_next)
     ck_assert_str_eq(p->candidate_id, "kam-2");
     ck_assert_int_eq(p->state, PSTATE(SENT));
     ck_assert_uint_eq(p->round, 2);
-    ck_assert_uint_eq(p->explanation->filters[2]->removed, 1); /* already_proposed */
+    ck_assert_uint_eq(p->explanation->filters[9]->removed, 1); /* already_proposed */
     WZ_FREE_UNPACKED(p);
     ck_assert(s_has_deadline("pw-1/2"));
     ck_assert_int_eq(s_candidate_state("kam-2"), CSTATE(PROPOSED));
@@ -483,7 +540,7 @@ START_TEST(test_decline_goes_to_next)
     ck_assert_int_eq(ev->vacancy_released->vacancy->state, VSTATE(RELEASED));
     ck_assert_uint_eq(ev->vacancy_released->explanation->eligible, 0);
     ck_assert_uint_eq(ev->vacancy_released->explanation->rank, 0);
-    ck_assert_uint_eq(ev->vacancy_released->explanation->filters[2]->removed, 2);
+    ck_assert_uint_eq(ev->vacancy_released->explanation->filters[9]->removed, 2);
     ck_assert_str_eq(ev->vacancy_released->explanation->summary,
                      "no eligible candidate among 2: already_proposed removed 2");
     WZ_FREE_UNPACKED(ev);
@@ -532,22 +589,49 @@ START_TEST(test_expiry_goes_to_next)
     ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(EXPIRED));
     ck_assert_int_eq(s_out_count(), 3);
 
-    /* A stale deadline of a proposal that was answered is just removed. */
+    /* Accepted: the viewing step has a deadline of its own; the corporation
+     * missing it expires the proposal without a refusal for the candidate. */
     ev_answer("pw-1/2", true, "");
-    ck_assert_int_eq(s_integer("ZADD wz:{zkij}:deadlines 1 %s", "pw-1/2"), 1);
-    ck_assert_int_eq(wz_matching_expire(matching, wz_now_ms()), 0);
-    ck_assert(!s_has_deadline("pw-1/2"));
-    ck_assert_int_eq(s_proposal_state("pw-1/2"), PSTATE(ACCEPTED));
+    ck_assert(s_has_deadline("pw-1/2"));
+    WzProposal *p = s_proposal("pw-1/2");
+    ck_assert_str_eq(p->step, "viewing");
+    WZ_FREE_UNPACKED(p);
+    ck_assert_int_eq(s_integer("ZADD wz:{zkij}:deadlines 1 %s", "pw-1/2"), 0);
+    ck_assert_int_eq(wz_matching_expire(matching, wz_now_ms()), 1);
+    ck_assert_int_eq(s_proposal_state("pw-1/2"), PSTATE(EXPIRED));
+    WzCandidate *c = s_candidate("kam-2");
+    ck_assert_uint_eq(c->refusals, 0);
+    WZ_FREE_UNPACKED(c);
+    c = s_candidate("kam-1");
+    ck_assert_uint_eq(c->refusals, 1); /* no answer in time counts */
+    WZ_FREE_UNPACKED(c);
 
-    /* The real deadline, reached by the clock. */
+    /* The real deadline, reached by the clock: kam-1's second refusal ends its
+     * urgency (the scheme allows two) and the dwelling goes to kam-2. */
     ev_publish("pw-2");
-    WzProposal *p = s_proposal("pw-2/1");
+    p = s_proposal("pw-2/1");
     ck_assert_str_eq(p->candidate_id, "kam-1");
     ck_assert_int_eq(wz_matching_expire(matching, p->deadline_ms - 1), 0);
     ck_assert_int_eq(wz_matching_expire(matching, p->deadline_ms), 1);
     WZ_FREE_UNPACKED(p);
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(LAPSED));
+    p = s_proposal("pw-2/2");
+    ck_assert_str_eq(p->candidate_id, "kam-2");
+    WZ_FREE_UNPACKED(p);
+    long long n = s_out_count();
+    bool lapsed = false;
+    for (long long i = 1; i <= n; i++) {
+        WzEvent *e = s_out_event(i);
+        if (e->payload_case == PAYLOAD(URGENCY_LAPSED)) {
+            ck_assert_str_eq(e->urgency_lapsed->candidate_id, "kam-1");
+            ck_assert_str_eq(e->urgency_lapsed->municipality, "haarlem");
+            lapsed = true;
+        }
+        WZ_FREE_UNPACKED(e);
+    }
+    ck_assert(lapsed);
     ck_assert_int_eq(s_proposal_state("pw-2/1"), PSTATE(EXPIRED));
-    ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(RELEASED));
+    ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(OFFERED));
     s_check_invariant();
 }
 END_TEST
@@ -560,7 +644,7 @@ START_TEST(test_no_candidate_released)
     WzEvent *ev = s_out_event(1);
     ck_assert_int_eq(ev->payload_case, PAYLOAD(VACANCY_RELEASED));
     ck_assert_uint_eq(ev->vacancy_released->explanation->considered, 0);
-    ck_assert_uint_eq(ev->vacancy_released->explanation->n_filters, 8);
+    ck_assert_uint_eq(ev->vacancy_released->explanation->n_filters, WZ_MATCH_RULES);
     WZ_FREE_UNPACKED(ev);
 
     /* Candidates who do not fit: registered only, and one needing a wheelchair. */
@@ -646,14 +730,19 @@ START_TEST(test_candidate_withdrawn_rematches)
     ck_assert_int_eq(s_proposal_state("pw-1/2"), PSTATE(CANCELLED));
     ck_assert_int_eq(s_candidate_state("kam-2"), CSTATE(WITHDRAWN));
     ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(RELEASED));
-    ck_assert_int_eq(s_out_count(), 5);
+    ck_assert_int_eq(s_out_count(), 6); /* 4: the proposal advanced to its viewing */
     ev = s_out_event(4);
+    ck_assert_int_eq(ev->payload_case, PAYLOAD(PROPOSAL_ADVANCED));
+    ck_assert_str_eq(ev->proposal_advanced->done_step, "answer");
+    ck_assert_str_eq(ev->proposal_advanced->proposal->step, "viewing");
+    WZ_FREE_UNPACKED(ev);
+    ev = s_out_event(5);
     ck_assert_int_eq(ev->payload_case, PAYLOAD(PROPOSAL_CANCELLED));
     ck_assert_str_eq(ev->proposal_cancelled->proposal->id, "pw-1/2");
     WZ_FREE_UNPACKED(ev);
-    ev = s_out_event(5);
+    ev = s_out_event(6);
     ck_assert_int_eq(ev->payload_case, PAYLOAD(VACANCY_RELEASED));
-    ck_assert_uint_eq(ev->vacancy_released->explanation->filters[0]->removed, 2);
+    ck_assert_uint_eq(ev->vacancy_released->explanation->filters[3]->removed, 2);
     WZ_FREE_UNPACKED(ev);
     /* A withdrawn candidate's urgency does not make it matchable again. */
     ev_urgency("kam-2", 2025, 3, 1);
@@ -672,7 +761,7 @@ START_TEST(test_two_vacancies_compete)
     WzProposal *p1 = s_proposal("pw-1/1"), *p2 = s_proposal("pw-2/1");
     ck_assert_str_eq(p1->candidate_id, "kam-1");
     ck_assert_str_eq(p2->candidate_id, "kam-2");
-    ck_assert_uint_eq(p2->explanation->filters[0]->removed, 1); /* kam-1 is proposed */
+    ck_assert_uint_eq(p2->explanation->filters[3]->removed, 1); /* kam-1 is proposed */
     WZ_FREE_UNPACKED(p1);
     WZ_FREE_UNPACKED(p2);
     ck_assert_int_eq(s_vacancy_state("pw-3"), VSTATE(RELEASED));
@@ -796,6 +885,7 @@ static buf_t s_snapshot(void)
         const char *cmd = !strcmp(t->str, "string") ? "GET %s"
                           : !strcmp(t->str, "set")  ? "SORT %s ALPHA"
                           : !strcmp(t->str, "zset") ? "ZRANGE %s 0 -1 WITHSCORES"
+                          : !strcmp(t->str, "hash") ? "HGETALL %s"
                                                     : "XRANGE %s - +";
         freeReplyObject(t);
         redisReply *v = wz_store_cmd(store, cmd, names[i]);

@@ -398,7 +398,7 @@ START_TEST(test_test_policy_with_seconds)
         ck_assert_int_eq(p->regions[i].answer_seconds, 30);
         for (size_t m = 0; m < p->regions[i].n_municipalities; m++)
             ck_assert_uint_eq(p->regions[i].municipalities[m].n_neighbourhoods, 2);
-        ck_assert_int_eq(wz_policy_answer_deadline(&p->regions[i], 1000000), 1030000);
+        ck_assert_int_eq(wz_policy_answer_deadline(p, &p->regions[i], 1000000), 1030000);
     }
     const wz_region_t *zkij = wz_policy_region(p, "zkij");
     ck_assert_uint_eq(zkij->n_municipalities, 3);
@@ -426,7 +426,7 @@ START_TEST(test_keys_required)
     ck_assert_ptr_null(p);
     char expected[600];
     snprintf(expected, sizeof expected,
-             "%s:56: party 'pre-wonen' has no CURVE public key: add curve_public_key or run "
+             "%s:61: party 'pre-wonen' has no CURVE public key: add curve_public_key or run "
              "`wzctl keygen pre-wonen`",
              s_path);
     ck_assert_str_eq(err, expected);
@@ -522,36 +522,38 @@ static int64_t s_utc(int y, int mo, int d, int h, int mi, int s)
 
 START_TEST(test_answer_deadline)
 {
+    wz_policy_t none;
+    memset(&none, 0, sizeof none);
     wz_region_t r;
     memset(&r, 0, sizeof r);
     r.answer_working_days = 5;
     /* Friday 21 Nov 2025 -> the Friday after, end of day */
-    ck_assert_int_eq(wz_policy_answer_deadline(&r, s_utc(2025, 11, 21, 10, 0, 0) + 123),
+    ck_assert_int_eq(wz_policy_answer_deadline(&none, &r, s_utc(2025, 11, 21, 10, 0, 0) + 123),
                      s_utc(2025, 11, 28, 23, 59, 59));
     /* Saturday and Sunday count from Monday */
-    ck_assert_int_eq(wz_policy_answer_deadline(&r, s_utc(2025, 11, 22, 0, 0, 0)),
+    ck_assert_int_eq(wz_policy_answer_deadline(&none, &r, s_utc(2025, 11, 22, 0, 0, 0)),
                      s_utc(2025, 11, 28, 23, 59, 59));
-    ck_assert_int_eq(wz_policy_answer_deadline(&r, s_utc(2025, 11, 23, 23, 59, 59)),
+    ck_assert_int_eq(wz_policy_answer_deadline(&none, &r, s_utc(2025, 11, 23, 23, 59, 59)),
                      s_utc(2025, 11, 28, 23, 59, 59));
     /* Wednesday -> Wednesday, over the weekend */
-    ck_assert_int_eq(wz_policy_answer_deadline(&r, s_utc(2025, 11, 19, 8, 30, 0)),
+    ck_assert_int_eq(wz_policy_answer_deadline(&none, &r, s_utc(2025, 11, 19, 8, 30, 0)),
                      s_utc(2025, 11, 26, 23, 59, 59));
     r.answer_working_days = 1;
-    ck_assert_int_eq(wz_policy_answer_deadline(&r, s_utc(2025, 11, 21, 16, 0, 0)),
+    ck_assert_int_eq(wz_policy_answer_deadline(&none, &r, s_utc(2025, 11, 21, 16, 0, 0)),
                      s_utc(2025, 11, 24, 23, 59, 59));
-    ck_assert_int_eq(wz_policy_answer_deadline(&r, s_utc(2025, 11, 24, 0, 0, 0)),
+    ck_assert_int_eq(wz_policy_answer_deadline(&none, &r, s_utc(2025, 11, 24, 0, 0, 0)),
                      s_utc(2025, 11, 25, 23, 59, 59));
     /* across a month and a leap day: Thu 29 Feb 2024 + 2 -> Mon 4 Mar */
     r.answer_working_days = 2;
-    ck_assert_int_eq(wz_policy_answer_deadline(&r, s_utc(2024, 2, 29, 12, 0, 0)),
+    ck_assert_int_eq(wz_policy_answer_deadline(&none, &r, s_utc(2024, 2, 29, 12, 0, 0)),
                      s_utc(2024, 3, 4, 23, 59, 59));
     /* ten working days span two weekends */
     r.answer_working_days = 10;
-    ck_assert_int_eq(wz_policy_answer_deadline(&r, s_utc(2025, 12, 1, 9, 0, 0)),
+    ck_assert_int_eq(wz_policy_answer_deadline(&none, &r, s_utc(2025, 12, 1, 9, 0, 0)),
                      s_utc(2025, 12, 15, 23, 59, 59));
     /* seconds replace working days */
     r.answer_seconds = 45;
-    ck_assert_int_eq(wz_policy_answer_deadline(&r, s_utc(2025, 11, 21, 10, 0, 0)),
+    ck_assert_int_eq(wz_policy_answer_deadline(&none, &r, s_utc(2025, 11, 21, 10, 0, 0)),
                      s_utc(2025, 11, 21, 10, 0, 45));
 }
 END_TEST
