@@ -253,7 +253,8 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
     out->nominee_rule = -1;
 
     WzExplanation *e = &out->explanation;
-    e->considered = (uint32_t)n;
+    size_t n_all = n + ctx->inactive;
+    e->considered = (uint32_t)n_all;
     e->n_filters = WZ_MATCH_RULES;
     e->filters = out->count_ptrs;
     e->ranking = (char *)WZ_MATCH_RANKING;
@@ -264,9 +265,9 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
 
     int vrule = wz_match_vacancy_check(ctx, v);
     if (vrule >= 0) {
-        out->counts[vrule].removed = (uint32_t)n;
+        out->counts[vrule].removed = (uint32_t)n_all;
         size_t used = s_append(out->summary, sizeof out->summary, 0,
-                               "no candidate among %zu may be proposed: ", n);
+                               "no candidate among %zu may be proposed: ", n_all);
         if (vrule == RULE_SCHEME)
             s_append(out->summary, sizeof out->summary, used,
                      "the vacancy goes through no scheme in force for %s",
@@ -288,6 +289,7 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
         return 0;
     }
 
+    out->counts[RULE_STATUS].removed = ctx->inactive;
     size_t best = 0, eligible = 0, nominee = n;
     double best_penalty = 0, nominee_penalty = 0;
     for (size_t i = 0; i < n; i++) {
@@ -337,7 +339,7 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
         snprintf(out->summary, sizeof out->summary,
                  "%s nominated by %s: eligible, would rank %u of %zu eligible (%zu considered); "
                  "urgency since %s, fit penalty %.1f",
-                 cands[nominee]->id, cands[nominee]->care_provider, rank, eligible, n, since,
+                 cands[nominee]->id, cands[nominee]->care_provider, rank, eligible, n_all, since,
                  nominee_penalty);
         *chosen = nominee;
         return 1;
@@ -345,8 +347,8 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
 
     if (!eligible) {
         size_t used = s_append(out->summary, sizeof out->summary, 0,
-                               "no eligible candidate among %zu", n);
-        if (n == 0)
+                               "no eligible candidate among %zu", n_all);
+        if (n_all == 0)
             s_append(out->summary, sizeof out->summary, used, ": the region has no candidates");
         else
             s_removed_list(out, used);
@@ -358,7 +360,50 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
     wz_date_format(cands[best]->urgency_date, since);
     snprintf(out->summary, sizeof out->summary,
              "%s ranked 1 of %zu eligible (%zu considered): urgency since %s, fit penalty %.1f",
-             cands[best]->id, eligible, n, since, best_penalty);
+             cands[best]->id, eligible, n_all, since, best_penalty);
     *chosen = best;
     return 1;
+}
+
+static bool s_snap_tried(void *arg, const char *candidate_id)
+{
+    const WzSnapshot *snap = arg;
+    for (size_t i = 0; i < snap->n_tried; i++)
+        if (strcmp(snap->tried[i], candidate_id) == 0)
+            return true;
+    return false;
+}
+
+int wz_match_replay(const wz_policy_t *policy, const WzSnapshot *snap, wz_match_result_t *out,
+                    size_t *chosen)
+{
+    memset(out, 0, sizeof *out);
+    const char *scheme_id = snap->explanation ? snap->explanation->scheme : "";
+    const wz_scheme_t *scheme = wz_policy_scheme(policy, scheme_id);
+    if (strcmp(policy->version, snap->policy_version) != 0) {
+        snprintf(out->summary, sizeof out->summary,
+                 "decided under policy %s, loaded is %s: a replay needs the same policy",
+                 snap->policy_version, policy->version);
+        return -1;
+    }
+    if (!snap->vacancy || !snap->decided_on || !wz_date_valid(snap->decided_on) ||
+        (scheme_id && *scheme_id && !scheme)) {
+        snprintf(out->summary, sizeof out->summary, "the snapshot is incomplete");
+        return -1;
+    }
+    wz_match_ctx_t ctx = {
+        .policy = policy,
+        .scheme = scheme,
+        .today = s_day(snap->decided_on),
+        .contingent_target = snap->contingent_target,
+        .contingent_used = (int)snap->contingent_used,
+        .placed_complex = (int)snap->placed_complex,
+        .placed_stairwell = (int)snap->placed_stairwell,
+        .placed_neighbourhood = (int)snap->placed_neighbourhood,
+        .tried = s_snap_tried,
+        .tried_arg = (void *)snap,
+        .nominee = snap->nominee && *snap->nominee ? snap->nominee : NULL,
+        .inactive = snap->inactive,
+    };
+    return wz_match_pick(&ctx, snap->vacancy, snap->candidates, snap->n_candidates, out, chosen);
 }

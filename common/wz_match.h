@@ -55,6 +55,8 @@ typedef struct {
     wz_match_tried_fn tried;      /* may be NULL: nobody was proposed before */
     void *tried_arg;
     const char *nominee;          /* nominate mode: the only candidate that may be chosen */
+    uint32_t inactive;            /* candidates left out because not active: counted as
+                                     considered and removed by status (replay) */
 } wz_match_ctx_t;
 
 /* The outcome of one match. `explanation` points into this struct (its
@@ -99,5 +101,13 @@ double wz_match_distance_km(const wz_policy_t *policy, const char *from_code, co
  * with *chosen set to the index, or 0 when nobody may be proposed. */
 int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *const *cands,
                   size_t n, wz_match_result_t *out, size_t *chosen);
+
+/* Replays a stored decision: the snapshot's vacancy, candidates, counters
+ * and day under policy. Returns what wz_match_pick returns (1 with *chosen
+ * an index into snap->candidates, 0 for nobody), or -1 with a reason in
+ * out->summary when the snapshot cannot be replayed under this policy (another
+ * policy version, or its scheme is gone). */
+int wz_match_replay(const wz_policy_t *policy, const WzSnapshot *snap, wz_match_result_t *out,
+                    size_t *chosen);
 
 #endif

@@ -817,7 +817,7 @@ static int s_compute_contingents(s_ctx_t *c, wz_scheme_t *s, const wz_node_t *it
             max_corp = s->municipalities[i].n_stock;
         pairs += s->municipalities[i].n_stock;
         if (stock_m[i] <= 0) {
-            s_fail(c, s_line(item, "municipalities"),
+            s_fail(c, wz_node_line(wz_node_item(wz_node_get(item, "municipalities"), i)),
                    "scheme '%s': municipality '%s' has no social-rent stock of any corporation, "
                    "so its contingent could never be used",
                    s->id, s->municipalities[i].id);

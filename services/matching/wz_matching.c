@@ -953,12 +953,28 @@ static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, wz_match_re
         s_load_counters(w, scheme, v, &ctx);
     if (w->failed)
         goto fail;
+    /* Only active candidates can ever be chosen, and the snapshot keeps only
+     * those: decide on exactly what the snapshot will hold, so a replay is
+     * the same computation. */
+    size_t n_active = 0;
+    for (size_t i = 0; i < pool.n; i++) {
+        if (pool.cands[i]->state == CSTATE(ACTIVE)) {
+            WzCandidate *c = pool.cands[i];
+            bool own = pool.owned[i];
+            pool.cands[i] = pool.cands[n_active];
+            pool.owned[i] = pool.owned[n_active];
+            pool.cands[n_active] = c;
+            pool.owned[n_active] = own;
+            n_active++;
+        }
+    }
+    ctx.inactive = (uint32_t)(pool.n - n_active);
     uint32_t round = (uint32_t)(tried->elements + s_local_tried(w, v->id) + 1);
     char pid[KEY_MAX];
     snprintf(pid, sizeof pid, "%s/%" PRIu32, v->id, round);
     size_t chosen = 0;
     int64_t started_us = wz_mono_us();
-    proposed = wz_match_pick(&ctx, v, pool.cands, pool.n, result, &chosen);
+    proposed = wz_match_pick(&ctx, v, pool.cands, n_active, result, &chosen);
     wz_metrics_observe(w->self->metrics, WZ_M_MATCH_SECONDS,
                        (double)(wz_mono_us() - started_us) / 1e6);
     s_snapshot(w, pid, v, &ctx, &pool, tried, &result->explanation,

@@ -637,6 +637,227 @@ START_TEST(test_explanation_packs)
 }
 END_TEST
 
+
+START_TEST(test_vacancy_scheme_rule)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "a", 2025, 1, 1);
+    WzCandidate *cands[] = {&a.c};
+    wz_match_ctx_t ctx = s_ctx(NULL, NULL);
+    wz_match_result_t r;
+    size_t chosen = 9;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 1);
+    /* No scheme, a corporation outside it, or a day outside its period. */
+    ctx.scheme = NULL;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 0);
+    ck_assert_uint_eq(s_removed(&r, "scheme"), 1);
+    ck_assert_ptr_nonnull(strstr(r.summary, "no scheme in force for pre-wonen"));
+    ctx.scheme = &s_scheme;
+    v.v.corporation = "ymere";
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 0);
+    v.v.corporation = "pre-wonen";
+    ctx.today = s_scheme.to_day + 1;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 0);
+    ctx.today = s_scheme.from_day - 1;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 0);
+    ctx.today = s_scheme.from_day;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 1);
+}
+END_TEST
+
+START_TEST(test_contingent_rule)
+{
+    vac_t v;
+    cand_t a, b;
+    vac_init(&v);
+    cand_init(&a, "a", 2025, 1, 1);
+    cand_init(&b, "b", 2025, 1, 2);
+    WzCandidate *cands[] = {&a.c, &b.c};
+    wz_match_ctx_t ctx = s_ctx(NULL, NULL);
+    wz_match_result_t r;
+    size_t chosen = 9;
+    ctx.contingent_target = 3;
+    ctx.contingent_used = 2;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 2, &r, &chosen), 1);
+    ctx.contingent_used = 3;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 2, &r, &chosen), 0);
+    ck_assert_uint_eq(s_removed(&r, "contingent"), 2);
+    ck_assert_str_eq(r.summary, "no candidate among 2 may be proposed: the contingent of "
+                                "pre-wonen in haarlem is used up (3 of 3) and the scheme allows "
+                                "no more");
+    /* A scheme allowing over-delivery goes on; no contingent at all is no limit. */
+    wz_scheme_t over = s_scheme;
+    over.over_delivery = true;
+    ctx.scheme = &over;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 2, &r, &chosen), 1);
+    ctx.scheme = &s_scheme;
+    ctx.contingent_target = -1;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 2, &r, &chosen), 1);
+}
+END_TEST
+
+START_TEST(test_spread_rule)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v); /* complex pw-c1, no stairwell */
+    v.v.complex = "pw-c1";
+    cand_init(&a, "a", 2025, 1, 1);
+    WzCandidate *cands[] = {&a.c};
+    wz_match_ctx_t ctx = s_ctx(NULL, NULL);
+    wz_match_result_t r;
+    size_t chosen = 9;
+    /* Limits: 2 per complex, 1 per stairwell, 5 per neighbourhood. */
+    ctx.placed_complex = 1;
+    ctx.placed_stairwell = 1; /* the vacancy names no stairwell: not counted */
+    ctx.placed_neighbourhood = 4;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 1);
+    v.v.stairwell = "12A";
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 0);
+    ck_assert_uint_eq(s_removed(&r, "spread"), 1);
+    ck_assert_ptr_nonnull(strstr(r.summary, "stairwell 1/1"));
+    ctx.placed_stairwell = 0;
+    ctx.placed_complex = 2;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 0);
+    ctx.placed_complex = 1;
+    ctx.placed_neighbourhood = 5;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 0);
+    ctx.placed_neighbourhood = 4;
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 1, &r, &chosen), 1);
+}
+END_TEST
+
+START_TEST(test_filter_parked)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "a", 2025, 1, 1);
+    WzDate until = WOONZORG__V1__DATE__INIT;
+    until.year = 2025;
+    until.month = 6;
+    until.day = 2;
+    a.c.parked_until = &until;
+    a.c.park_reason = "short clinic stay";
+    ck_assert_str_eq(s_verdict(&v, &a), "parked"); /* decided on 2025-06-01 */
+    until.day = 1;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible"); /* resumes by itself on that day */
+}
+END_TEST
+
+START_TEST(test_filter_urgency_window)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    /* 24 months from 2023-06-01 end on 2025-06-01, the decision day. */
+    cand_init(&a, "a", 2023, 6, 2);
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    a.urgency.day = 1;
+    ck_assert_str_eq(s_verdict(&v, &a), "urgency_window");
+    a.c.extensions = 1; /* + 6 months */
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    a.urgency.year = 2022;
+    a.urgency.month = 12;
+    ck_assert_str_eq(s_verdict(&v, &a), "urgency_window");
+}
+END_TEST
+
+START_TEST(test_filter_group_and_care_provider)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v);
+    cand_init(&a, "a", 2025, 1, 1);
+    a.c.group = "detentie";
+    ck_assert_str_eq(s_verdict(&v, &a), "group");
+    a.c.group = "dakloos";
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    a.c.care_provider = "dock";
+    ck_assert_str_eq(s_verdict(&v, &a), "care_provider");
+}
+END_TEST
+
+START_TEST(test_filter_distance)
+{
+    vac_t v;
+    cand_t a;
+    vac_init(&v); /* Vijfhoek, Haarlem */
+    cand_init(&a, "a", 2025, 1, 1);
+    /* Vijfhoek - Schalkwijk is about 2.65 km; Vijfhoek - IJmuiden about 7.98 km. */
+    double km = wz_match_distance_km(&s_policy, "BU03920101", "BU03921003");
+    ck_assert(km > 2.2 && km < 2.8);
+    km = wz_match_distance_km(&s_policy, "BU03920101", "BU04530102");
+    ck_assert(km > 7.9 && km < 8.0);
+    ck_assert(wz_match_distance_km(&s_policy, "BU03920101", "BU99999999") < 0);
+    a.c.care_location = "BU03921003";
+    a.c.max_distance_km = 3;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    a.c.max_distance_km = 2;
+    ck_assert_str_eq(s_verdict(&v, &a), "distance");
+    a.c.care_location = "BU04530102"; /* 7.98 km */
+    a.c.max_distance_km = 7;
+    ck_assert_str_eq(s_verdict(&v, &a), "distance");
+    a.c.max_distance_km = 8;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+    /* A limit that cannot be measured is not met. */
+    a.c.care_location = "";
+    ck_assert_str_eq(s_verdict(&v, &a), "distance");
+    a.c.max_distance_km = 0;
+    ck_assert_str_eq(s_verdict(&v, &a), "eligible");
+}
+END_TEST
+
+START_TEST(test_ranking_fit_penalty)
+{
+    vac_t v;
+    vac_init(&v); /* 2 rooms, 45 m2 */
+    cand_t c[2];
+    cand_init(&c[0], "kam-a", 2025, 1, 1);
+    cand_init(&c[1], "kam-b", 2025, 1, 1);
+    /* Same date and household: the one whose care location is nearer wins. */
+    c[0].c.care_location = "BU04530102"; /* IJmuiden, ~8 km */
+    c[1].c.care_location = "BU03921003"; /* Schalkwijk, ~2.5 km */
+    static const size_t orders[][2] = {{0, 1}, {1, 0}};
+    ck_assert_uint_eq(s_pick(&v, c, orders[0], 2), 1);
+    ck_assert_uint_eq(s_pick(&v, c, orders[1], 2), 1);
+}
+END_TEST
+
+START_TEST(test_nominate_mode)
+{
+    vac_t v;
+    vac_init(&v);
+    cand_t c[3];
+    cand_init(&c[0], "kam-1", 2025, 1, 1);
+    cand_init(&c[1], "kam-2", 2025, 2, 1);
+    cand_init(&c[2], "kam-3", 2025, 3, 1);
+    c[2].c.consent = false;
+    WzCandidate *cands[] = {&c[0].c, &c[1].c, &c[2].c};
+    wz_match_ctx_t ctx = s_ctx(NULL, NULL);
+    wz_match_result_t r;
+    size_t chosen = 9;
+    /* The nominee is proposed even when another ranks higher; its rank is told. */
+    ctx.nominee = "kam-2";
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 3, &r, &chosen), 1);
+    ck_assert_uint_eq(chosen, 1);
+    ck_assert_uint_eq(r.explanation.rank, 2);
+    ck_assert_uint_eq(r.explanation.eligible, 2);
+    ck_assert_str_eq(r.explanation.mode, "nominate");
+    ck_assert_ptr_nonnull(strstr(r.summary, "would rank 2 of 2 eligible"));
+    /* An ineligible nominee is refused with the rule it fails. */
+    ctx.nominee = "kam-3";
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 3, &r, &chosen), 0);
+    ck_assert_str_eq(wz_match_rule_name((size_t)r.nominee_rule), "consent");
+    ck_assert_str_eq(r.summary, "nominee kam-3 may not be proposed: rule consent");
+    ctx.nominee = "kam-9";
+    ck_assert_int_eq(wz_match_pick(&ctx, &v.v, cands, 3, &r, &chosen), 0);
+    ck_assert_ptr_nonnull(strstr(r.summary, "no such candidate"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_match");
@@ -653,6 +874,13 @@ int main(void)
     tcase_add_test(filters, test_rent_year_of_availability);
     tcase_add_test(filters, test_filter_accessibility);
     tcase_add_test(filters, test_first_failing_rule_counts);
+    tcase_add_test(filters, test_vacancy_scheme_rule);
+    tcase_add_test(filters, test_contingent_rule);
+    tcase_add_test(filters, test_spread_rule);
+    tcase_add_test(filters, test_filter_parked);
+    tcase_add_test(filters, test_filter_urgency_window);
+    tcase_add_test(filters, test_filter_group_and_care_provider);
+    tcase_add_test(filters, test_filter_distance);
     suite_add_tcase(s, filters);
     TCase *ranking = tcase_create("ranking");
     tcase_set_timeout(ranking, 10);
@@ -662,6 +890,8 @@ int main(void)
     tcase_add_test(ranking, test_empty_population);
     tcase_add_test(ranking, test_surplus_reported);
     tcase_add_test(ranking, test_explanation_packs);
+    tcase_add_test(ranking, test_ranking_fit_penalty);
+    tcase_add_test(ranking, test_nominate_mode);
     suite_add_tcase(s, ranking);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -964,6 +964,343 @@ START_TEST(test_redis_away)
 }
 END_TEST
 
+
+/* A vacancy in a given complex, stairwell and neighbourhood of Haarlem. */
+static void ev_publish_at(const char *id, const char *complex, const char *stairwell,
+                          const char *neighbourhood)
+{
+    WzVacancy v = WOONZORG__V1__VACANCY__INIT;
+    v.id = (char *)id;
+    v.corporation = "pre-wonen";
+    v.region = "zkij";
+    v.municipality = "haarlem";
+    v.neighbourhood = (char *)neighbourhood;
+    v.complex = (char *)complex;
+    v.stairwell = (char *)stairwell;
+    v.address = "Kerkstraat 2";
+    v.rooms = 2;
+    v.floor_area_m2 = 45;
+    v.rent_cents = 60000;
+    v.state = VSTATE(OPEN);
+    Woonzorg__V1__VacancyPublished body = WOONZORG__V1__VACANCY_PUBLISHED__INIT;
+    body.vacancy = &v;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(VACANCY_PUBLISHED);
+    ev.vacancy_published = &body;
+    s_produce(&ev, "pre-wonen");
+}
+
+static void ev_confirm(const char *proposal_id, const char *step, bool ok, const char *reason,
+                       const char *actor)
+{
+    WzProposal p = WOONZORG__V1__PROPOSAL__INIT;
+    p.id = (char *)proposal_id;
+    Woonzorg__V1__StepConfirmed body = WOONZORG__V1__STEP_CONFIRMED__INIT;
+    body.proposal = &p;
+    body.step = (char *)step;
+    body.ok = ok;
+    body.reason = (char *)reason;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(STEP_CONFIRMED);
+    ev.step_confirmed = &body;
+    s_produce(&ev, actor);
+}
+
+/* The last event of a type on matching's outbox (NULL if none); caller frees. */
+static WzEvent *s_last_of(int payload)
+{
+    WzEvent *found = NULL;
+    for (long long i = s_out_count(); i >= 1 && !found; i--) {
+        WzEvent *e = s_out_event(i);
+        if ((int)e->payload_case == payload)
+            found = e;
+        else
+            WZ_FREE_UNPACKED(e);
+    }
+    return found;
+}
+
+static uint32_t s_rule_removed(const WzExplanation *e, const char *rule)
+{
+    int i = wz_match_rule_index(rule);
+    ck_assert_int_ge(i, 0);
+    return e->filters[i]->removed;
+}
+
+START_TEST(test_spread_and_contingent)
+{
+    ev_active("kam-1", 2025, 1, 1);
+    ev_active("kam-2", 2025, 1, 2);
+    ev_active("kam-3", 2025, 1, 3);
+    ev_active("kam-4", 2025, 1, 4);
+    /* The complex carries two placements (open offers count). */
+    ev_publish_at("pw-1", "c-1", "", "BU03920101");
+    ev_publish_at("pw-2", "c-1", "", "BU03920101");
+    ev_publish_at("pw-3", "c-1", "", "BU03920101");
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(OFFERED));
+    ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(OFFERED));
+    ck_assert_int_eq(s_vacancy_state("pw-3"), VSTATE(RELEASED));
+    WzEvent *ev = s_last_of(PAYLOAD(VACANCY_RELEASED));
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_uint_eq(s_rule_removed(ev->vacancy_released->explanation, "spread"), 4);
+    ck_assert_ptr_nonnull(strstr(ev->vacancy_released->explanation->summary, "complex 2/2"));
+    WZ_FREE_UNPACKED(ev);
+    /* A decline frees the place in the complex: the re-match is allowed. */
+    ev_answer("pw-1/1", false, "unsuitable");
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(OFFERED));
+    ck_assert_int_eq(s_integer("ZCARD %s", "wz:{zkij}:m:spread:complex:pre-wonen/c-1"), 2);
+
+    /* Contingent of pre-wonen in Haarlem: 3 a year; two offers are open, a
+     * third elsewhere fits, the fourth does not. */
+    ev_publish_at("pw-4", "c-2", "", "BU03921003");
+    ck_assert_int_eq(s_vacancy_state("pw-4"), VSTATE(OFFERED));
+    ev_publish_at("pw-5", "c-3", "", "BU03921003");
+    ck_assert_int_eq(s_vacancy_state("pw-5"), VSTATE(RELEASED));
+    ev = s_last_of(PAYLOAD(VACANCY_RELEASED));
+    ck_assert_uint_eq(s_rule_removed(ev->vacancy_released->explanation, "contingent"), 4);
+    WZ_FREE_UNPACKED(ev);
+    s_check_invariant();
+}
+END_TEST
+
+START_TEST(test_consent_withdrawn_cancels)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish("pw-1");
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(PROPOSED));
+    /* The care provider records that consent was withdrawn. */
+    WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
+    hh.adults = 1;
+    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+    c.id = "kam-1";
+    c.care_provider = "ribw-kam";
+    c.region = "zkij";
+    c.municipality = "haarlem";
+    c.group = "bw";
+    c.household = &hh;
+    c.consent = false;
+    Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
+    upd.candidate = &c;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(CANDIDATE_UPDATED);
+    ev.candidate_updated = &upd;
+    s_produce(&ev, "ribw-kam");
+    ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(CANCELLED));
+    WzEvent *e = s_last_of(PAYLOAD(PROPOSAL_CANCELLED));
+    ck_assert_str_eq(e->proposal_cancelled->reason, "consent withdrawn");
+    WZ_FREE_UNPACKED(e);
+    WzProposal *p = s_proposal("pw-1/2");
+    ck_assert_str_eq(p->candidate_id, "kam-2");
+    WZ_FREE_UNPACKED(p);
+    /* Never matched again while without consent. */
+    ev_publish_at("pw-2", "c-9", "", "BU03921003");
+    ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(RELEASED));
+    e = s_last_of(PAYLOAD(VACANCY_RELEASED));
+    ck_assert_uint_eq(s_rule_removed(e->vacancy_released->explanation, "consent"), 1);
+    WZ_FREE_UNPACKED(e);
+    s_check_invariant();
+}
+END_TEST
+
+START_TEST(test_route_steps)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish("pw-1");
+    ev_answer("pw-1/1", true, "");
+    WzProposal *p = s_proposal("pw-1/1");
+    ck_assert_str_eq(p->step, "viewing");
+    ck_assert_int_eq(p->state, PSTATE(ACCEPTED));
+    ck_assert(s_has_deadline("pw-1/1"));
+    WZ_FREE_UNPACKED(p);
+    /* A confirmation of another step than the current one changes nothing. */
+    long long before = s_out_count();
+    ev_confirm("pw-1/1", "lease", true, "", "pre-wonen");
+    ck_assert_int_eq(s_out_count(), before);
+    /* The viewing confirmed: on to the lease. */
+    ev_confirm("pw-1/1", "viewing", true, "", "pre-wonen");
+    p = s_proposal("pw-1/1");
+    ck_assert_str_eq(p->step, "lease");
+    WZ_FREE_UNPACKED(p);
+    WzEvent *e = s_last_of(PAYLOAD(PROPOSAL_ADVANCED));
+    ck_assert_str_eq(e->proposal_advanced->done_step, "viewing");
+    WZ_FREE_UNPACKED(e);
+    ev_lease("pw-1");
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(LET));
+    ck_assert(!s_has_deadline("pw-1/1"));
+
+    /* The corporation turns a candidate down after the viewing: declined,
+     * not the candidate's refusal, and the next candidate is proposed. */
+    ev_active("kam-3", 2025, 3, 1);
+    ev_publish_at("pw-2", "c-2", "", "BU03921003");
+    ev_answer("pw-2/1", true, "");
+    ev_confirm("pw-2/1", "viewing", false, "corporation_declines", "pre-wonen");
+    p = s_proposal("pw-2/1");
+    ck_assert_int_eq(p->state, PSTATE(DECLINED));
+    ck_assert(!p->refusal);
+    ck_assert_str_eq(p->candidate_id, "kam-2");
+    WZ_FREE_UNPACKED(p);
+    WzCandidate *c = s_candidate("kam-2");
+    ck_assert_uint_eq(c->refusals, 0);
+    ck_assert_int_eq(c->state, CSTATE(ACTIVE));
+    WZ_FREE_UNPACKED(c);
+    p = s_proposal("pw-2/2");
+    ck_assert_str_eq(p->candidate_id, "kam-3");
+    WZ_FREE_UNPACKED(p);
+    s_check_invariant();
+}
+END_TEST
+
+START_TEST(test_refusals_lapse_urgency)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish_at("pw-1", "c-1", "", "BU03920101");
+    ev_answer("pw-1/1", false, "client_refuses: wants to stay near family");
+    WzProposal *p = s_proposal("pw-1/1");
+    ck_assert(p->refusal);
+    WZ_FREE_UNPACKED(p);
+    WzCandidate *c = s_candidate("kam-1");
+    ck_assert_uint_eq(c->refusals, 1);
+    ck_assert_int_eq(c->state, CSTATE(ACTIVE));
+    WZ_FREE_UNPACKED(c);
+    /* A reason that is no refusal does not count. */
+    ev_publish_at("pw-2", "c-2", "", "BU03920101");
+    ev_answer("pw-2/1", false, "unsuitable");
+    c = s_candidate("kam-1");
+    ck_assert_uint_eq(c->refusals, 1);
+    WZ_FREE_UNPACKED(c);
+    /* The second refusal ends the urgency; the municipality is told. */
+    ev_publish_at("pw-3", "c-3", "", "BU03921003");
+    p = s_proposal("pw-3/1");
+    ck_assert_str_eq(p->candidate_id, "kam-1");
+    WZ_FREE_UNPACKED(p);
+    ev_answer("pw-3/1", false, "client_refuses");
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(LAPSED));
+    WzEvent *e = s_last_of(PAYLOAD(URGENCY_LAPSED));
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->urgency_lapsed->candidate_id, "kam-1");
+    ck_assert_str_eq(e->urgency_lapsed->reason, "2 refusals (the scheme allows 2)");
+    WZ_FREE_UNPACKED(e);
+    /* A new grant by the municipality starts afresh. */
+    ev_urgency("kam-1", 2025, 6, 1);
+    c = s_candidate("kam-1");
+    ck_assert_int_eq(c->state, CSTATE(ACTIVE));
+    ck_assert_uint_eq(c->refusals, 0);
+    WZ_FREE_UNPACKED(c);
+}
+END_TEST
+
+START_TEST(test_decline_confirmed_by_municipality)
+{
+    s_schemes[0].decline_needs_confirmation = true;
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish("pw-1");
+    ev_answer("pw-1/1", false, "client_refuses");
+    WzProposal *p = s_proposal("pw-1/1");
+    ck_assert(p->refusal_pending);
+    ck_assert(!p->refusal);
+    WZ_FREE_UNPACKED(p);
+    WzCandidate *c = s_candidate("kam-1");
+    ck_assert_uint_eq(c->refusals, 0);
+    WZ_FREE_UNPACKED(c);
+    ev_confirm("pw-1/1", "decline", true, "", "gem-haarlem");
+    p = s_proposal("pw-1/1");
+    ck_assert(!p->refusal_pending);
+    ck_assert(p->refusal);
+    WZ_FREE_UNPACKED(p);
+    c = s_candidate("kam-1");
+    ck_assert_uint_eq(c->refusals, 1);
+    WZ_FREE_UNPACKED(c);
+    /* A second verdict changes nothing. */
+    ev_confirm("pw-1/1", "decline", true, "", "gem-haarlem");
+    c = s_candidate("kam-1");
+    ck_assert_uint_eq(c->refusals, 1);
+    WZ_FREE_UNPACKED(c);
+}
+END_TEST
+
+START_TEST(test_reminder_before_deadline)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_publish("pw-1");
+    WzProposal *p = s_proposal("pw-1/1");
+    int64_t at = p->reminder_ms;
+    ck_assert(at > p->created_ms && at < p->deadline_ms); /* halfway with answer seconds */
+    WZ_FREE_UNPACKED(p);
+    ck_assert_int_eq(wz_matching_remind(matching, at - 1), 0);
+    ck_assert_int_eq(wz_matching_remind(matching, at), 1);
+    WzEvent *e = s_last_of(PAYLOAD(DEADLINE_REMINDER));
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->deadline_reminder->step, "answer");
+    ck_assert_str_eq(e->deadline_reminder->role, "care_provider");
+    WZ_FREE_UNPACKED(e);
+    ck_assert_int_eq(wz_matching_remind(matching, at + 1000), 0); /* once */
+}
+END_TEST
+
+START_TEST(test_urgency_window_lapses)
+{
+    s_schemes[0].urgency_months = 4;
+    s_schemes[0].extension_months = 4;
+    ev_active("kam-1", 2020, 1, 10);
+    ev_active("kam-2", 2020, 3, 1);
+    WzCandidate *c = s_candidate("kam-1");
+    ck_assert_int_eq(c->urgency_until->year, 2020);
+    ck_assert_int_eq(c->urgency_until->month, 5);
+    ck_assert_int_eq(c->urgency_until->day, 10);
+    WZ_FREE_UNPACKED(c);
+    /* Before the timer runs, matching already passes them over. */
+    ev_publish("pw-1");
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(RELEASED));
+    WzEvent *e = s_last_of(PAYLOAD(VACANCY_RELEASED));
+    ck_assert_uint_eq(s_rule_removed(e->vacancy_released->explanation, "urgency_window"), 2);
+    WZ_FREE_UNPACKED(e);
+    ck_assert_int_eq(wz_matching_lapse(matching, wz_now_ms()), 2);
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(LAPSED));
+    ck_assert_int_eq(wz_matching_lapse(matching, wz_now_ms()), 0);
+}
+END_TEST
+
+START_TEST(test_snapshot_replays)
+{
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_candidate("kam-3", 0, false); /* registered, no urgency: inactive */
+    ev_publish("pw-1");
+    ev_answer("pw-1/1", false, "unsuitable");
+    for (int round = 1; round <= 2; round++) {
+        char id[32];
+        snprintf(id, sizeof id, "pw-1/%d", round);
+        WzSnapshot *snap =
+            s_load(&woonzorg__v1__decision_snapshot__descriptor, "m:snapshot", id);
+        ck_assert_ptr_nonnull(snap);
+        ck_assert_str_eq(snap->proposal_id, id);
+        ck_assert_uint_eq(snap->inactive, 1);
+        ck_assert_uint_eq(snap->n_candidates, 2);
+        ck_assert_uint_eq(snap->n_tried, (size_t)round - 1);
+        WzProposal *p = s_proposal(id);
+        wz_match_result_t r;
+        size_t chosen = 99;
+        ck_assert_int_eq(wz_match_replay(&s_policy, snap, &r, &chosen), 1);
+        ck_assert_str_eq(snap->candidates[chosen]->id, p->candidate_id);
+        ck_assert_str_eq(snap->chosen, p->candidate_id);
+        ck_assert_str_eq(r.explanation.summary, p->explanation->summary);
+        for (size_t i = 0; i < WZ_MATCH_RULES; i++)
+            ck_assert_uint_eq(r.explanation.filters[i]->removed,
+                              p->explanation->filters[i]->removed);
+        /* Under another policy version it refuses to pretend. */
+        wz_policy_t other = s_policy;
+        wz_strlcpy(other.version, "test-4", sizeof other.version);
+        ck_assert_int_eq(wz_match_replay(&other, snap, &r, &chosen), -1);
+        WZ_FREE_UNPACKED(p);
+        WZ_FREE_UNPACKED(snap);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_matching");
@@ -980,6 +1317,14 @@ int main(void)
     tcase_add_test(tc, test_update_keeps_state_and_urgency);
     tcase_add_test(tc, test_replay_changes_nothing);
     tcase_add_test(tc, test_redis_away);
+    tcase_add_test(tc, test_spread_and_contingent);
+    tcase_add_test(tc, test_consent_withdrawn_cancels);
+    tcase_add_test(tc, test_route_steps);
+    tcase_add_test(tc, test_refusals_lapse_urgency);
+    tcase_add_test(tc, test_decline_confirmed_by_municipality);
+    tcase_add_test(tc, test_reminder_before_deadline);
+    tcase_add_test(tc, test_urgency_window_lapses);
+    tcase_add_test(tc, test_snapshot_replays);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

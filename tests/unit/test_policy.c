@@ -279,6 +279,194 @@ START_TEST(test_bad_policies)
 }
 END_TEST
 
+
+/* s_base with a scheme, holidays and decline reasons (lines 29..). */
+static const char *s_scheme_tail =
+    "holidays: [2025-12-25, 2025-12-26]\n"                                      /* 29 */
+    "decline_reasons:\n"                                                        /* 30 */
+    "  - {id: client_refuses, text: refuses, refusal: true}\n"                  /* 31 */
+    "  - {id: unsuitable, text: unsuitable, refusal: false}\n"                  /* 32 */
+    "schemes:\n"                                                                /* 33 */
+    "  - id: pact\n"                                                            /* 34 */
+    "    name: Pact\n"                                                          /* 35 */
+    "    region: zkij\n"                                                        /* 36 */
+    "    period: {from: 2024-10-08, to: 2028-12-31}\n"                          /* 37 */
+    "    groups: [beschermd_wonen]\n"                                           /* 38 */
+    "    corporations: [pre-wonen]\n"                                           /* 39 */
+    "    care_providers: [ribw-kam]\n"                                          /* 40 */
+    "    caps: [{year: 2025, dwellings: 10}]\n"                                 /* 41 */
+    "    distribution: {households: 0.5, social_rent_stock: 0.5}\n"             /* 42 */
+    "    municipalities:\n"                                                     /* 43 */
+    "      - {id: haarlem, households: 3000, stock: {pre-wonen: 700}}\n"       /* 44 */
+    "      - {id: velsen, households: 1000, stock: {pre-wonen: 300}}\n"        /* 45 */
+    "    spread: {per_complex: 2}\n"                                            /* 46 */
+    "    refusals: {max: 2}\n"                                                  /* 47 */
+    "    urgency: {months: 4, extension_months: 4}\n"                           /* 48 */
+    "    route:\n"                                                              /* 49 */
+    "      - {step: answer, role: care_provider, action: answer, working_days: 5}\n" /* 50 */
+    "      - {step: viewing, role: corporation, action: confirm, working_days: 10}\n" /* 51 */
+    "      - {step: lease, role: corporation, action: sign, working_days: 10}\n"; /* 52 */
+
+static char *s_scheme_text(void)
+{
+    char *text = malloc(strlen(s_base) + strlen(s_scheme_tail) + 1);
+    ck_assert_ptr_nonnull(text);
+    strcpy(text, s_base);
+    strcat(text, s_scheme_tail);
+    return text;
+}
+
+START_TEST(test_scheme_loads)
+{
+    char *text = s_scheme_text();
+    char err[512];
+    wz_policy_t *p = s_load_text(text, err, sizeof err);
+    free(text);
+    ck_assert_msg(p != NULL, "%s", err);
+    ck_assert_uint_eq(p->n_schemes, 1);
+    ck_assert_uint_eq(p->n_holidays, 2);
+    ck_assert_uint_eq(p->n_decline_reasons, 2);
+    ck_assert(wz_policy_decline_reason(p, "client_refuses")->refusal);
+    ck_assert(!wz_policy_decline_reason(p, "unsuitable")->refusal);
+    const wz_scheme_t *s = wz_policy_scheme(p, "pact");
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(s->mode, WZ_MODE_RANKED);
+    ck_assert_int_eq(s->max_per_complex, 2);
+    ck_assert_int_eq(s->max_per_stairwell, 0);
+    ck_assert_int_eq(s->spread_years, 5);
+    ck_assert_int_eq(s->max_refusals, 2);
+    ck_assert(s->no_answer_is_refusal);
+    ck_assert_uint_eq(s->n_route, 3);
+    ck_assert_int_eq(wz_scheme_step(s, "viewing"), 1);
+    ck_assert_int_eq(s->route[1].role, WZ_ROLE_CORPORATION);
+    ck_assert_int_eq(s->route[1].action, WZ_STEP_CONFIRM);
+    /* Haarlem: 0.5 * 3/4 + 0.5 * 7/10 = 0.725 of 10 -> 7.25; Velsen 2.75:
+     * 7 and 2, the remainder goes to the larger fraction (Velsen). */
+    ck_assert_int_eq(wz_scheme_contingent(s, "haarlem", "pre-wonen", 2025), 7);
+    ck_assert_int_eq(wz_scheme_contingent(s, "velsen", "pre-wonen", 2025), 3);
+    ck_assert_int_eq(wz_scheme_contingent(s, "velsen", "pre-wonen", 2026), -1);
+    ck_assert_int_eq(wz_scheme_contingent(s, "velsen", "ymere", 2025), -1);
+    /* Default scheme: in force, listing the corporation. */
+    ck_assert_ptr_eq(wz_policy_default_scheme(p, "zkij", "pre-wonen", s->from_day), s);
+    ck_assert_ptr_null(wz_policy_default_scheme(p, "zkij", "pre-wonen", s->from_day - 1));
+    ck_assert_ptr_null(wz_policy_default_scheme(p, "zkij", "ymere", s->from_day));
+    ck_assert_ptr_eq(wz_policy_candidate_scheme(p, "zkij", "beschermd_wonen", "ribw-kam",
+                                                s->to_day),
+                     s);
+    ck_assert_ptr_null(wz_policy_candidate_scheme(p, "zkij", "dakloos", "ribw-kam", s->to_day));
+    /* Holidays skipped: Wed 24 Dec 2025 + 2 working days = Tue 30 Dec. */
+    wz_region_t r = p->regions[0];
+    r.answer_working_days = 2;
+    ck_assert_int_eq(wz_policy_answer_deadline(p, &r, 1766577600000LL /* 2025-12-24 12:00 */),
+                     1767139199000LL /* 2025-12-30 23:59:59 */);
+    wz_policy_destroy(&p);
+}
+END_TEST
+
+START_TEST(test_shipped_contingents_add_up)
+{
+    char err[512];
+    wz_policy_t *p =
+        wz_policy_load(WZ_SOURCE_DIR "/config/policy.yaml", NULL, false, err, sizeof err);
+    ck_assert_msg(p != NULL, "%s", err);
+    ck_assert_uint_eq(p->n_schemes, 2);
+    const wz_scheme_t *s = wz_policy_scheme(p, "zkij-uitstroom");
+    ck_assert_ptr_nonnull(s);
+    for (size_t y = 0; y < s->n_caps; y++) {
+        int total = 0;
+        for (size_t i = 0; i < s->n_contingents; i++)
+            if (s->contingents[i].year == s->caps[y].year)
+                total += s->contingents[i].target;
+        ck_assert_int_eq(total, 178);
+    }
+    s = wz_policy_scheme(p, "almere-doorstart");
+    ck_assert_ptr_nonnull(s);
+    int total = 0;
+    for (size_t i = 0; i < s->n_contingents; i++)
+        if (s->contingents[i].year == 2022)
+            total += s->contingents[i].target;
+    ck_assert_int_eq(total, 250);
+    ck_assert(s->decline_needs_confirmation);
+    ck_assert_int_eq(s->unused, WZ_UNUSED_RELEASE);
+    wz_policy_destroy(&p);
+}
+END_TEST
+
+START_TEST(test_bad_schemes)
+{
+    const s_case_t cases[] = {
+        {"id: pact", "id: \"pa ct\"", 34,
+         "scheme id 'pa ct' is not valid: use 1..47 of A-Z a-z 0-9 . _ -, not starting with . or "
+         "-"},
+        {"region: zkij\n    period", "region: almere\n    period", 36,
+         "scheme 'pact': unknown region 'almere'"},
+        {"to: 2028-12-31", "to: 2023-12-31", 37, "scheme 'pact': the period ends before it starts"},
+        {"to: 2028-12-31", "to: 2028-13-31", 37,
+         "scheme 'pact': period.to '2028-13-31' is not a date (YYYY-MM-DD)"},
+        {"groups: [beschermd_wonen]", "groups: [detentie]", 38,
+         "scheme 'pact': unknown group 'detentie'"},
+        {"groups: [beschermd_wonen]", "groups: []", 38,
+         "'groups' must be a non-empty list of target groups"},
+        {"corporations: [pre-wonen]", "corporations: [pre-wonen, ribw-kam]", 39,
+         "scheme 'pact': 'ribw-kam' is not a corporation of region 'zkij'"},
+        {"corporations: [pre-wonen]", "corporations: [ribw-kam]", 44,
+         "scheme 'pact', municipality 'haarlem': 'pre-wonen' is not one of the scheme's "
+         "corporations"},
+        {"care_providers: [ribw-kam]", "care_providers: [gem-haarlem]", 40,
+         "scheme 'pact': 'gem-haarlem' is not a care provider of region 'zkij'"},
+        {"{pre-wonen: 300}", "{ymere: 300}", 45,
+         "scheme 'pact', municipality 'velsen': 'ymere' is not one of the scheme's corporations"},
+        {"{pre-wonen: 300}", "{}", 45,
+         "scheme 'pact': municipality 'velsen' has no social-rent stock of any corporation, so "
+         "its contingent could never be used"},
+        {"- {id: velsen", "- {id: bloemendaal", 45,
+         "scheme 'pact': region 'zkij' has no municipality 'bloemendaal'"},
+        {"social_rent_stock: 0.5", "social_rent_stock: 0.6", 42,
+         "scheme 'pact': distribution weights must add up to 1 (got 1.100)"},
+        {"caps: [{year: 2025, dwellings: 10}]",
+         "caps: [{year: 2025, dwellings: 10}, {year: 2025, dwellings: 5}]", 41,
+         "scheme 'pact': cap year 2025 must come after 2025 (one per year, in order)"},
+        {"{per_complex: 2}", "{per_complex: 2, per_flat: 1}", 46,
+         "unknown key 'per_flat' in 'spread'"},
+        {"{months: 4, extension_months: 4}", "{extension_months: 4}", 48,
+         "scheme 'pact': an urgency extension needs an urgency window (urgency.months)"},
+        {"action: answer", "action: confirm", 50,
+         "scheme 'pact': the route must start with the care provider's answer (action answer)"},
+        {"role: corporation, action: sign", "role: care_provider, action: sign", 52,
+         "route step 'lease': only the corporation signs the lease (action sign)"},
+        {"      - {step: lease, role: corporation, action: sign, working_days: 10}\n", "", 51,
+         "scheme 'pact': the route must end with the lease (action sign)"},
+        {"step: viewing", "step: answer", 51, "scheme 'pact': route step 'answer' is listed twice"},
+        {"action: confirm", "action: phone", 51,
+         "route step 'viewing': unknown action 'phone' (answer, confirm or sign)"},
+        {"refusal: true}", "refusal: ja}", 31, "refusal: expected true, false, yes or no, got 'ja'"},
+        {"id: unsuitable", "id: client_refuses", 32,
+         "decline reason 'client_refuses' is listed twice"},
+        {"2025-12-26]", "2025-12-25]", 29, "holiday 2025-12-25 is listed twice"},
+        {"2025-12-26]", "2025-12-32]", 29, "expected a real date as YYYY-MM-DD (1900..2199), got '2025-12-32'"},
+        {"    name: Pact\n", "    name: Pact\n    mode: lottery\n", 36,
+         "scheme 'pact': unknown mode 'lottery' (ranked or nominate)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (!cases[i].reason)
+            continue;
+        char *base = s_scheme_text();
+        char *text = s_replace(base, cases[i].from, cases[i].to);
+        free(base);
+        char err[512] = "";
+        wz_policy_t *p = s_load_text(text, err, sizeof err);
+        char expected[768];
+        snprintf(expected, sizeof expected, "%s:%d: ", s_path, cases[i].line);
+        ck_assert_msg(p == NULL, "case %zu accepted:\n%s", i, text);
+        ck_assert_msg(strncmp(err, expected, strlen(expected)) == 0 &&
+                          strstr(err, cases[i].reason) != NULL,
+                      "case %zu\n  got      '%s'\n  expected '%s%s'", i, err, expected,
+                      cases[i].reason);
+        free(text);
+    }
+}
+END_TEST
+
 /* Writes tests/support/policy.yaml with the placeholder replaced. */
 static void s_write_test_policy(const char *seconds)
 {
@@ -590,6 +778,9 @@ int main(void)
     tcase_add_test(tc, test_answer_deadline);
     tcase_add_test(tc, test_role_names);
     tcase_add_test(tc, test_missing_file);
+    tcase_add_test(tc, test_scheme_loads);
+    tcase_add_test(tc, test_shipped_contingents_add_up);
+    tcase_add_test(tc, test_bad_schemes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
