@@ -104,6 +104,7 @@ expect() {
         fi ;;
     vacancy_let) what="vacancy $id let to candidate $cand ($(jget "$line" contract | tr 'A-Z_' 'a-z-') lease)" ;;
     vacancy_released) what="vacancy $id back to regular allocation" ;;
+    proposal_advanced) what="proposal $id: now at step '$(jget "$line" step)'" ;;
     *) what="${type//_/ } $id" ;;
     esac
     printf '    \033[2m→\033[0m %s, #%s (%s): %s\n' "$(pname "$party")" "$seq" "$why" "$what"
@@ -147,8 +148,11 @@ for c in ribw-kam:kam-0012 ribw-kam:kam-0031 dock:dock-0207 welschap-socius:ws-0
 done
 
 title "Municipalities grant urgency under their housing ordinance"
-for g in gem-haarlem:kam-0012:2025-03-04 gem-haarlem:kam-0031:2025-06-10 \
-    gem-velsen:dock-0207:2025-02-17 gem-velsen:ws-0102:2025-05-26 gem-almere:ldh-0044:2025-04-01; do
+# Urgency has a window (4 months in Zuid-Kennemerland & IJmond, 6 in Almere),
+# so the dates are counted back from today: kam-0012 has waited longest.
+ago() { date -u -d "-$1 days" +%F; }
+for g in gem-haarlem:kam-0012:$(ago 75) gem-haarlem:kam-0031:$(ago 20) \
+    gem-velsen:dock-0207:$(ago 90) gem-velsen:ws-0102:$(ago 30) gem-almere:ldh-0044:$(ago 60); do
     IFS=: read -r party id date <<<"$g"
     printf '    %-34s ' "$(pname "$party")"
     as "$party" grant-urgency "$id" --date "$date"
@@ -164,12 +168,19 @@ do_as pre-wonen publish "$DEMO/PW-2025-0142.yaml"
 expect ribw-kam proposal_created PW-2025-0142/1 proposal
 expect pre-wonen proposal_created PW-2025-0142/1
 expect gem-haarlem proposal_created PW-2025-0142/1
-tell "Two candidates fit; kam-0012 has had urgency longest (since 4 March) and comes first."
+tell "Two candidates fit; kam-0012 has had urgency longest ($(ago 75)) and comes first."
+tell "The municipality asks matching why, and replays the decision from its snapshot:"
+do_as gem-haarlem explain PW-2025-0142/1 --replay
 
 title "RIBW K/AM accepts with its client; after the viewing Pré Wonen signs a three-party lease"
 do_as ribw-kam answer PW-2025-0142/1 accept
 expect pre-wonen proposal_answered PW-2025-0142/1
+expect pre-wonen proposal_advanced PW-2025-0142/1
 wait_state pre-wonen PW-2025-0142 accepted
+tell "The scheme's route: answer (care provider) -> viewing (corporation) -> lease."
+tell "Signing before the viewing is confirmed is refused:"
+do_as pre-wonen signed PW-2025-0142 --contract three-party || true
+do_as pre-wonen confirm PW-2025-0142/1 viewing ok
 do_as pre-wonen signed PW-2025-0142 --contract three-party
 expect ribw-kam vacancy_let PW-2025-0142
 expect pre-wonen vacancy_let PW-2025-0142
@@ -180,11 +191,12 @@ do_as ymere publish "$DEMO/YM-2025-0871.yaml"
 expect dock proposal_created YM-2025-0871/1 proposal
 expect gem-velsen proposal_created YM-2025-0871/1
 tell "DOCK's client, a mother with her son, declines: the son's school is too far away."
-do_as dock answer YM-2025-0871/1 decline --reason "school van zoon te ver weg"
+do_as dock answer YM-2025-0871/1 decline --reason "dwelling_unsuitable: school van zoon te ver weg"
 expect ymere proposal_answered YM-2025-0871/1
 expect welschap-socius proposal_created YM-2025-0871/2 proposal
 expect gem-velsen proposal_created YM-2025-0871/2
 tell "The flat went on to the next eligible candidate at once: ws-0102 of WelschapSocius."
+tell "'dwelling_unsuitable' is no refusal in the policy, so dock-0207 keeps its urgency."
 
 title "Elan Wonen publishes EW-2025-0033: $(describe "$DEMO/EW-2025-0033.yaml")"
 do_as elan-wonen publish "$DEMO/EW-2025-0033.yaml"

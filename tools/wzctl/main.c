@@ -18,6 +18,7 @@
 #include "wz_settings.h"
 #include "wz_util.h"
 #include "wz_validate.h"
+#include "wz_match.h"
 #include "wzctl.h"
 
 #define RETRY_MS 1000
@@ -214,6 +215,7 @@ typedef struct {
     Woonzorg__V1__SignLease lease;
     Woonzorg__V1__StatusQuery status;
     Woonzorg__V1__AuditQuery audit;
+    Woonzorg__V1__ConfirmStep confirm;
 } s_build_t;
 
 static void s_build_fini(s_build_t *b)
@@ -265,6 +267,7 @@ static int s_build(s_build_t *b, const wzctl_args_t *a)
             b->date = a->date;
             b->grant.date = &b->date;
         }
+        b->grant.extend = a->extend;
         b->req.body_case = WOONZORG__V1__REQUEST__BODY_GRANT_URGENCY;
         b->req.grant_urgency = &b->grant;
         break;
@@ -276,6 +279,27 @@ static int s_build(s_build_t *b, const wzctl_args_t *a)
             b->answer.reason = (char *)a->reason;
         b->req.body_case = WOONZORG__V1__REQUEST__BODY_ANSWER;
         b->req.answer = &b->answer;
+        break;
+    case WZCTL_CMD_CONFIRM:
+        if (strcmp(a->pos[2], "ok") != 0 && strcmp(a->pos[2], "no") != 0) {
+            fprintf(stderr, "wzctl: confirm wants ok or no, got '%s'\n", a->pos[2]);
+            return WZCTL_EXIT_USAGE;
+        }
+        b->confirm = (Woonzorg__V1__ConfirmStep)WOONZORG__V1__CONFIRM_STEP__INIT;
+        b->confirm.proposal_id = (char *)a->pos[0];
+        b->confirm.step = (char *)a->pos[1];
+        b->confirm.ok = strcmp(a->pos[2], "ok") == 0;
+        if (a->reason)
+            b->confirm.reason = (char *)a->reason;
+        b->req.body_case = WOONZORG__V1__REQUEST__BODY_CONFIRM_STEP;
+        b->req.confirm_step = &b->confirm;
+        break;
+    case WZCTL_CMD_EXPLAIN:
+        b->status = (Woonzorg__V1__StatusQuery)WOONZORG__V1__STATUS_QUERY__INIT;
+        b->status.kind = WOONZORG__V1__STATUS_QUERY__KIND__KIND_PROPOSAL;
+        b->status.id = (char *)a->pos[0];
+        b->req.body_case = WOONZORG__V1__REQUEST__BODY_STATUS;
+        b->req.status = &b->status;
         break;
     case WZCTL_CMD_SIGNED:
         b->lease = (Woonzorg__V1__SignLease)WOONZORG__V1__SIGN_LEASE__INIT;
@@ -302,6 +326,69 @@ static int s_build(s_build_t *b, const wzctl_args_t *a)
         return WZCTL_EXIT_USAGE;
     }
     return 0;
+}
+
+/* explain --replay: fetches the decision snapshot (municipalities only),
+ * recomputes it under the loaded policy and compares with what was decided.
+ * Exit 0 when the same, 1 when it differs or cannot be replayed. */
+static int s_replay(s_env_t *env, wz_client_t *client, const wzctl_args_t *a,
+                    const WzReply *proposal_reply)
+{
+    WzRequest req = WOONZORG__V1__REQUEST__INIT;
+    Woonzorg__V1__StatusQuery q = WOONZORG__V1__STATUS_QUERY__INIT;
+    char request_id[33];
+    wz_random_id(request_id);
+    q.kind = WOONZORG__V1__STATUS_QUERY__KIND__KIND_SNAPSHOT;
+    q.id = (char *)a->pos[0];
+    req.request_id = request_id;
+    req.body_case = WOONZORG__V1__REQUEST__BODY_STATUS;
+    req.status = &q;
+    WzReply *reply = NULL;
+    if (wz_client_call(client, &req, a->timeout_ms, RETRY_MS, &reply) != 0) {
+        fprintf(stderr, "error: TIMEOUT: no snapshot from %s within %d ms\n", env->service,
+                a->timeout_ms);
+        return WZCTL_EXIT_TIMEOUT;
+    }
+    int rc = WZCTL_EXIT_REFUSED;
+    if (reply->code != WOONZORG__V1__CODE__CODE_OK ||
+        reply->result_case != WOONZORG__V1__REPLY__RESULT_SNAPSHOT) {
+        wzctl_print_error(stderr, reply->code, reply->field, reply->message, NULL);
+        goto out;
+    }
+    const WzSnapshot *snap = reply->snapshot;
+    wz_match_result_t r;
+    size_t chosen = 0;
+    int picked = wz_match_replay(env->policy, snap, &r, &chosen);
+    if (picked < 0) {
+        fprintf(stderr, "error: cannot replay %s: %s\n", a->pos[0], r.summary);
+        goto out;
+    }
+    const char *now = picked ? snap->candidates[chosen]->id : "";
+    const WzExplanation *then = snap->explanation;
+    bool same = strcmp(now, snap->chosen) == 0 && then &&
+                strcmp(r.explanation.summary, then->summary) == 0 &&
+                then->n_filters == r.explanation.n_filters;
+    for (size_t i = 0; same && i < then->n_filters; i++)
+        same = then->filters[i]->removed == r.explanation.filters[i]->removed;
+    if (!a->json) {
+        if (proposal_reply->result_case == WOONZORG__V1__REPLY__RESULT_PROPOSAL)
+            wzctl_print_explanation(stdout, proposal_reply->proposal);
+        printf("%-16s%zu candidates, %u not active, %zu proposed before, decided on "
+               "%04d-%02d-%02d under policy %s\n",
+               "replay", snap->n_candidates, (unsigned)snap->inactive, snap->n_tried,
+               (int)snap->decided_on->year, (int)snap->decided_on->month,
+               (int)snap->decided_on->day, snap->policy_version);
+        printf("%-16s%s\n", "result",
+               same ? "the same decision" : "DIFFERENT from the stored decision");
+        if (!same)
+            printf("%-16s%s\n", "replayed", r.explanation.summary);
+    } else {
+        printf("{\"replay\":\"%s\",\"same\":%s}\n", a->pos[0], same ? "true" : "false");
+    }
+    rc = same ? WZCTL_EXIT_OK : WZCTL_EXIT_REFUSED;
+out:
+    WZ_FREE_UNPACKED(reply);
+    return rc;
 }
 
 static int s_request(const wzctl_args_t *a)
@@ -362,8 +449,17 @@ static int s_request(const wzctl_args_t *a)
         rc = WZCTL_EXIT_REFUSED;
         goto out;
     }
+    if (a->cmd == WZCTL_CMD_EXPLAIN && a->replay) {
+        rc = s_replay(&env, client, a, reply);
+        goto out;
+    }
     if (!a->json) {
-        if (a->cmd == WZCTL_CMD_STATUS)
+        if (a->cmd == WZCTL_CMD_EXPLAIN)
+            wzctl_print_explanation(stdout, reply->result_case ==
+                                                    WOONZORG__V1__REPLY__RESULT_PROPOSAL
+                                                ? reply->proposal
+                                                : NULL);
+        else if (a->cmd == WZCTL_CMD_STATUS)
             wzctl_print_status(stdout, reply);
         else if (a->cmd == WZCTL_CMD_AUDIT)
             wzctl_print_audit(stdout, reply->result_case == WOONZORG__V1__REPLY__RESULT_AUDIT

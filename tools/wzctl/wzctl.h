@@ -37,6 +37,8 @@ typedef enum {
     WZCTL_CMD_STATUS,
     WZCTL_CMD_LISTEN,
     WZCTL_CMD_AUDIT,
+    WZCTL_CMD_CONFIRM,
+    WZCTL_CMD_EXPLAIN,
 } wzctl_cmd_t;
 
 /* Everything the command line said. Strings point into argv. */
@@ -60,6 +62,8 @@ typedef struct {
     long silence_s;     /* listen --timeout SECONDS (0: none) */
     bool no_ack;        /* listen --no-ack */
     long last;          /* audit tail -n */
+    bool extend;        /* grant-urgency --extend */
+    bool replay;        /* explain --replay */
 } wzctl_args_t;
 
 /* Parses argv (argv[0] is the program). Global options go before the command
@@ -128,6 +132,9 @@ void wzctl_print_error(FILE *out, WzCode code, const char *field, const char *me
 void wzctl_print_status(FILE *out, const WzReply *r);
 /* One line (plus an explanation line where there is one) per delivery. */
 void wzctl_print_delivery(FILE *out, const WzDelivery *d);
+/* A proposal's explanation, readably: scheme and mode, rank, the rules with
+ * what each removed, the ranking rule and the summary. */
+void wzctl_print_explanation(FILE *out, const WzProposal *p);
 /* One line per audit entry. */
 void wzctl_print_audit(FILE *out, const WzAuditPage *page);
 

@@ -53,10 +53,20 @@ void wzctl_usage(FILE *out)
           "  register FILE.yaml                     care provider: register a candidate (a\n"
           "                                         known id updates it)\n"
           "  withdraw-candidate CANDIDATE           care provider: withdraw a candidate\n"
-          "  answer PROPOSAL accept|decline [--reason TEXT]\n"
-          "                                         care provider: answer a proposal\n"
-          "  grant-urgency CANDIDATE [--date YYYY-MM-DD]\n"
-          "                                         municipality: grant urgency (default: today)\n"
+          "  answer PROPOSAL accept|decline [--reason REASON]\n"
+          "                                         care provider: answer a proposal; a decline\n"
+          "      names one of the policy's decline_reasons, e.g. \"client_refuses\" or\n"
+          "      \"dwelling_unsuitable: school too far\" (the id decides the consequence)\n"
+          "  confirm PROPOSAL STEP ok|no [--reason REASON]\n"
+          "      the party of the proposal's current route step confirms it or turns it\n"
+          "      down (e.g. the corporation after the viewing); a municipality gives its\n"
+          "      verdict on a refusal with STEP \"decline\"\n"
+          "  explain PROPOSAL [--replay]             any party that sees the proposal: why this\n"
+          "      candidate (rank, eligible, what each rule removed); with --replay a\n"
+          "      municipality recomputes the decision from its snapshot and compares\n"
+          "  grant-urgency CANDIDATE [--date YYYY-MM-DD] [--extend]\n"
+          "                                         municipality: grant urgency (default: today);\n"
+          "      --extend extends it once by the scheme's extension\n"
           "  status vacancy|candidate|proposal ID   any party: show the current state\n"
           "  listen [--count N] [--timeout SECONDS] [--no-ack]\n"
           "      print the party's deliveries as they arrive and acknowledge each one\n"
@@ -77,6 +87,8 @@ void wzctl_usage(FILE *out)
           "  rent: 612.50                       # euros a month\n"
           "  access: [ground_floor, lift]       # also no_steps, wheelchair\n"
           "  available_from: 2025-12-01\n"
+          "  scheme: zkij-uitstroom             # optional: the region's default scheme\n"
+          "  stairwell: \"12\"                    # optional, for the spread per stairwell\n"
           "\n"
           "Candidate file (register):\n"
           "  id: kam-0012                       # a pseudonym, never a name\n"
@@ -88,7 +100,11 @@ void wzctl_usage(FILE *out)
           "  access_needs: []\n"
           "  acceptable_municipalities: [haarlem, heemstede]   # empty: the whole region\n"
           "  excluded_neighbourhoods: []\n"
-          "  consent: true                      # required\n"
+          "  consent: true                      # required to register; false withdraws it\n"
+          "  care_location: BU03920101          # optional: where the care provider supports\n"
+          "  max_distance_km: 5                 # optional: at most this far from care_location\n"
+          "  parked_until: 2026-02-01           # optional: paused until then, with\n"
+          "  park_reason: \"short clinic stay\"  #   a reason (no medical details)\n"
           "Unknown keys are refused with file and line.\n"
           "\n"
           "Output: readable lines on stdout; errors on stderr as\n"
@@ -266,8 +282,10 @@ static const s_command_t s_commands[] = {
     {"withdraw", WZCTL_CMD_WITHDRAW, 1, 1, ""},
     {"register", WZCTL_CMD_REGISTER, 1, 1, ""},
     {"withdraw-candidate", WZCTL_CMD_WITHDRAW_CANDIDATE, 1, 1, ""},
-    {"grant-urgency", WZCTL_CMD_GRANT_URGENCY, 1, 1, "--date"},
+    {"grant-urgency", WZCTL_CMD_GRANT_URGENCY, 1, 1, "--date --extend"},
     {"answer", WZCTL_CMD_ANSWER, 2, 2, "--reason"},
+    {"confirm", WZCTL_CMD_CONFIRM, 3, 3, "--reason"},
+    {"explain", WZCTL_CMD_EXPLAIN, 1, 1, "--replay"},
     {"signed", WZCTL_CMD_SIGNED, 1, 1, "--contract"},
     {"status", WZCTL_CMD_STATUS, 2, 2, ""},
     {"listen", WZCTL_CMD_LISTEN, 0, 0, "--count --timeout --no-ack"},
@@ -316,11 +334,16 @@ static int s_command_option(wzctl_args_t *a, const char *opt, const char *value,
                             size_t errlen)
 {
     long n;
-    if (!strcmp(opt, "--force") || !strcmp(opt, "--no-ack")) {
+    if (!strcmp(opt, "--force") || !strcmp(opt, "--no-ack") || !strcmp(opt, "--extend") ||
+        !strcmp(opt, "--replay")) {
         if (value)
             return s_fail(err, errlen, "%s takes no value", opt);
         if (!strcmp(opt, "--force"))
             a->force = true;
+        else if (!strcmp(opt, "--extend"))
+            a->extend = true;
+        else if (!strcmp(opt, "--replay"))
+            a->replay = true;
         else
             a->no_ack = true;
         return 0;
@@ -413,7 +436,8 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
             continue;
         }
         if (cmd && s_has_option(cmd, opt)) {
-            bool flag = !strcmp(opt, "--force") || !strcmp(opt, "--no-ack");
+            bool flag = !strcmp(opt, "--force") || !strcmp(opt, "--no-ack") ||
+                        !strcmp(opt, "--extend") || !strcmp(opt, "--replay");
             const char *value = flag ? (eq ? eq + 1 : NULL) : s_opt_value(argc, argv, &i, arg, eq);
             if (s_command_option(a, opt, value, err, errlen) != 0)
                 return -1;
@@ -636,7 +660,7 @@ static int s_root(s_yaml_t *y, const wz_doc_t *doc, char *err, size_t errlen, co
 
 #define VACANCY_KEYS                                                                               \
     "id municipality neighbourhood complex address rooms floor_area_m2 rent access "               \
-    "available_from"
+    "available_from scheme stairwell"
 
 int wzctl_vacancy_from_doc(const wz_doc_t *doc, WzVacancy **out, char *err, size_t errlen)
 {
@@ -655,11 +679,19 @@ int wzctl_vacancy_from_doc(const wz_doc_t *doc, WzVacancy **out, char *err, size
     const char *addr = failed ? NULL : s_text(&y, y.root, "address", true, &failed);
     if (failed)
         return -1;
+    const char *scheme = s_text(&y, y.root, "scheme", false, &failed);
+    const char *stairwell = failed ? NULL : s_text(&y, y.root, "stairwell", false, &failed);
+    if (failed)
+        return -1;
     v.id = (char *)id;
     v.municipality = (char *)mun;
     v.neighbourhood = (char *)nb;
     v.complex = (char *)cx;
     v.address = (char *)addr;
+    if (scheme)
+        v.scheme = (char *)scheme;
+    if (stairwell)
+        v.stairwell = (char *)stairwell;
     if (s_uint(&y, y.root, "rooms", true, 1000, &v.rooms) ||
         s_uint(&y, y.root, "floor_area_m2", true, 100000, &v.floor_area_m2))
         return -1;
@@ -688,7 +720,8 @@ int wzctl_vacancy_from_doc(const wz_doc_t *doc, WzVacancy **out, char *err, size
 
 #define CANDIDATE_KEYS                                                                             \
     "id municipality group household age_band income access_needs "                                \
-    "acceptable_municipalities excluded_neighbourhoods consent"
+    "acceptable_municipalities excluded_neighbourhoods consent care_location max_distance_km "     \
+    "parked_until park_reason"
 
 int wzctl_candidate_from_doc(const wz_doc_t *doc, WzCandidate **out, char *err, size_t errlen)
 {
@@ -734,6 +767,25 @@ int wzctl_candidate_from_doc(const wz_doc_t *doc, WzCandidate **out, char *err, 
     c.household = &hh;
     if (s_access_list(&y, y.root, "access_needs", &c.access_needs) != 0)
         return -1;
+    const char *care = s_text(&y, y.root, "care_location", false, &failed);
+    const char *park_reason = failed ? NULL : s_text(&y, y.root, "park_reason", false, &failed);
+    if (failed || s_uint(&y, y.root, "max_distance_km", false, 100000, &c.max_distance_km))
+        return -1;
+    if (care)
+        c.care_location = (char *)care;
+    if (park_reason)
+        c.park_reason = (char *)park_reason;
+    WzDate parked = WOONZORG__V1__DATE__INIT;
+    const wz_node_t *until = wz_node_get(y.root, "parked_until");
+    if (until && wz_node_text(until) && *wz_node_text(until)) {
+        int yy, mm, dd;
+        if (wz_node_date(doc, until, &yy, &mm, &dd, err, errlen) != 0)
+            return -1;
+        parked.year = yy;
+        parked.month = mm;
+        parked.day = dd;
+        c.parked_until = &parked;
+    }
     const wz_node_t *consent = wz_node_get(y.root, "consent");
     if (consent) {
         bool yes = false;

@@ -323,6 +323,46 @@ static void s_event(FILE *out, const WzEvent *e, const char *indent)
                 p ? s_or(p->candidate_id, "-") : "-");
         break;
     }
+    case WOONZORG__V1__EVENT__PAYLOAD_URGENCY_LAPSED:
+        fprintf(out, "urgency lapsed  candidate %s (%s): %s", e->urgency_lapsed->candidate_id,
+                s_or(e->urgency_lapsed->municipality, "-"), s_or(e->urgency_lapsed->reason, "-"));
+        break;
+    case WOONZORG__V1__EVENT__PAYLOAD_DEADLINE_REMINDER: {
+        const WzProposal *p = e->deadline_reminder->proposal;
+        s_local_time(p ? p->deadline_ms : 0, when, sizeof when);
+        fprintf(out, "reminder  %s: step '%s' for the %s, before %s", p ? p->id : "-",
+                s_or(e->deadline_reminder->step, "-"), s_or(e->deadline_reminder->role, "-"),
+                when);
+        break;
+    }
+    case WOONZORG__V1__EVENT__PAYLOAD_PROPOSAL_ADVANCED: {
+        const WzProposal *p = e->proposal_advanced->proposal;
+        s_local_time(p ? p->deadline_ms : 0, when, sizeof when);
+        fprintf(out, "proposal %s  step '%s' done, now '%s' before %s", p ? p->id : "-",
+                s_or(e->proposal_advanced->done_step, "-"), p ? s_or(p->step, "-") : "-", when);
+        break;
+    }
+    case WOONZORG__V1__EVENT__PAYLOAD_STEP_CONFIRMED: {
+        const WzProposal *p = e->step_confirmed->proposal;
+        fprintf(out, "step %s  %s of proposal %s", s_or(e->step_confirmed->step, "-"),
+                e->step_confirmed->ok ? "confirmed" : "turned down", p ? p->id : "-");
+        if (e->step_confirmed->reason && *e->step_confirmed->reason)
+            fprintf(out, ": %s", e->step_confirmed->reason);
+        break;
+    }
+    case WOONZORG__V1__EVENT__PAYLOAD_NOMINATION_REQUESTED: {
+        const WzVacancy *v = e->nomination_requested->vacancy;
+        s_local_time(e->nomination_requested->deadline_ms, when, sizeof when);
+        fprintf(out, "nominate  a candidate of %s for vacancy %s before %s",
+                s_or(e->nomination_requested->care_provider, "-"), v ? v->id : "-", when);
+        break;
+    }
+    case WOONZORG__V1__EVENT__PAYLOAD_NOMINATION_REFUSED:
+        why = e->nomination_refused->explanation;
+        fprintf(out, "nomination refused  %s for vacancy %s",
+                s_or(e->nomination_refused->candidate_id, "-"),
+                s_or(e->nomination_refused->vacancy_id, "-"));
+        break;
     case WOONZORG__V1__EVENT__PAYLOAD_NOTIFICATION_DELIVERED:
         fprintf(out, "notification delivered  to %s up to #%llu", e->notification_delivered->party,
                 (unsigned long long)e->notification_delivered->up_to_seq);
@@ -365,4 +405,28 @@ void wzctl_print_audit(FILE *out, const WzAuditPage *page)
         else
             fprintf(out, "%s\n", s_or(a->source, "-"));
     }
+}
+
+void wzctl_print_explanation(FILE *out, const WzProposal *p)
+{
+    if (!p || !p->explanation) {
+        fprintf(out, "no explanation\n");
+        return;
+    }
+    const WzExplanation *x = p->explanation;
+    ROW(out, "proposal", "%s (vacancy %s, candidate %s)", p->id, p->vacancy_id, p->candidate_id);
+    ROW(out, "scheme", "%s (%s), policy %s", x->scheme && *x->scheme ? x->scheme : "none",
+        x->mode && *x->mode ? x->mode : "ranked", x->policy_version);
+    ROW(out, "rank", "%u of %u eligible (%u considered)", (unsigned)x->rank,
+        (unsigned)x->eligible, (unsigned)x->considered);
+    ROW(out, "fit penalty", "%.1f (lower is better)", x->score);
+    ROW(out, "ranking", "%s", x->ranking);
+    fprintf(out, "rules, in order (removed / left):\n");
+    unsigned left = x->considered;
+    for (size_t i = 0; i < x->n_filters; i++) {
+        left -= x->filters[i]->removed <= left ? x->filters[i]->removed : left;
+        fprintf(out, "  %-18s %6u  %6u\n", x->filters[i]->rule, (unsigned)x->filters[i]->removed,
+                left);
+    }
+    ROW(out, "why", "%s", x->summary);
 }
