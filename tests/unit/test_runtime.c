@@ -243,8 +243,11 @@ START_TEST(test_reload_applies_a_valid_policy_and_refuses_a_bad_one)
     ck_assert_str_eq(rt.policy->version, "test.2");
 
     /* A removed party: valid, but needs a restart (ZAP and mailboxes). */
-    char *fewer = s_edit(original,
-                         "  - {id: dock, name: Stichting DOCK, role: care_provider, region: zkij}\n", "");
+    char *fewer_parties = s_edit(
+        original, "  - {id: dock, name: Stichting DOCK, role: care_provider, region: zkij}\n", "");
+    /* ... and from the scheme that names it, so the policy itself stays valid. */
+    char *fewer = s_edit(fewer_parties, "care_providers: [ribw-kam, dock]",
+                         "care_providers: [ribw-kam]");
     s_spit(path, fewer);
     ck_assert_int_eq(wz_runtime_reload(&rt, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "restart") != NULL, "%s", err);
@@ -257,6 +260,7 @@ START_TEST(test_reload_applies_a_valid_policy_and_refuses_a_bad_one)
     free(v2b);
     free(bad);
     free(fewer);
+    free(fewer_parties);
     wz_runtime_fini(&rt);
 }
 END_TEST
