@@ -104,6 +104,7 @@ expect() {
         fi ;;
     vacancy_let) what="vacancy $id let to candidate $cand ($(jget "$line" contract | tr 'A-Z_' 'a-z-') lease)" ;;
     vacancy_released) what="vacancy $id back to regular allocation" ;;
+    nomination_requested) what="nominate a candidate for vacancy $id" ;;
     proposal_advanced) what="proposal $id: now at step '$(jget "$line" step)'" ;;
     *) what="${type//_/ } $id" ;;
     esac
@@ -207,6 +208,9 @@ tell "straight away, with the count per rule for the corporation and the municip
 
 title "Almere: De Alliantie publishes DA-2025-1204: $(describe "$DEMO/DA-2025-1204.yaml")"
 do_as de-alliantie publish "$DEMO/DA-2025-1204.yaml"
+tell "Almere's scheme works by nomination: the rotation asks Leger des Heils first."
+expect leger-des-heils nomination_requested DA-2025-1204 nominate
+do_as leger-des-heils nominate DA-2025-1204 ldh-0044
 expect leger-des-heils proposal_created DA-2025-1204/1 proposal
 expect gem-almere proposal_created DA-2025-1204/1
 tell "ldh-0044 is under 23, so the rent had to stay below €477.20. Almere is its own"

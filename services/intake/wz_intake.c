@@ -933,6 +933,57 @@ static int s_status_snapshot(wz_intake_t *self, const s_ctx_t *c, const char *id
     return 0;
 }
 
+/* Nominate mode: the care provider asked for a vacancy nominates one of its
+ * own candidates; matching checks eligibility and answers with a proposal or
+ * a NominationRefused (with the explanation). */
+static int s_nominate(wz_intake_t *self, wz_txn_t *txn, const s_ctx_t *c, s_out_t *o)
+{
+    const Woonzorg__V1__Nominate *n = c->req->nominate;
+    char vkey[KEY_MAX], ckey[KEY_MAX];
+    if (s_key(self, vkey, c->region, "m:vacancy:%s", n->vacancy_id) != 0 ||
+        s_key(self, ckey, c->region, "candidate:%s", n->candidate_id) != 0)
+        return -1;
+    if (wz_txn_watch(txn, vkey) != 0) return -1;
+    WzVacancy *v = NULL;
+    WzCandidate *cand = NULL;
+    int rc = -1;
+    int found = s_load(self, txn, vkey, &woonzorg__v1__vacancy__descriptor, &v);
+    if (found < 0) goto out;
+    if (!found) {
+        rc = s_fail(o, CODE(NOT_FOUND), "nominate.vacancy_id", "vacancy %s not found",
+                    n->vacancy_id);
+        goto out;
+    }
+    if (v->state != VSTATE(MATCHING) || !v->nominator || strcmp(v->nominator, c->party->id) != 0) {
+        rc = s_fail(o, CODE(CONFLICT), "nominate.vacancy_id",
+                    "vacancy %s is not waiting for a nomination by %s", n->vacancy_id,
+                    c->party->id);
+        goto out;
+    }
+    found = s_load(self, txn, ckey, &woonzorg__v1__candidate__descriptor, &cand);
+    if (found < 0) goto out;
+    if (!found || strcmp(cand->care_provider, c->party->id) != 0) {
+        rc = s_fail(o, found ? CODE(FORBIDDEN) : CODE(NOT_FOUND), "nominate.candidate_id",
+                    "candidate %s is not registered by %s", n->candidate_id, c->party->id);
+        goto out;
+    }
+    Woonzorg__V1__CandidateNominated body = WOONZORG__V1__CANDIDATE_NOMINATED__INIT;
+    body.vacancy_id = n->vacancy_id;
+    body.candidate_id = n->candidate_id;
+    body.care_provider = (char *)c->party->id;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(CANDIDATE_NOMINATED);
+    ev.candidate_nominated = &body;
+    if (s_emit(txn, c, &ev) != 0) goto out;
+    s_ok(o, n->vacancy_id, "candidate %s nominated for vacancy %s; matching checks eligibility",
+         n->candidate_id, n->vacancy_id);
+    rc = 0;
+out:
+    WZ_FREE_UNPACKED(v);
+    WZ_FREE_UNPACKED(cand);
+    return rc;
+}
+
 static int s_status(wz_intake_t *self, const s_ctx_t *c, s_out_t *o)
 {
     const Woonzorg__V1__StatusQuery *q = c->req->status;
@@ -965,6 +1016,7 @@ static bool s_role_allowed(const WzRequest *req, wz_role_t role)
     case BODY(REGISTER_CANDIDATE):
     case BODY(WITHDRAW_CANDIDATE):
     case BODY(ANSWER):
+    case BODY(NOMINATE):
         return role == WZ_ROLE_CARE_PROVIDER;
     case BODY(GRANT_URGENCY):
         return role == WZ_ROLE_MUNICIPALITY;
@@ -992,6 +1044,8 @@ static s_decide_fn s_decider(const WzRequest *req)
         return s_sign_lease;
     case BODY(CONFIRM_STEP):
         return s_confirm_step;
+    case BODY(NOMINATE):
+        return s_nominate;
     default:
         return NULL;
     }

@@ -994,11 +994,130 @@ out:
     return proposed;
 }
 
+/* Nominate mode: asks the next care provider of the scheme's rotation (not
+ * asked for this vacancy before) to nominate one of its candidates, with the
+ * deadline of the route's first step. Releases the vacancy when the vacancy
+ * may not be offered, or when every care provider was asked. */
+static void s_request_nomination(s_work_t *w, s_rec_t *vr, const wz_scheme_t *scheme)
+{
+    WzVacancy *v = VAC(vr);
+    wz_match_ctx_t ctx = {.policy = w->self->policy,
+                          .scheme = scheme,
+                          .today = w->today,
+                          .contingent_target = -1};
+    s_load_counters(w, scheme, v, &ctx);
+    if (w->failed)
+        return;
+    if (wz_match_vacancy_check(&ctx, v) >= 0) {
+        /* The usual explanation of why nobody may be proposed. */
+        wz_match_result_t result;
+        if (!s_match_as(w, vr, "", &result) && !w->failed)
+            s_release_vacancy(w, vr, &result.explanation);
+        return;
+    }
+    char asked_key[KEY_MAX], rot_key[KEY_MAX], noms[KEY_MAX];
+    if (s_key(w, asked_key, "m:asked:%s", v->id) != 0 || s_key(w, rot_key, "m:rotation") != 0 ||
+        s_key(w, noms, "nominations") != 0)
+        return;
+    redisReply *asked = wz_store_cmd(w->self->store, "SMEMBERS %s", asked_key);
+    if (!asked) {
+        w->failed = true;
+        return;
+    }
+    long next = s_counter_read(w, rot_key, scheme->id);
+    const char *cp = NULL;
+    size_t n = scheme->n_care_providers;
+    for (size_t k = 0; k < n && !cp; k++) {
+        const char *candidate_cp = scheme->care_providers[(size_t)(next + (long)k) % n];
+        bool was_asked = v->nominator && strcmp(v->nominator, candidate_cp) == 0;
+        for (size_t i = 0; !was_asked && asked->type == REDIS_REPLY_ARRAY && i < asked->elements;
+             i++)
+            was_asked = strcmp(asked->element[i]->str, candidate_cp) == 0;
+        if (!was_asked) {
+            cp = candidate_cp;
+            s_counter_add(w, rot_key, scheme->id, (long)k + 1);
+        }
+    }
+    freeReplyObject(asked);
+    if (v->nominator && v->nominator[0])
+        S_CMD(w, "SADD %s %s", asked_key, v->nominator);
+    if (!cp) {
+        WzExplanation why = WOONZORG__V1__EXPLANATION__INIT;
+        why.summary = (char *)"no care provider of the scheme nominated an eligible candidate in "
+                              "time: every one was asked";
+        why.scheme = (char *)scheme->id;
+        why.mode = "nominate";
+        why.policy_version = (char *)w->self->policy->version;
+        S_CMD(w, "ZREM %s %s", noms, v->id);
+        s_release_vacancy(w, vr, &why);
+        return;
+    }
+    int64_t deadline = wz_policy_deadline(w->self->policy, w->region,
+                                          scheme->n_route ? scheme->route[0].working_days : 5,
+                                          w->now_ms);
+    s_set_str(w, &v->nominator, cp);
+    v->state = VSTATE(MATCHING);
+    vr->dirty = true;
+    S_CMD(w, "ZADD %s %lld %s", noms, (long long)deadline, v->id);
+    Woonzorg__V1__NominationRequested body = WOONZORG__V1__NOMINATION_REQUESTED__INIT;
+    body.vacancy = v;
+    body.care_provider = (char *)cp;
+    body.deadline_ms = deadline;
+    body.scheme = (char *)scheme->id;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(NOMINATION_REQUESTED);
+    ev.nomination_requested = &body;
+    s_emit(w, &ev);
+    wz_log(w->self->log, WZ_LOG_INFO, "nomination requested", "vacancy", v->id, "care_provider",
+           cp, NULL);
+}
+
 static void s_match(s_work_t *w, s_rec_t *vr)
 {
+    const wz_scheme_t *scheme = s_vacancy_scheme(w, VAC(vr));
+    if (scheme && scheme->mode == WZ_MODE_NOMINATE) {
+        s_request_nomination(w, vr, scheme);
+        return;
+    }
     wz_match_result_t result;
     if (!s_match_as(w, vr, NULL, &result) && !w->failed)
         s_release_vacancy(w, vr, &result.explanation);
+}
+
+/* A care provider's nomination: proposed when eligible (with the rank it
+ * would have had), else refused with the rule, and the care provider may
+ * nominate again until its deadline. */
+static void s_on_nominated(s_work_t *w, const Woonzorg__V1__CandidateNominated *n)
+{
+    s_rec_t *vr = s_get(w, REC_VACANCY, n->vacancy_id);
+    if (!vr)
+        return;
+    if (!vr->msg || VAC(vr)->state != VSTATE(MATCHING) || !VAC(vr)->nominator ||
+        strcmp(VAC(vr)->nominator, n->care_provider) != 0) {
+        wz_log(w->self->log, WZ_LOG_INFO, "nomination for a vacancy not waiting for it ignored",
+               "vacancy", n->vacancy_id, "care_provider", n->care_provider, NULL);
+        return;
+    }
+    wz_match_result_t result;
+    if (s_match_as(w, vr, n->candidate_id, &result)) {
+        char noms[KEY_MAX];
+        if (s_key(w, noms, "nominations") == 0)
+            S_CMD(w, "ZREM %s %s", noms, n->vacancy_id);
+        return;
+    }
+    if (w->failed)
+        return;
+    Woonzorg__V1__NominationRefused body = WOONZORG__V1__NOMINATION_REFUSED__INIT;
+    body.vacancy_id = (char *)n->vacancy_id;
+    body.candidate_id = (char *)n->candidate_id;
+    body.care_provider = (char *)n->care_provider;
+    body.explanation = &result.explanation;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(NOMINATION_REFUSED);
+    ev.nomination_refused = &body;
+    s_emit(w, &ev);
+    wz_log(w->self->log, WZ_LOG_INFO, "nomination refused", "vacancy", n->vacancy_id, "candidate",
+           n->candidate_id, "why", result.summary, NULL);
 }
 
 /* After the vacancy's proposal proposal_id ended: match the vacancy again,
@@ -1109,6 +1228,9 @@ static void s_on_vacancy_withdrawn(s_work_t *w, const char *id)
     v->state = VSTATE(WITHDRAWN);
     s_set_str(w, &v->proposal_id, "");
     vr->dirty = true;
+    char noms[KEY_MAX];
+    if (s_key(w, noms, "nominations") == 0)
+        S_CMD(w, "ZREM %s %s", noms, id);
 }
 
 static bool s_has_urgency(const WzCandidate *c)
@@ -1486,6 +1608,9 @@ int wz_matching_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEv
     case PAYLOAD(STEP_CONFIRMED):
         s_on_step_confirmed(&w, ev->step_confirmed);
         break;
+    case PAYLOAD(CANDIDATE_NOMINATED):
+        s_on_nominated(&w, ev->candidate_nominated);
+        break;
     default:
         break; /* not matching's business */
     }
@@ -1682,6 +1807,50 @@ static int s_lapse_one(wz_matching_t *self, const wz_region_t *region, const cha
     return 0;
 }
 
+/* A nomination deadline passed: the next care provider is asked. */
+static int s_nomination_due_one(wz_matching_t *self, const wz_region_t *region, const char *vid,
+                                int64_t now_ms)
+{
+    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
+        if (!txn)
+            return -1;
+        s_work_t w;
+        s_work_init(&w, self, txn, region, now_ms);
+        int moved = 0;
+        char key[KEY_MAX];
+        if (s_key(&w, key, "m:vacancy:%s", vid) == 0 && wz_txn_watch(txn, key) != 0)
+            w.failed = true;
+        s_rec_t *vr = s_get(&w, REC_VACANCY, vid);
+        if (s_key(&w, key, "nominations") == 0)
+            S_CMD(&w, "ZREM %s %s", key, vid);
+        if (vr && vr->msg && VAC(vr)->state == VSTATE(MATCHING) && VAC(vr)->nominator &&
+            VAC(vr)->nominator[0]) {
+            const wz_scheme_t *scheme = s_vacancy_scheme(&w, VAC(vr));
+            if (scheme && scheme->mode == WZ_MODE_NOMINATE) {
+                wz_log(self->log, WZ_LOG_INFO, "nomination deadline passed", "vacancy", vid,
+                       "care_provider", VAC(vr)->nominator, NULL);
+                s_request_nomination(&w, vr, scheme);
+                moved = 1;
+            }
+        }
+        s_flush(&w);
+        int committed = w.failed ? -1 : wz_txn_commit(txn);
+        s_work_fini(&w);
+        wz_txn_destroy(&txn);
+        if (committed == 0)
+            return moved;
+        if (committed < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int wz_matching_nominations_due(wz_matching_t *self, int64_t now_ms)
+{
+    return s_due(self, "nominations", now_ms, s_nomination_due_one);
+}
+
 int wz_matching_lapse(wz_matching_t *self, int64_t now_ms)
 {
     return s_due(self, "m:urgency", now_ms, s_lapse_one);
@@ -1698,6 +1867,7 @@ int wz_matching_on_timer(wz_loop_t *loop, void *arg)
     int64_t now = wz_now_ms();
     wz_matching_remind(arg, now);
     wz_matching_expire(arg, now);
+    wz_matching_nominations_due(arg, now);
     wz_matching_lapse(arg, now);
     return 0;
 }

@@ -52,6 +52,11 @@ int wz_matching_expire(wz_matching_t *self, int64_t now_ms);
  * reminder time is at or before now_ms. Returns how many, or -1. */
 int wz_matching_remind(wz_matching_t *self, int64_t now_ms);
 
+/* Nominate mode: for each vacancy whose care provider did not nominate an
+ * eligible candidate by the deadline, asks the next care provider of the
+ * rotation (or releases the vacancy when all were asked). Returns how many, or -1. */
+int wz_matching_nominations_due(wz_matching_t *self, int64_t now_ms);
+
 /* Lapses each candidate (still active or registered) whose urgency window
  * ended at or before now_ms: state lapsed, UrgencyLapsed emitted (the
  * municipality is told). Returns how many, or -1. */

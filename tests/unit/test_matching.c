@@ -1301,6 +1301,71 @@ START_TEST(test_snapshot_replays)
 }
 END_TEST
 
+static void ev_nominate(const char *vacancy, const char *candidate, const char *care_provider)
+{
+    Woonzorg__V1__CandidateNominated body = WOONZORG__V1__CANDIDATE_NOMINATED__INIT;
+    body.vacancy_id = (char *)vacancy;
+    body.candidate_id = (char *)candidate;
+    body.care_provider = (char *)care_provider;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(CANDIDATE_NOMINATED);
+    ev.candidate_nominated = &body;
+    s_produce(&ev, care_provider);
+}
+
+START_TEST(test_nominate_mode)
+{
+    s_schemes[0].mode = WZ_MODE_NOMINATE;
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish("pw-1");
+    /* The first care provider of the rotation is asked. */
+    WzVacancy *v = s_vacancy("pw-1");
+    ck_assert_int_eq(v->state, VSTATE(MATCHING));
+    ck_assert_str_eq(v->nominator, "ribw-kam");
+    WZ_FREE_UNPACKED(v);
+    WzEvent *e = s_last_of(PAYLOAD(NOMINATION_REQUESTED));
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->nomination_requested->care_provider, "ribw-kam");
+    ck_assert(e->nomination_requested->deadline_ms > wz_now_ms());
+    WZ_FREE_UNPACKED(e);
+    ck_assert_int_eq(s_integer("ZCARD %s", "wz:{zkij}:nominations"), 1);
+    /* Another care provider's nomination is not taken. */
+    long long before = s_out_count();
+    ev_nominate("pw-1", "kam-1", "dock");
+    ck_assert_int_eq(s_out_count(), before);
+    /* An unknown candidate is refused with the reason; the vacancy waits on. */
+    ev_nominate("pw-1", "kam-9", "ribw-kam");
+    e = s_last_of(PAYLOAD(NOMINATION_REFUSED));
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_nonnull(strstr(e->nomination_refused->explanation->summary, "no such candidate"));
+    WZ_FREE_UNPACKED(e);
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(MATCHING));
+    /* kam-2 is eligible: proposed, with the rank it would have had. */
+    ev_nominate("pw-1", "kam-2", "ribw-kam");
+    WzProposal *p = s_proposal("pw-1/1");
+    ck_assert_str_eq(p->candidate_id, "kam-2");
+    ck_assert_str_eq(p->explanation->mode, "nominate");
+    ck_assert_uint_eq(p->explanation->rank, 2);
+    WZ_FREE_UNPACKED(p);
+    ck_assert_int_eq(s_integer("ZCARD %s", "wz:{zkij}:nominations"), 0);
+    /* Declined: the next care provider in the rotation is asked. */
+    ev_answer("pw-1/1", false, "unsuitable");
+    v = s_vacancy("pw-1");
+    ck_assert_int_eq(v->state, VSTATE(MATCHING));
+    ck_assert_str_eq(v->nominator, "dock");
+    WZ_FREE_UNPACKED(v);
+    /* dock lets its deadline pass; everyone was asked: released. */
+    ck_assert_int_eq(wz_matching_nominations_due(matching, wz_now_ms()), 0);
+    ck_assert_int_eq(wz_matching_nominations_due(matching, wz_now_ms() + 86400000LL * 30), 1);
+    ck_assert_int_eq(s_vacancy_state("pw-1"), VSTATE(RELEASED));
+    e = s_last_of(PAYLOAD(VACANCY_RELEASED));
+    ck_assert_ptr_nonnull(strstr(e->vacancy_released->explanation->summary, "every one was asked"));
+    WZ_FREE_UNPACKED(e);
+    s_check_invariant();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_matching");
@@ -1325,6 +1390,7 @@ int main(void)
     tcase_add_test(tc, test_reminder_before_deadline);
     tcase_add_test(tc, test_urgency_window_lapses);
     tcase_add_test(tc, test_snapshot_replays);
+    tcase_add_test(tc, test_nominate_mode);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

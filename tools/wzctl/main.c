@@ -216,6 +216,7 @@ typedef struct {
     Woonzorg__V1__StatusQuery status;
     Woonzorg__V1__AuditQuery audit;
     Woonzorg__V1__ConfirmStep confirm;
+    Woonzorg__V1__Nominate nominate;
 } s_build_t;
 
 static void s_build_fini(s_build_t *b)
@@ -293,6 +294,13 @@ static int s_build(s_build_t *b, const wzctl_args_t *a)
             b->confirm.reason = (char *)a->reason;
         b->req.body_case = WOONZORG__V1__REQUEST__BODY_CONFIRM_STEP;
         b->req.confirm_step = &b->confirm;
+        break;
+    case WZCTL_CMD_NOMINATE:
+        b->nominate = (Woonzorg__V1__Nominate)WOONZORG__V1__NOMINATE__INIT;
+        b->nominate.vacancy_id = (char *)a->pos[0];
+        b->nominate.candidate_id = (char *)a->pos[1];
+        b->req.body_case = WOONZORG__V1__REQUEST__BODY_NOMINATE;
+        b->req.nominate = &b->nominate;
         break;
     case WZCTL_CMD_EXPLAIN:
         b->status = (Woonzorg__V1__StatusQuery)WOONZORG__V1__STATUS_QUERY__INIT;

@@ -39,6 +39,7 @@ typedef enum {
     WZCTL_CMD_AUDIT,
     WZCTL_CMD_CONFIRM,
     WZCTL_CMD_EXPLAIN,
+    WZCTL_CMD_NOMINATE,
 } wzctl_cmd_t;
 
 /* Everything the command line said. Strings point into argv. */

@@ -61,6 +61,8 @@ void wzctl_usage(FILE *out)
           "      the party of the proposal's current route step confirms it or turns it\n"
           "      down (e.g. the corporation after the viewing); a municipality gives its\n"
           "      verdict on a refusal with STEP \"decline\"\n"
+          "  nominate VACANCY CANDIDATE              care provider (nominate schemes): nominate\n"
+          "      a candidate for a vacancy the suite asked you about; matching checks it\n"
           "  explain PROPOSAL [--replay]             any party that sees the proposal: why this\n"
           "      candidate (rank, eligible, what each rule removed); with --replay a\n"
           "      municipality recomputes the decision from its snapshot and compares\n"
@@ -286,6 +288,7 @@ static const s_command_t s_commands[] = {
     {"answer", WZCTL_CMD_ANSWER, 2, 2, "--reason"},
     {"confirm", WZCTL_CMD_CONFIRM, 3, 3, "--reason"},
     {"explain", WZCTL_CMD_EXPLAIN, 1, 1, "--replay"},
+    {"nominate", WZCTL_CMD_NOMINATE, 2, 2, ""},
     {"signed", WZCTL_CMD_SIGNED, 1, 1, "--contract"},
     {"status", WZCTL_CMD_STATUS, 2, 2, ""},
     {"listen", WZCTL_CMD_LISTEN, 0, 0, "--count --timeout --no-ack"},
