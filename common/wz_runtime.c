@@ -248,6 +248,11 @@ void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint)
         rt->router = wz_server_router(rt->ctx, &keys, endpoint, rt->settings.max_message_bytes,
                                       rt->log);
     sodium_memzero(keys.secret_z85, sizeof keys.secret_z85);
+    if (!rt->router)
+        return NULL;
+    rt->monitor = wz_monitor_new(rt->ctx, rt->router, rt->service, rt->log);
+    if (!rt->monitor || wz_monitor_attach(rt->monitor, rt->loop) != 0)
+        return NULL;
     return rt->router;
 }
 
@@ -273,6 +278,7 @@ void wz_runtime_fini(wz_runtime_t *rt)
     }
     wz_http_destroy(&rt->http);
     wz_pub_destroy(&rt->pub);
+    wz_monitor_destroy(&rt->monitor);
     if (rt->router) {
         zmq_close(rt->router);
         rt->router = NULL;

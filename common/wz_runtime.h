@@ -12,6 +12,7 @@
 #include "wz_log.h"
 #include "wz_loop.h"
 #include "wz_metrics.h"
+#include "wz_monitor.h"
 #include "wz_policy.h"
 #include "wz_settings.h"
 #include "wz_store.h"
@@ -37,6 +38,7 @@ typedef struct {
     char region_list[512];    /* the same, comma-separated, for log lines */
     wz_zap_t *zap;            /* set by wz_runtime_serve */
     void *router;             /* set by wz_runtime_serve */
+    wz_monitor_t *monitor;    /* set by wz_runtime_serve: the router's handshakes */
     wz_pub_t *pub;            /* set by wz_runtime_publisher */
     wz_metrics_t *metrics;    /* this process's counters, shown on /metrics */
     wz_http_t *http;          /* health and metrics port; NULL when turned off */
@@ -62,8 +64,9 @@ typedef struct {
 int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv,
                     volatile sig_atomic_t *stop);
 /* Opens the service's party endpoint: reads its key pair
- * (<keys_dir>/<service>.key), starts the ZAP handler and binds a CURVE ROUTER
- * (wz_server_router). Owned by rt. Returns the router, or NULL (logged). */
+ * (<keys_dir>/<service>.key), starts the ZAP handler, binds a CURVE ROUTER
+ * (wz_server_router) and monitors its handshakes on the loop (refusals are
+ * logged and counted). Owned by rt. Returns the router, or NULL (logged). */
 void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint);
 /* Creates the service's event producer on endpoint for every region, with a
  * heartbeat timer on the loop. Owned by rt. NULL on failure (logged). */

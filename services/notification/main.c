@@ -22,7 +22,7 @@ int main(int argc, char **argv)
     rc = 1;
     void *router = wz_runtime_serve(&rt, s->notification.endpoint);
     wz_pub_t *pub = router ? wz_runtime_publisher(&rt, s->notification.publish) : NULL;
-    notification = pub ? wz_notification_new(rt.ctx, router, rt.store, pub, rt.policy,
+    notification = pub ? wz_notification_new(rt.monitor, router, rt.store, pub, rt.policy,
                                               s->notification.max_in_flight,
                                               s->notification.session_timeout_ms, rt.log)
                        : NULL;

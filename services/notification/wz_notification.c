@@ -40,8 +40,7 @@ typedef struct {
 
 struct wz_notification_t {
     void *router;
-    void *monitor; /* PAIR receiving the router's connection events */
-    char monitor_endpoint[64];
+    wz_monitor_t *monitor; /* the router's monitor, borrowed */
     wz_store_t *store;
     wz_pub_t *pub;
     const wz_policy_t *policy;
@@ -58,7 +57,9 @@ static void s_u64(char out[24], uint64_t v)
     snprintf(out, 24, "%" PRIu64, v);
 }
 
-wz_notification_t *wz_notification_new(void *ctx, void *router, wz_store_t *store, wz_pub_t *pub,
+static void s_on_connection_event(void *arg, unsigned event, unsigned value);
+
+wz_notification_t *wz_notification_new(wz_monitor_t *monitor, void *router, wz_store_t *store, wz_pub_t *pub,
                                        const wz_policy_t *policy, int max_in_flight,
                                        int session_timeout_ms, wz_log_t *log)
 {
@@ -77,15 +78,8 @@ wz_notification_t *wz_notification_new(void *ctx, void *router, wz_store_t *stor
         goto fail;
     /* Connection ends, so a routing id taken over by another connection
      * never receives the previous party's entries. */
-    snprintf(self->monitor_endpoint, sizeof self->monitor_endpoint,
-             "inproc://wz-notification-monitor-%p", (void *)self);
-    if (zmq_socket_monitor(router, self->monitor_endpoint, ZMQ_EVENT_DISCONNECTED) != 0)
-        goto fail;
-    self->monitor = zmq_socket(ctx, ZMQ_PAIR);
-    int linger = 0;
-    if (!self->monitor || zmq_setsockopt(self->monitor, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_connect(self->monitor, self->monitor_endpoint) != 0)
-        goto fail;
+    self->monitor = monitor;
+    wz_monitor_forward(monitor, s_on_connection_event, self);
     return self;
 fail:
     wz_log(log, WZ_LOG_ERROR, "cannot set up notification", "error", zmq_strerror(errno), NULL);
@@ -98,10 +92,8 @@ void wz_notification_destroy(wz_notification_t **self_p)
     if (!self_p || !*self_p)
         return;
     wz_notification_t *self = *self_p;
-    if (self->monitor_endpoint[0])
-        zmq_socket_monitor(self->router, NULL, 0);
     if (self->monitor)
-        zmq_close(self->monitor);
+        wz_monitor_forward(self->monitor, NULL, NULL);
     wz_mailbox_destroy(&self->mailbox);
     free(self->sessions);
     free(self);
@@ -138,39 +130,19 @@ static void s_reap(wz_notification_t *self)
 }
 
 /* Reads the router's connection events: a closed connection ends the
- * sessions that spoke on it. */
+ * sessions that spoke on it (s_on_connection_event). */
+static void s_on_connection_event(void *arg, unsigned event, unsigned value)
+{
+    wz_notification_t *self = arg;
+    if (event == ZMQ_EVENT_DISCONNECTED)
+        for (size_t i = 0; i < self->n_sessions; i++)
+            if (self->sessions[i].fd >= 0 && (unsigned)self->sessions[i].fd == value)
+                s_drop(self, &self->sessions[i], "disconnected");
+}
+
 static void s_drain_monitor(wz_notification_t *self)
 {
-    for (;;) {
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, self->monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
-            return;
-        }
-        /* Frame 1: event (16 bits) and value (32 bits); frame 2: endpoint. */
-        if (zmq_msg_size(&msg) >= 6) {
-            uint16_t event;
-            uint32_t value;
-            memcpy(&event, zmq_msg_data(&msg), sizeof event);
-            memcpy(&value, (const uint8_t *)zmq_msg_data(&msg) + 2, sizeof value);
-            if (event == ZMQ_EVENT_DISCONNECTED)
-                for (size_t i = 0; i < self->n_sessions; i++)
-                    if (self->sessions[i].fd >= 0 && (uint32_t)self->sessions[i].fd == value)
-                        s_drop(self, &self->sessions[i], "disconnected");
-        }
-        bool more = zmq_msg_more(&msg);
-        zmq_msg_close(&msg);
-        while (more) {
-            zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, self->monitor, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(&msg);
-                return;
-            }
-            more = zmq_msg_more(&msg);
-            zmq_msg_close(&msg);
-        }
-    }
+    wz_monitor_drain(self->monitor);
 }
 
 static s_session_t *s_find(wz_notification_t *self, const void *id, size_t id_len)
@@ -370,15 +342,6 @@ int wz_notification_on_router(wz_loop_t *loop, void *socket, void *arg)
     return 0;
 }
 
-static int s_on_monitor(wz_loop_t *loop, void *socket, void *arg)
-{
-    (void)loop;
-    (void)socket;
-    s_drain_monitor(arg);
-    s_reap(arg);
-    return 0;
-}
-
 int wz_notification_on_timer(wz_loop_t *loop, void *arg)
 {
     (void)loop;
@@ -406,7 +369,6 @@ int wz_notification_attach(wz_notification_t *self, wz_loop_t *loop)
     if (interval < TIMER_MIN_MS)
         interval = TIMER_MIN_MS;
     if (wz_loop_add_socket(loop, self->router, wz_notification_on_router, self) != 0 ||
-        wz_loop_add_socket(loop, self->monitor, s_on_monitor, self) != 0 ||
         wz_loop_add_timer(loop, interval, wz_notification_on_timer, self) < 0)
         return -1;
     return 0;

@@ -20,6 +20,7 @@
 #include "wz_log.h"
 #include "wz_loop.h"
 #include "wz_metrics.h"
+#include "wz_monitor.h"
 #include "wz_policy.h"
 #include "wz_proto.h"
 #include "wz_store.h"
@@ -28,17 +29,19 @@ typedef struct wz_notification_t wz_notification_t;
 
 /* Creates the service state. router (from wz_server_router), store,
  * pub (notification's own outbox, for NotificationDelivered), policy and log
- * are borrowed and must outlive it. ctx is used for a monitor of the router,
- * which ends sessions whose connection closed. max_in_flight (>= 1) bounds
+ * are borrowed and must outlive it, and so is monitor (wz_monitor_new on the
+ * router): its connection events end sessions whose connection closed, and
+ * it is drained before every decision. max_in_flight (>= 1) bounds
  * the unacknowledged deliveries per session; a session not heard from for
  * session_timeout_ms is dropped. NULL on failure. */
-wz_notification_t *wz_notification_new(void *ctx, void *router, wz_store_t *store, wz_pub_t *pub,
-                                       const wz_policy_t *policy, int max_in_flight,
+wz_notification_t *wz_notification_new(wz_monitor_t *monitor, void *router, wz_store_t *store,
+                                       wz_pub_t *pub, const wz_policy_t *policy, int max_in_flight,
                                        int session_timeout_ms, wz_log_t *log);
 /* Destroys the state (not the borrowed objects); accepts NULL, nulls the pointer. */
 void wz_notification_destroy(wz_notification_t **self_p);
 
-/* Registers the router, the monitor and the session timer with loop. 0 or -1. */
+/* Registers the router and the session timer with loop (the monitor is
+ * attached by its owner, and drained here before every decision). 0 or -1. */
 int wz_notification_attach(wz_notification_t *self, wz_loop_t *loop);
 
 /* wz_sub_apply_fn (arg is the wz_notification_t): queues a mailbox entry for

@@ -61,6 +61,7 @@ static struct {
     char endpoint[64];
     wz_zap_t *zap;
     void *router;
+    wz_monitor_t *monitor; /* the router's, as wz_runtime_serve makes it */
     wz_pub_t *pub;    /* notification's own outbox */
     wz_pub_t *intake; /* producers the consumer follows */
     wz_pub_t *matching;
@@ -120,6 +121,8 @@ static void setup(void)
     snprintf(h.endpoint, sizeof h.endpoint, "tcp://127.0.0.1:%d", wz_test_free_port());
     h.router = wz_server_router(h.ctx, &h.server_kp, h.endpoint, 1 << 20, h.log);
     ck_assert_ptr_nonnull(h.router);
+    h.monitor = wz_monitor_new(h.ctx, h.router, "notification", h.log);
+    ck_assert_ptr_nonnull(h.monitor);
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", wz_test_free_port());
     h.pub = wz_pub_new(h.ctx, h.store, "notification", ep, h.log);
@@ -143,6 +146,7 @@ static void teardown(void)
     wz_pub_destroy(&h.matching);
     wz_pub_destroy(&h.intake);
     wz_pub_destroy(&h.pub);
+    wz_monitor_destroy(&h.monitor);
     if (h.router)
         zmq_close(h.router);
     wz_zap_destroy(&h.zap);
@@ -187,8 +191,8 @@ static void s_start_service(int max_in_flight, int session_timeout_ms)
 {
     static const char *const regions[] = {"zkij", "almere"};
     h.loop = wz_loop_new(NULL);
-    h.notification = wz_notification_new(h.ctx, h.router, h.store, h.pub, &h.policy, max_in_flight,
-                                         session_timeout_ms, h.log);
+    h.notification = wz_notification_new(h.monitor, h.router, h.store, h.pub, &h.policy,
+                                         max_in_flight, session_timeout_ms, h.log);
     ck_assert_ptr_nonnull(h.notification);
     h.sub = wz_sub_new(h.ctx, h.store, h.pub, "notification", wz_notification_apply,
                        wz_notification_done, h.notification, h.log);
