@@ -25,7 +25,7 @@ woonzorg fuzzing
   3. run ${targets[*]} for ${seconds} s each
 HEADER
 
-WZ_DEBIAN_PACKAGES+=(clang libclang-rt-14-dev)
+WZ_DEBIAN_PACKAGES+=("${WZ_FUZZ_PACKAGES[@]}")
 wz_install_packages
 runtime_dir=$(clang -print-runtime-dir 2>/dev/null || true)
 [ -f "$runtime_dir/libclang_rt.fuzzer-x86_64.a" ] ||

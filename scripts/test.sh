@@ -14,8 +14,13 @@ woonzorg tests
   1. install missing Debian packages (apt-get, as root)
   2. build with -DWZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug in build-test/
   3. ctest: unit tests per module, integration tests against the real services
+  4. scripts/fuzz.sh: every libFuzzer target for WZ_FUZZ_SECONDS (default 30) s
+     under ASan/UBSan; any crash, leak or sanitizer report fails the run
 HEADER
 
+fuzz_seconds=${WZ_FUZZ_SECONDS:-30}
+[[ $fuzz_seconds =~ ^[1-9][0-9]*$ ]] || die "WZ_FUZZ_SECONDS must be a whole number > 0"
+WZ_DEBIAN_PACKAGES+=("${WZ_FUZZ_PACKAGES[@]}")
 wz_install_packages
 wz_build "$PWD/build-test" -DWZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 say "running the tests"
@@ -23,6 +28,12 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 status=0
 ctest --test-dir build-test -j2 --output-on-failure --timeout 300 || status=$?
+fuzz_status=0
+bash scripts/fuzz.sh "$fuzz_seconds" || fuzz_status=$?
+if [ $status -eq 0 ] && [ $fuzz_status -ne 0 ]; then
+    say "fuzzing failed (scripts/fuzz.sh exit $fuzz_status); see the report above"
+    exit $fuzz_status
+fi
 if [ $status -eq 0 ]; then
     say "all tests passed"
 else
