@@ -43,6 +43,9 @@ static const wz_cfg_field_t s_fields[] = {
     {"notification.http", WZ_CFG_STRING, S(notification.http), "127.0.0.1:7729", 0, 0},
     {"audit.endpoint", WZ_CFG_STRING, S(audit.endpoint), "tcp://127.0.0.1:7731", 0, 0},
     {"audit.http", WZ_CFG_STRING, S(audit.http), "127.0.0.1:7739", 0, 0},
+    {"audit.checkpoint_dir", WZ_CFG_STRING, S(audit.checkpoint_dir), "../var/audit", 0, 0},
+    {"audit.checkpoint_entries", WZ_CFG_INT, I(audit.checkpoint_entries), "100", 1, 1000000},
+    {"audit.checkpoint_ms", WZ_CFG_INT, I(audit.checkpoint_ms), "60000", 100, 86400000},
 };
 
 #define N_FIELDS (sizeof s_fields / sizeof s_fields[0])
@@ -179,7 +182,8 @@ int wz_settings_load(wz_settings_t *out, const char *path, char *err, size_t err
         dir[len] = '\0';
     }
     if (s_resolve(doc, "keys_dir", s.keys_dir, dir, err, errlen) != 0 ||
-        s_resolve(doc, "policy", s.policy_path, dir, err, errlen) != 0)
+        s_resolve(doc, "policy", s.policy_path, dir, err, errlen) != 0 ||
+        s_resolve(doc, "audit.checkpoint_dir", s.audit.checkpoint_dir, dir, err, errlen) != 0)
         goto out;
     *out = s;
     rc = 0;

@@ -50,6 +50,9 @@ typedef struct {
     struct {
         char endpoint[WZ_ENDPOINT_MAX]; /* ROUTER for audit queries (CURVE) */
         char http[WZ_HTTP_ADDR_MAX];
+        char checkpoint_dir[WZ_PATH_MAX]; /* signed checkpoints, outside Redis */
+        int checkpoint_entries;         /* sign after this many new entries of a region */
+        int checkpoint_ms;              /* and at least this often when there are new ones */
     } audit;
 } wz_settings_t;
 

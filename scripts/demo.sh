@@ -225,6 +225,14 @@ done
 title "The municipality of Haarlem reads the tamper-evident audit trail (last 10 entries)"
 do_as gem-haarlem audit tail -n 10
 
+title "The operator verifies every region's chain against the signed checkpoints"
+tell "(SHA-256 links in Redis; Ed25519-signed checkpoints in var/audit, outside Redis)"
+# The newest entries may not be signed yet; verify checks what is there.
+if ! "${WZ[@]}" audit verify 2>&1 | sed 's/^/    /'; then
+    echo "    !! the audit chain does not verify" >&2
+    exit 1
+fi
+
 title "Where everything stands"
 for v in pre-wonen:PW-2025-0142 ymere:YM-2025-0871 elan-wonen:EW-2025-0033 \
     de-alliantie:DA-2025-1204; do

@@ -7,6 +7,8 @@
 #   var/keys   CURVE key pairs of every party and service (kept between runs)
 #   var/redis  Redis data (append-only file); a new run starts from an empty
 #              database and keeps the previous one as var/redis.previous
+#   var/audit  the audit service's Ed25519-signed checkpoints (per database,
+#              moved to var/audit.previous with it)
 #   var/log    JSON logs of the services, redis.log, the demo's listeners
 # Environment:
 #   RUN_DEMO_ONLY=1  stop everything after the demo instead of waiting
@@ -73,12 +75,15 @@ if [ -d "$VAR/redis" ] && [ -n "$(ls -A "$VAR/redis" 2>/dev/null)" ]; then
         say "keeping the previous database in var/redis (WZ_KEEP_DATA=1): no demo this time"
         demo=0
     else
-        rm -rf "$VAR/redis.previous"
+        rm -rf "$VAR/redis.previous" "$VAR/audit.previous"
         mv "$VAR/redis" "$VAR/redis.previous"
+        # The signed audit checkpoints belong to that database's chains.
+        [ -d "$VAR/audit" ] && mv "$VAR/audit" "$VAR/audit.previous"
         say "fresh database; the previous one is in var/redis.previous (WZ_KEEP_DATA=1 keeps it in use)"
     fi
 fi
-mkdir -p "$VAR/redis"
+mkdir -p "$VAR/redis" "$VAR/audit"
+chmod 700 "$VAR/audit"
 
 # --- start and stop ------------------------------------------------------
 # Children run in their own session (setsid), so Ctrl-C reaches only this

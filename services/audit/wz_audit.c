@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "wz_bus.h"
+#include "wz_chain.h"
 #include "wz_codec.h"
 #include "wz_util.h"
 #include "wz_zap.h"
@@ -30,6 +31,12 @@
 /* Every producer of the suite; audit chains all of their events. */
 static const char *const s_producers[N_PRODUCERS] = {"intake", "matching", "notification"};
 
+/* The newest checkpoint of a region, and how many entries came since. */
+typedef struct {
+    wz_checkpoint_t last;
+    uint64_t pending;
+} s_region_cp_t;
+
 struct wz_audit_t {
     wz_store_t *store;
     const wz_policy_t *policy;
@@ -38,6 +45,11 @@ struct wz_audit_t {
     int catch_up_ms;
     const char **regions; /* borrowed from the policy */
     wz_sub_t *sub;
+    /* Signed checkpoints; off when checkpoint_dir is empty (unit tests). */
+    char checkpoint_dir[WZ_PATH_MAX];
+    int checkpoint_entries, checkpoint_ms;
+    uint8_t sk[WZ_SIGN_SECRET_LEN], pk[WZ_SIGN_PUBLIC_LEN];
+    s_region_cp_t *cps; /* per region, as regions */
 };
 
 /* --- the chain ------------------------------------------------------------ */
@@ -45,15 +57,7 @@ struct wz_audit_t {
 void wz_audit_hash(const uint8_t prev[WZ_AUDIT_HASH_LEN], uint64_t seq, const uint8_t *event,
                    size_t len, uint8_t out[WZ_AUDIT_HASH_LEN])
 {
-    uint8_t seqbuf[8];
-    for (int i = 7; i >= 0; i--, seq >>= 8)
-        seqbuf[i] = (uint8_t)(seq & 0xff);
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, prev, WZ_AUDIT_HASH_LEN);
-    crypto_hash_sha256_update(&st, seqbuf, sizeof seqbuf);
-    if (len) crypto_hash_sha256_update(&st, event, len);
-    crypto_hash_sha256_final(&st, out);
+    wz_chain_hash(prev, seq, event, len, out);
 }
 
 /* "<ms>-<n>" -> both parts; -1 if it is no stream id. */
@@ -144,107 +148,113 @@ int wz_audit_append(wz_store_t *store, wz_txn_t *txn, const WzEvent *ev, wz_log_
     return rc;
 }
 
-static int s_bad(uint64_t *first_bad, uint64_t seq, char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int s_bad(uint64_t *first_bad, uint64_t seq, char *why, size_t whylen, const char *fmt, ...)
+/* Reads the applied counts of the audit consumer's cursors for region. */
+static int s_applied(wz_store_t *store, const char *region, uint64_t *applied)
 {
-    *first_bad = seq;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-    return 1;
-}
-
-/* Checks one entry against the expected sequence and link; 0 good, 1 bad. */
-static int s_check_entry(const redisReply *e, uint64_t expected, uint8_t prev[WZ_AUDIT_HASH_LEN],
-                         uint64_t *first_bad, char *why, size_t whylen)
-{
-    uint64_t ms = 0, n = 0;
-    if (!s_is_entry(e) || s_parse_id(e->element[0]->str, &ms, &n) != 0 || n != 0)
-        return s_bad(first_bad, expected, why, whylen, "entry after %" PRIu64 " has a foreign id",
-                     expected - 1);
-    if (ms > expected)
-        return s_bad(first_bad, expected, why, whylen,
-                     "entry %" PRIu64 " is missing (the next one is %" PRIu64 ")", expected, ms);
-    if (ms < expected)
-        return s_bad(first_bad, expected, why, whylen, "entry %" PRIu64 " is out of sequence", ms);
-    const redisReply *ev = s_field(e->element[1], "e");
-    const redisReply *p = s_field(e->element[1], "prev");
-    const redisReply *h = s_field(e->element[1], "hash");
-    if (!ev || !p || !h || p->len != WZ_AUDIT_HASH_LEN || h->len != WZ_AUDIT_HASH_LEN)
-        return s_bad(first_bad, expected, why, whylen, "entry %" PRIu64 " lacks a field", expected);
-    if (memcmp(p->str, prev, WZ_AUDIT_HASH_LEN) != 0)
-        return s_bad(first_bad, expected, why, whylen,
-                     "entry %" PRIu64 " does not link to entry %" PRIu64 " (removed or reordered)",
-                     expected, expected - 1);
-    uint8_t hash[WZ_AUDIT_HASH_LEN];
-    wz_audit_hash(prev, expected, (const uint8_t *)ev->str, ev->len, hash);
-    if (memcmp(hash, h->str, WZ_AUDIT_HASH_LEN) != 0)
-        return s_bad(first_bad, expected, why, whylen,
-                     "entry %" PRIu64 " was altered (its hash does not match)", expected);
-    memcpy(prev, hash, WZ_AUDIT_HASH_LEN);
-    return 0;
-}
-
-int wz_audit_verify(wz_store_t *store, const char *region, uint64_t *checked, uint64_t *first_bad,
-                    char *why, size_t whylen)
-{
-    *checked = 0;
-    *first_bad = 0;
-    if (whylen) why[0] = '\0';
-    if (sodium_init() < 0) {
-        snprintf(why, whylen, "libsodium cannot start");
-        return -1;
-    }
-    char key[KEY_MAX];
-    if (wz_store_key(store, key, sizeof key, region, "audit") != 0) {
-        snprintf(why, whylen, "region name too long");
-        return -1;
-    }
-    uint8_t prev[WZ_AUDIT_HASH_LEN] = {0};
-    uint64_t expected = 1;
-    char start[48] = "-";
-    for (;;) {
-        redisReply *r = wz_store_cmd(store, "XRANGE %s %s + COUNT %d", key, start, VERIFY_BATCH);
-        if (!r) {
-            snprintf(why, whylen, "%s", wz_store_errstr(store));
-            return -1;
-        }
-        size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
-        int bad = 0;
-        for (size_t i = 0; i < n && !bad; i++) {
-            bad = s_check_entry(r->element[i], expected, prev, first_bad, why, whylen);
-            if (!bad) {
-                (*checked)++;
-                expected++;
-            }
-        }
-        if (!bad && n > 0) snprintf(start, sizeof start, "%" PRIu64 "-1", expected - 1);
-        freeReplyObject(r);
-        if (bad) return 1;
-        if (n < VERIFY_BATCH) break;
-    }
-    /* The chain alone cannot show that its newest entries were cut off; the
-     * consumer's cursors, written with each entry, know how many there were. */
-    uint64_t applied = 0;
+    *applied = 0;
     for (int i = 0; i < N_PRODUCERS; i++) {
         char ckey[KEY_MAX];
         uint64_t v = 0;
         if (wz_store_key(store, ckey, sizeof ckey, region, "cursor:audit:%s", s_producers[i]) !=
                 0 ||
-            wz_store_get_u64(store, ckey, &v) < 0) {
-            snprintf(why, whylen, "%s", wz_store_errstr(store));
+            wz_store_get_u64(store, ckey, &v) < 0)
             return -1;
-        }
-        applied += v;
+        *applied += v;
     }
-    if (applied > *checked)
-        return s_bad(first_bad, *checked + 1, why, whylen,
-                     "the chain ends at entry %" PRIu64 " but %" PRIu64
-                     " events were chained: the newest entries were removed",
-                     *checked, applied);
     return 0;
+}
+
+/* Feeds the stored entries of key from after_seq on to v. 0 when read to
+ * the end (good or bad: see v), -1 when Redis failed. */
+static int s_walk(wz_store_t *store, const char *key, uint64_t after_seq, wz_chain_verifier_t *v)
+{
+    char start[48];
+    snprintf(start, sizeof start, "%" PRIu64 "-1", after_seq);
+    if (after_seq == 0)
+        snprintf(start, sizeof start, "-");
+    for (;;) {
+        redisReply *r = wz_store_cmd(store, "XRANGE %s %s + COUNT %d", key, start, VERIFY_BATCH);
+        if (!r)
+            return -1;
+        size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+        int bad = 0;
+        for (size_t i = 0; i < n && !bad; i++) {
+            const redisReply *e = r->element[i];
+            uint64_t ms = 0, sub = 0;
+            if (!s_is_entry(e) || s_parse_id(e->element[0]->str, &ms, &sub) != 0 || sub != 0) {
+                /* A foreign id: report it where the next entry was due. */
+                bad = wz_chain_verifier_entry(v, 0, NULL, 0, NULL, 0, NULL, 0);
+                break;
+            }
+            const redisReply *ev = s_field(e->element[1], "e");
+            const redisReply *p = s_field(e->element[1], "prev");
+            const redisReply *h = s_field(e->element[1], "hash");
+            bad = wz_chain_verifier_entry(v, ms, p ? p->str : NULL, p ? p->len : 0,
+                                          h ? h->str : NULL, h ? h->len : 0, ev ? ev->str : NULL,
+                                          ev ? ev->len : 0);
+            /* XRANGE's start is inclusive: continue after this id. */
+            if (!bad)
+                snprintf(start, sizeof start, "%" PRIu64 "-1", ms);
+        }
+        freeReplyObject(r);
+        if (bad || n < VERIFY_BATCH)
+            return 0;
+    }
+}
+
+int wz_audit_verify_signed(wz_store_t *store, const char *region, const char *checkpoint_dir,
+                           const uint8_t *pk, uint64_t *checked, uint64_t *first_bad, char *why,
+                           size_t whylen)
+{
+    *checked = 0;
+    *first_bad = 0;
+    if (whylen)
+        why[0] = '\0';
+    char key[KEY_MAX];
+    if (wz_store_key(store, key, sizeof key, region, "audit") != 0) {
+        snprintf(why, whylen, "region name too long");
+        return -1;
+    }
+    wz_chain_verifier_t *v = wz_chain_verifier_new(region, pk);
+    if (!v) {
+        snprintf(why, whylen, "out of memory, or libsodium cannot start");
+        return -1;
+    }
+    int rc = -1;
+    wz_checkpoint_t *cps = NULL;
+    size_t n_cps = 0;
+    if (pk) {
+        if (wz_checkpoint_load(checkpoint_dir, region, &cps, &n_cps, why, whylen) != 0)
+            goto out;
+        for (size_t i = 0; i < n_cps; i++)
+            wz_chain_verifier_checkpoint(v, &cps[i]);
+    }
+    if (s_walk(store, key, 0, v) != 0) {
+        snprintf(why, whylen, "%s", wz_store_errstr(store));
+        goto out;
+    }
+    /* The chain alone cannot show that its newest entries were cut off; the
+     * consumer's cursors, written with each entry, know how many there were,
+     * and a signed checkpoint knows it even when the cursors were rewritten. */
+    uint64_t applied = 0;
+    if (s_applied(store, region, &applied) != 0) {
+        snprintf(why, whylen, "%s", wz_store_errstr(store));
+        goto out;
+    }
+    rc = wz_chain_verifier_finish(v, applied);
+    *checked = wz_chain_verifier_checked(v);
+    *first_bad = wz_chain_verifier_first_bad(v);
+    snprintf(why, whylen, "%s", wz_chain_verifier_why(v));
+out:
+    free(cps);
+    wz_chain_verifier_destroy(&v);
+    return rc;
+}
+
+int wz_audit_verify(wz_store_t *store, const char *region, uint64_t *checked, uint64_t *first_bad,
+                    char *why, size_t whylen)
+{
+    return wz_audit_verify_signed(store, region, NULL, NULL, checked, first_bad, why, whylen);
 }
 
 /* --- the consumer --------------------------------------------------------- */
@@ -254,6 +264,146 @@ static int s_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEvent
     (void)producer;
     wz_audit_t *self = arg;
     return wz_audit_append(self->store, txn, ev, self->log);
+}
+
+/* --- checkpoints ---------------------------------------------------------- */
+
+static int s_region_index(const wz_audit_t *self, const char *region)
+{
+    for (size_t i = 0; i < self->policy->n_regions; i++)
+        if (strcmp(self->regions[i], region) == 0) return (int)i;
+    return -1;
+}
+
+/* Signs the region's head when it moved since the last checkpoint, after
+ * checking that the entries since then extend that checkpoint: a signature
+ * over a chain someone altered in Redis would bless the alteration. 0, or
+ * -1 when Redis failed, the chain is damaged or the file cannot be written
+ * (logged; the next attempt comes with the next entry or timer). */
+static int s_checkpoint(wz_audit_t *self, size_t r)
+{
+    s_region_cp_t *rc = &self->cps[r];
+    const char *region = self->regions[r];
+    char key[KEY_MAX];
+    if (wz_store_key(self->store, key, sizeof key, region, "audit") != 0) return -1;
+    uint64_t head_seq = 0;
+    uint8_t head[WZ_AUDIT_HASH_LEN];
+    if (s_head(self->store, key, &head_seq, head, self->log) != 0) return -1;
+    if (head_seq == rc->last.size) {
+        rc->pending = 0;
+        return 0;
+    }
+    char size[24];
+    snprintf(size, sizeof size, "%" PRIu64, rc->last.size);
+    if (head_seq < rc->last.size) {
+        wz_log(self->log, WZ_LOG_ERROR,
+               "audit chain is shorter than its last signed checkpoint: entries were removed",
+               "region", region, "checkpoint_size", size, NULL);
+        return -1;
+    }
+    wz_chain_verifier_t *v = wz_chain_verifier_new(region, NULL);
+    if (!v) return -1;
+    wz_chain_verifier_resume(v, rc->last.size, rc->last.head);
+    int rc_walk = s_walk(self->store, key, rc->last.size, v);
+    int bad = rc_walk == 0 ? wz_chain_verifier_finish(v, head_seq) : 0;
+    uint64_t good = wz_chain_verifier_checked(v);
+    if (rc_walk != 0 || bad) {
+        wz_log(self->log, WZ_LOG_ERROR,
+               rc_walk != 0 ? "cannot read the audit chain to sign it"
+                            : "audit chain damaged since the last signed checkpoint; not signing",
+               "region", region, "why", rc_walk != 0 ? wz_store_errstr(self->store)
+                                                     : wz_chain_verifier_why(v),
+               NULL);
+        wz_chain_verifier_destroy(&v);
+        return -1;
+    }
+    wz_chain_verifier_destroy(&v);
+    wz_checkpoint_t cp;
+    memset(&cp, 0, sizeof cp);
+    wz_strlcpy(cp.region, region, sizeof cp.region);
+    cp.size = good;
+    /* head is of head_seq; good == head_seq unless entries arrived between
+     * the two reads, and then the walk's last hash is the one to sign. */
+    if (good != head_seq) {
+        wz_log(self->log, WZ_LOG_INFO, "audit head moved while signing; next time", "region",
+               region, NULL);
+        return 0;
+    }
+    memcpy(cp.head, head, WZ_AUDIT_HASH_LEN);
+    cp.unix_ms = wz_now_ms();
+    wz_checkpoint_sign(&cp, self->sk);
+    char err[512];
+    if (wz_checkpoint_append(self->checkpoint_dir, &cp, err, sizeof err) != 0) {
+        wz_log(self->log, WZ_LOG_ERROR, "cannot write the audit checkpoint", "error", err, NULL);
+        return -1;
+    }
+    rc->last = cp;
+    rc->pending = 0;
+    snprintf(size, sizeof size, "%" PRIu64, cp.size);
+    wz_log(self->log, WZ_LOG_DEBUG, "audit checkpoint signed", "region", region, "size", size,
+           NULL);
+    return 0;
+}
+
+static void s_done(void *arg, const char *producer, const WzEvent *ev)
+{
+    (void)producer;
+    wz_audit_t *self = arg;
+    if (!self->cps || !ev->region) return;
+    int r = s_region_index(self, ev->region);
+    if (r < 0) return;
+    if (++self->cps[r].pending >= (uint64_t)self->checkpoint_entries) s_checkpoint(self, (size_t)r);
+}
+
+static int s_on_checkpoint_timer(wz_loop_t *loop, void *arg)
+{
+    (void)loop;
+    wz_audit_t *self = arg;
+    for (size_t r = 0; r < self->policy->n_regions; r++)
+        if (self->cps[r].pending > 0) s_checkpoint(self, r);
+    return 0;
+}
+
+/* Loads the signing key (made on first start) and each region's newest
+ * checkpoint, refusing checkpoints that do not verify. 0 or -1 (logged). */
+static int s_checkpoints_init(wz_audit_t *self, const wz_runtime_t *rt)
+{
+    char err[1024];
+    wz_strlcpy(self->checkpoint_dir, rt->settings.audit.checkpoint_dir,
+               sizeof self->checkpoint_dir);
+    self->checkpoint_entries = rt->settings.audit.checkpoint_entries;
+    self->checkpoint_ms = rt->settings.audit.checkpoint_ms;
+    if (wz_sign_keys_load(rt->settings.keys_dir, true, self->sk, self->pk, err, sizeof err) != 0) {
+        wz_log(self->log, WZ_LOG_ERROR, "cannot load the audit signing key", "error", err, NULL);
+        return -1;
+    }
+    size_t n = self->policy->n_regions;
+    self->cps = calloc(n ? n : 1, sizeof *self->cps);
+    if (!self->cps) return -1;
+    for (size_t r = 0; r < n; r++) {
+        wz_checkpoint_t *all = NULL;
+        size_t count = 0;
+        if (wz_checkpoint_load(self->checkpoint_dir, self->regions[r], &all, &count, err,
+                               sizeof err) != 0) {
+            wz_log(self->log, WZ_LOG_ERROR, "cannot read audit checkpoints", "error", err, NULL);
+            return -1;
+        }
+        wz_strlcpy(self->cps[r].last.region, self->regions[r], sizeof self->cps[r].last.region);
+        for (size_t i = 0; i < count; i++) {
+            if (!wz_checkpoint_valid(&all[i], self->pk) ||
+                strcmp(all[i].region, self->regions[r]) != 0) {
+                wz_log(self->log, WZ_LOG_ERROR,
+                       "an audit checkpoint does not verify with our key; refusing to go on",
+                       "region", self->regions[r], "dir", self->checkpoint_dir, NULL);
+                free(all);
+                return -1;
+            }
+            if (all[i].size >= self->cps[r].last.size) self->cps[r].last = all[i];
+        }
+        free(all);
+        self->cps[r].pending = 1; /* sign what is there at the first timer */
+    }
+    return 0;
 }
 
 wz_audit_t *wz_audit_new(wz_runtime_t *rt, void *router)
@@ -271,7 +421,8 @@ wz_audit_t *wz_audit_new(wz_runtime_t *rt, void *router)
     if (!self->regions) goto fail;
     for (size_t i = 0; i < n; i++)
         self->regions[i] = rt->policy->regions[i].id;
-    self->sub = wz_sub_new(rt->ctx, rt->store, NULL, "audit", s_apply, NULL, self, rt->log);
+    if (rt->settings.audit.checkpoint_dir[0] && s_checkpoints_init(self, rt) != 0) goto fail;
+    self->sub = wz_sub_new(rt->ctx, rt->store, NULL, "audit", s_apply, s_done, self, rt->log);
     if (!self->sub || wz_runtime_follow(rt, self->sub) != 0) goto fail;
     const char *endpoints[N_PRODUCERS] = {rt->settings.intake.publish,
                                           rt->settings.matching.publish,
@@ -291,6 +442,8 @@ void wz_audit_destroy(wz_audit_t **self_p)
     wz_audit_t *self = *self_p;
     wz_sub_destroy(&self->sub);
     free(self->regions);
+    free(self->cps);
+    sodium_memzero(self->sk, sizeof self->sk);
     free(self);
     *self_p = NULL;
 }
@@ -304,6 +457,9 @@ int wz_audit_attach(wz_audit_t *self, wz_loop_t *loop)
 {
     if (wz_sub_attach(self->sub, loop, self->catch_up_ms) != 0) return -1;
     if (self->router && wz_loop_add_socket(loop, self->router, wz_audit_on_router, self) != 0)
+        return -1;
+    if (self->cps &&
+        wz_loop_add_timer(loop, self->checkpoint_ms, s_on_checkpoint_timer, self) < 0)
         return -1;
     if (wz_sub_catch_up(self->sub) != 0)
         wz_log(self->log, WZ_LOG_WARN, "catch-up incomplete; the timer retries", "error",

@@ -61,4 +61,12 @@ void wz_audit_hash(const uint8_t prev[WZ_AUDIT_HASH_LEN], uint64_t seq, const ui
 int wz_audit_verify(wz_store_t *store, const char *region, uint64_t *checked, uint64_t *first_bad,
                     char *why, size_t whylen);
 
+/* As wz_audit_verify, and also holds the chain against the signed
+ * checkpoints in checkpoint_dir, checked with the public key pk (NULL: no
+ * checkpoints): a chain rewritten or cut off in Redis, cursors included,
+ * still fails. -1 also when the checkpoint file is unreadable. */
+int wz_audit_verify_signed(wz_store_t *store, const char *region, const char *checkpoint_dir,
+                           const uint8_t *pk, uint64_t *checked, uint64_t *first_bad, char *why,
+                           size_t whylen);
+
 #endif

@@ -238,7 +238,8 @@ void wz_testenv_write_config(wz_testenv_t *self, int answer_seconds)
              "  http: 127.0.0.1:%d\n"
              "notification:\n  endpoint: tcp://127.0.0.1:%d\n  publish: tcp://127.0.0.1:%d\n"
              "  max_in_flight: 16\n  session_timeout_ms: 10000\n  http: 127.0.0.1:%d\n"
-             "audit:\n  endpoint: tcp://127.0.0.1:%d\n  http: 127.0.0.1:%d\n",
+             "audit:\n  endpoint: tcp://127.0.0.1:%d\n  http: 127.0.0.1:%d\n"
+             "  checkpoint_dir: ../audit\n  checkpoint_entries: 4\n  checkpoint_ms: 300\n",
              self->redis_port, port[0], port[1], port[7], port[2], port[8], port[3], port[4],
              port[9], port[5], port[10]);
     snprintf(self->config, sizeof self->config, "%s/config/woonzorg.yaml", self->dir);

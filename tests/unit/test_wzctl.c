@@ -157,6 +157,23 @@ START_TEST(test_args_commands)
     ck_assert_int_eq(a.last, 20);
     ck_assert_int_eq(s_parse(&a, "audit", "tail", "-n", "5", NULL), 0);
     ck_assert_int_eq(a.last, 5);
+    ck_assert_int_eq(s_parse(&a, "audit", "verify", NULL), 0);
+    ck_assert_ptr_null(a.region);
+    ck_assert_int_eq(s_parse(&a, "audit", "verify", "--region", "zkij", "--file", "x.jsonl", NULL),
+                     0);
+    ck_assert_str_eq(a.region, "zkij");
+    ck_assert_str_eq(a.file, "x.jsonl");
+    ck_assert_int_eq(s_parse(&a, "audit", "export", "-o", "out.jsonl", NULL), 0);
+    ck_assert_str_eq(a.out, "out.jsonl");
+    ck_assert_int_eq(s_parse(&a, "audit", "verify", "-n", "5", NULL), -1);
+    ERR_HAS("does not take -n");
+    ck_assert_int_eq(s_parse(&a, "audit", "export", "--file", "x", NULL), -1);
+    ERR_HAS("only audit verify takes --file");
+    ck_assert_int_eq(s_parse(&a, "audit", "verify", "-o", "x", NULL), -1);
+    ERR_HAS("only audit export takes -o");
+    ck_assert_int_eq(s_parse(&a, "audit", "tail", "--region", "zkij", NULL), -1);
+    ck_assert_int_eq(s_parse(&a, "audit", "verify", "--region", "a b", NULL), -1);
+    ERR_HAS("region id");
 
     /* after "--" an id may look like an option */
     ck_assert_int_eq(s_parse(&a, "withdraw", "--", "--odd", NULL), 0);

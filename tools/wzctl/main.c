@@ -20,6 +20,7 @@
 #include "wz_validate.h"
 #include "wz_match.h"
 #include "wzctl.h"
+#include "wzctl_audit.h"
 
 #define RETRY_MS 1000
 #define LISTEN_POLL_MS 500
@@ -577,6 +578,12 @@ int main(int argc, char **argv)
         return s_keygen(&a);
     case WZCTL_CMD_LISTEN:
         return s_listen(&a);
+    case WZCTL_CMD_AUDIT:
+        if (!strcmp(a.pos[0], "verify"))
+            return wzctl_audit_verify(&a);
+        if (!strcmp(a.pos[0], "export"))
+            return wzctl_audit_export(&a);
+        return s_request(&a);
     default:
         return s_request(&a);
     }

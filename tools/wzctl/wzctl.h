@@ -65,6 +65,10 @@ typedef struct {
     long last;          /* audit tail -n */
     bool extend;        /* grant-urgency --extend */
     bool replay;        /* explain --replay */
+    bool last_given;    /* -n was given */
+    const char *region; /* audit verify/export --region */
+    const char *file;   /* audit verify --file */
+    const char *out;    /* audit export -o */
 } wzctl_args_t;
 
 /* Parses argv (argv[0] is the program). Global options go before the command

@@ -77,6 +77,12 @@ void wzctl_usage(FILE *out)
           "      resumes after the last acknowledged delivery.\n"
           "  audit tail [-n N]                      municipality: the last N audit entries\n"
           "                                         (default 20, at most 1000)\n"
+          "  audit verify [--region R] [--file F]   operator: walk the hash chain of every\n"
+          "      region (or R) in Redis, or in an export file F, and hold it against the\n"
+          "      signed checkpoints; names the first entry altered, removed or reordered\n"
+          "      and exits 1. Needs redis access (config) and keys_dir/audit-sign.pub.\n"
+          "  audit export [--region R] [-o FILE]    operator: the chains and checkpoints\n"
+          "      as JSON lines (stdout by default), verifiable offline with verify --file\n"
           "\n"
           "Vacancy file (publish):\n"
           "  id: PW-2025-0142\n"
@@ -292,7 +298,7 @@ static const s_command_t s_commands[] = {
     {"signed", WZCTL_CMD_SIGNED, 1, 1, "--contract"},
     {"status", WZCTL_CMD_STATUS, 2, 2, ""},
     {"listen", WZCTL_CMD_LISTEN, 0, 0, "--count --timeout --no-ack"},
-    {"audit", WZCTL_CMD_AUDIT, 1, 1, "-n"},
+    {"audit", WZCTL_CMD_AUDIT, 1, 1, "-n --region --file -o"},
 };
 
 static bool s_has_option(const s_command_t *c, const char *opt)
@@ -384,6 +390,19 @@ static int s_command_option(wzctl_args_t *a, const char *opt, const char *value,
         if (s_number(opt, value, 1, 1000, &n, err, errlen))
             return -1;
         a->last = n;
+        a->last_given = true;
+    } else if (!strcmp(opt, "--region")) {
+        if (!wz_id_valid(value, 63))
+            return s_fail(err, errlen, "--region wants a region id, got '%s'", value);
+        a->region = value;
+    } else if (!strcmp(opt, "--file")) {
+        if (!*value)
+            return s_fail(err, errlen, "--file needs a file name");
+        a->file = value;
+    } else if (!strcmp(opt, "-o")) {
+        if (!*value)
+            return s_fail(err, errlen, "-o needs a file name");
+        a->out = value;
     }
     return 0;
 }
@@ -492,7 +511,8 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
             [WZCTL_CMD_SIGNED] = "signed VACANCY [--contract TYPE]",
             [WZCTL_CMD_STATUS] = "status vacancy|candidate|proposal ID",
             [WZCTL_CMD_LISTEN] = "listen [--count N] [--timeout SECONDS] [--no-ack]",
-            [WZCTL_CMD_AUDIT] = "audit tail [-n N]",
+            [WZCTL_CMD_AUDIT] = "audit tail [-n N] | verify [--region R] [--file F] | export "
+                                "[--region R] [-o FILE]",
         };
         return s_fail(err, errlen, "usage: wzctl %s", usage[cmd->cmd]);
     }
@@ -502,8 +522,19 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
     if (cmd->cmd == WZCTL_CMD_STATUS && wzctl_status_kind_parse(a->pos[0]) < 0)
         return s_fail(err, errlen, "status: say vacancy, candidate or proposal, not '%s'",
                       a->pos[0]);
-    if (cmd->cmd == WZCTL_CMD_AUDIT && strcmp(a->pos[0], "tail") != 0)
-        return s_fail(err, errlen, "audit: the only subcommand is 'tail', not '%s'", a->pos[0]);
+    if (cmd->cmd == WZCTL_CMD_AUDIT) {
+        const char *sub = a->pos[0];
+        if (strcmp(sub, "tail") && strcmp(sub, "verify") && strcmp(sub, "export"))
+            return s_fail(err, errlen, "audit: say tail, verify or export, not '%s'", sub);
+        if (a->last_given && strcmp(sub, "tail"))
+            return s_fail(err, errlen, "audit %s does not take -n", sub);
+        if ((a->region || a->file) && !strcmp(sub, "tail"))
+            return s_fail(err, errlen, "audit tail takes only -n");
+        if (a->file && strcmp(sub, "verify"))
+            return s_fail(err, errlen, "only audit verify takes --file");
+        if (a->out && strcmp(sub, "export"))
+            return s_fail(err, errlen, "only audit export takes -o");
+    }
     return 0;
 }
 

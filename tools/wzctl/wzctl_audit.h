@@ -1,0 +1,16 @@
+/* wzctl_audit.h - `wzctl audit verify` and `wzctl audit export`: the
+ * operator's view of the tamper-evident trail, straight from Redis or from
+ * an export file, without going through a service. */
+#ifndef WZCTL_AUDIT_H_INCLUDED
+#define WZCTL_AUDIT_H_INCLUDED
+
+#include "wzctl.h"
+
+/* Runs audit verify (a->file: offline) and returns the exit code: 0 intact,
+ * 1 a chain is broken (the first bad entry is named on stdout), 2 usage or
+ * configuration, 3 Redis unreachable. */
+int wzctl_audit_verify(const wzctl_args_t *a);
+/* Runs audit export; 0, or 2 / 3 as above. */
+int wzctl_audit_export(const wzctl_args_t *a);
+
+#endif
