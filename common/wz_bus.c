@@ -80,7 +80,10 @@ wz_pub_t *wz_pub_new(void *ctx, wz_store_t *store, const char *service, const ch
     if (!self->socket)
         goto fail;
     int linger = 0;
+    int64_t max_in = WZ_BUS_MAX_MESSAGE;
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
+    /* A PUB only receives subscriptions; nothing larger has a reason to come. */
+    zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_in, sizeof max_in);
     if (zmq_bind(self->socket, endpoint) != 0) {
         wz_log(log, WZ_LOG_ERROR, "cannot bind publisher", "endpoint", endpoint, "error",
                zmq_strerror(errno), NULL);
@@ -324,7 +327,11 @@ int wz_sub_follow(wz_sub_t *self, const char *producer, const char *endpoint,
     if (!f->cursors || !f->socket)
         goto fail;
     int linger = 0;
+    int64_t max_in = WZ_BUS_MAX_MESSAGE;
     zmq_setsockopt(f->socket, ZMQ_LINGER, &linger, sizeof linger);
+    /* Bounded like every socket: an oversized frame drops the connection,
+     * and the consumer catches up from Redis, which has the event anyway. */
+    zmq_setsockopt(f->socket, ZMQ_MAXMSGSIZE, &max_in, sizeof max_in);
     for (size_t i = 0; i < n_regions; i++) {
         char topic[NAME_MAX_ + REGION_MAX + 4];
         int len = snprintf(topic, sizeof topic, "%s/%s/", producer, regions[i]);

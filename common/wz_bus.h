@@ -18,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ZMQ_MAXMSGSIZE of the internal sockets: far above any event (requests are
+ * bounded by max_message_bytes), far below what would hurt. */
+#define WZ_BUS_MAX_MESSAGE (4 * 1024 * 1024)
+
 #include "wz_log.h"
 #include "wz_loop.h"
 #include "wz_metrics.h"

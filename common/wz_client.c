@@ -54,8 +54,11 @@ static void *s_dealer(void *ctx, const char *endpoint, const char *server_public
     if (!sock)
         return NULL;
     int sndtimeo = SEND_TIMEOUT_MS;
+    /* Replies are bounded too (the largest is an audit page of 1000 entries). */
+    int64_t max_in = WZ_CLIENT_MAX_REPLY;
     if (zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(sock, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) != 0 ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max_in, sizeof max_in) != 0 ||
         wz_zap_client(sock, kp, server_public_z85) != 0 || zmq_connect(sock, endpoint) != 0) {
         int e = zmq_errno();
         zmq_close(sock);

@@ -5,6 +5,9 @@
 
 #include <stdint.h>
 
+/* ZMQ_MAXMSGSIZE of a client socket: what a server sends back. */
+#define WZ_CLIENT_MAX_REPLY (16 * 1024 * 1024)
+
 #include "wz_keys.h"
 #include "wz_proto.h"
 #include "wz_settings.h"
