@@ -53,7 +53,7 @@ bool wz_checkpoint_valid(const wz_checkpoint_t *cp, const uint8_t pk[WZ_SIGN_PUB
 int wz_checkpoint_format(const wz_checkpoint_t *cp, char *out, size_t outlen);
 /* Parses a line made by wz_checkpoint_format. 0, or -1 if it is not one. */
 int wz_checkpoint_parse(const char *line, wz_checkpoint_t *cp);
-/* Appends cp to <dir>/<region>.checkpoints (created 0600) and fsyncs it.
+/* Appends cp to <dir>/<region>.checkpoints (created 0600; not fsynced).
  * 0, or -1 with err. */
 int wz_checkpoint_append(const char *dir, const wz_checkpoint_t *cp, char *err, size_t errlen);
 /* Reads every checkpoint of region from <dir>/<region>.checkpoints into a
