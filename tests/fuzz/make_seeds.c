@@ -169,7 +169,7 @@ static void s_requests(s_seeds_t *self)
     req.answer = &answer;
     s_request(self, "answer_accept", "ribw-kam", &req);
     answer.accept = false;
-    answer.reason = "Te ver van de dagbesteding; cliënt wil in Haarlem blijven";
+    answer.reason = "client_refuses"; /* a decline reason id of the policy */
     req.request_id = "ans-2";
     s_request(self, "answer_decline", "ribw-kam", &req);
 

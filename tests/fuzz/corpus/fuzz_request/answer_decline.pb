@@ -1,3 +1,3 @@
 
-ans-2zL
-PW-2025-0142/1:Te ver van de dagbesteding; cliënt wil in Haarlem blijven
+ans-2z 
+PW-2025-0142/1client_refuses
