@@ -261,7 +261,7 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
     e->summary = out->summary;
     e->policy_version = out->policy_version;
     e->scheme = out->scheme;
-    e->mode = (char *)(ctx->nominee ? "nominate" : "ranked");
+    e->mode = (char *)(ctx->batch ? "batch" : ctx->nominee ? "nominate" : "ranked");
 
     int vrule = wz_match_vacancy_check(ctx, v);
     if (vrule >= 0) {
@@ -336,11 +336,17 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
         e->score = nominee_penalty;
         char since[11];
         wz_date_format(cands[nominee]->urgency_date, since);
-        snprintf(out->summary, sizeof out->summary,
-                 "%s nominated by %s: eligible, would rank %u of %zu eligible (%zu considered); "
-                 "urgency since %s, fit penalty %.1f",
-                 cands[nominee]->id, cands[nominee]->care_provider, rank, eligible, n_all, since,
-                 nominee_penalty);
+        if (ctx->batch)
+            snprintf(out->summary, sizeof out->summary,
+                     "%s assigned jointly with the other dwellings of the batch: rank %u of %zu "
+                     "eligible (%zu considered); urgency since %s, fit penalty %.1f",
+                     cands[nominee]->id, rank, eligible, n_all, since, nominee_penalty);
+        else
+            snprintf(out->summary, sizeof out->summary,
+                     "%s nominated by %s: eligible, would rank %u of %zu eligible (%zu "
+                     "considered); urgency since %s, fit penalty %.1f",
+                     cands[nominee]->id, cands[nominee]->care_provider, rank, eligible, n_all,
+                     since, nominee_penalty);
         *chosen = nominee;
         return 1;
     }
@@ -404,6 +410,8 @@ int wz_match_replay(const wz_policy_t *policy, const WzSnapshot *snap, wz_match_
         .tried_arg = (void *)snap,
         .nominee = snap->nominee && *snap->nominee ? snap->nominee : NULL,
         .inactive = snap->inactive,
+        .batch = snap->explanation && snap->explanation->mode &&
+                 strcmp(snap->explanation->mode, "batch") == 0,
     };
     return wz_match_pick(&ctx, snap->vacancy, snap->candidates, snap->n_candidates, out, chosen);
 }

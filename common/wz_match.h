@@ -57,6 +57,7 @@ typedef struct {
     const char *nominee;          /* nominate mode: the only candidate that may be chosen */
     uint32_t inactive;            /* candidates left out because not active: counted as
                                      considered and removed by status (replay) */
+    bool batch;                   /* with nominee: the candidate a batch assignment chose */
 } wz_match_ctx_t;
 
 /* The outcome of one match. `explanation` points into this struct (its

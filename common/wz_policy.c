@@ -625,6 +625,7 @@ typedef struct {
     int confirm_days;
     int reminder_days;
     double fit_room, fit_area, fit_km;
+    int batch_minutes;
 } s_scheme_row_t;
 
 static int s_load_route(s_ctx_t *c, const wz_policy_t *self, wz_scheme_t *s,
@@ -935,6 +936,7 @@ static int s_load_scheme(s_ctx_t *c, wz_policy_t *self, wz_scheme_t *s, const wz
         {"fit.per_surplus_room", WZ_CFG_DOUBLE, FI(s_scheme_row_t, fit_room), "10", 0, 1000},
         {"fit.per_surplus_m2", WZ_CFG_DOUBLE, FI(s_scheme_row_t, fit_area), "0.5", 0, 1000},
         {"fit.per_km", WZ_CFG_DOUBLE, FI(s_scheme_row_t, fit_km), "1", 0, 1000},
+        {"batch_minutes", WZ_CFG_INT, FI(s_scheme_row_t, batch_minutes), "0", 0, 10080},
     };
     s_scheme_row_t row;
     memset(&row, 0, sizeof row);
@@ -1001,6 +1003,12 @@ static int s_load_scheme(s_ctx_t *c, wz_policy_t *self, wz_scheme_t *s, const wz
     s->fit_room = row.fit_room;
     s->fit_area = row.fit_area;
     s->fit_km = row.fit_km;
+    s->batch_minutes = row.batch_minutes;
+    if (s->batch_minutes > 0 && s->mode == WZ_MODE_NOMINATE)
+        return s_fail(c, s_line(item, "batch_minutes"),
+                      "scheme '%s': batch assignment needs mode ranked (a nominate scheme waits "
+                      "for its care providers)",
+                      s->id);
     if (s->extension_months > 0 && s->urgency_months == 0)
         return s_fail(c, s_line(item, "urgency"),
                       "scheme '%s': an urgency extension needs an urgency window (urgency.months)",

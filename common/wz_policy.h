@@ -150,6 +150,8 @@ typedef struct {
     /* Fit score: penalty points (lower is better) per surplus room, per
      * surplus m2 and per km from the care location. */
     double fit_room, fit_area, fit_km;
+    int batch_minutes;           /* > 0: a corporation's vacancies published within this
+                                    many minutes are assigned jointly (ranked mode) */
 } wz_scheme_t;
 
 /* A configured decline reason and its consequence. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wz_assign.h"
 #include "wz_calendar.h"
 #include "wz_codec.h"
 #include "wz_match.h"
@@ -68,7 +69,7 @@ typedef struct {
     long delta;
 } s_delta_t;
 
-#define MAX_DELTAS 8
+#define MAX_DELTAS 64
 
 typedef struct {
     wz_matching_t *self;
@@ -81,6 +82,10 @@ typedef struct {
     size_t n_tried;
     s_delta_t deltas[MAX_DELTAS];
     size_t n_deltas;
+    /* Spread placements made in this transaction ("key vacancy" strings):
+     * a batch proposes several dwellings in one transaction. */
+    char **placed;
+    size_t n_placed;
     bool failed; /* Redis or memory failed: nothing may be committed */
 } s_work_t;
 
@@ -180,6 +185,9 @@ static void s_work_fini(s_work_t *w)
         free(w->tried[i].candidate);
     }
     free(w->tried);
+    for (size_t i = 0; i < w->n_placed; i++)
+        free(w->placed[i]);
+    free(w->placed);
 }
 
 /* Builds "<prefix>{<region>}:<fmt ...>"; marks the work failed when too long. */
@@ -430,6 +438,11 @@ static int s_spread_count(s_work_t *w, const char *key, const char *vacancy, int
         freeReplyObject(r);
     if (own)
         freeReplyObject(own);
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < w->n_placed; i++)
+        if (strncmp(w->placed[i], key, klen) == 0 && w->placed[i][klen] == ' ' &&
+            strcmp(w->placed[i] + klen + 1, vacancy) != 0)
+            count++;
     return count < 0 ? 0 : count;
 }
 
@@ -468,9 +481,24 @@ static void s_place(s_work_t *w, const WzVacancy *v, const char *scheme, int64_t
 {
     char keys[3][KEY_MAX];
     s_spread_keys(w, v, keys);
-    for (int i = 0; i < 3; i++)
-        if (keys[i][0])
-            S_CMD(w, "ZADD %s %lld %s", keys[i], (long long)score_ms, v->id);
+    for (int i = 0; i < 3; i++) {
+        if (!keys[i][0])
+            continue;
+        S_CMD(w, "ZADD %s %lld %s", keys[i], (long long)score_ms, v->id);
+        if (!count_contingent)
+            continue; /* a let of an offer already counted */
+        char **grown = realloc(w->placed, (w->n_placed + 1) * sizeof *grown);
+        size_t len = strlen(keys[i]) + strlen(v->id) + 2;
+        char *entry = grown ? malloc(len) : NULL;
+        if (grown)
+            w->placed = grown;
+        if (!entry) {
+            w->failed = true;
+            continue;
+        }
+        snprintf(entry, len, "%s %s", keys[i], v->id);
+        w->placed[w->n_placed++] = entry;
+    }
     const wz_scheme_t *s = wz_policy_scheme(w->self->policy, scheme);
     if (count_contingent && s) {
         char key[KEY_MAX], field[2 * WZ_ID_MAX + 2];
@@ -900,22 +928,21 @@ static void s_release_vacancy(s_work_t *w, s_rec_t *vr, const WzExplanation *why
 /* Matches a vacancy in state MATCHING: a proposal, or the vacancy released.
  * nominee (may be NULL) restricts the choice to one nominated candidate;
  * returns 1 when a proposal was made, 0 when not (or on failure). */
-static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, wz_match_result_t *result)
+/* Fills pool with every candidate of the region: those this transaction
+ * holds from the cache, the others loaded. 0, or -1 (work failed). */
+static int s_collect(s_work_t *w, s_pool_t *pool)
 {
-    WzVacancy *v = VAC(vr);
-    char index[KEY_MAX], tried_key[KEY_MAX];
-    if (s_key(w, index, "m:candidates") != 0 || s_key(w, tried_key, "m:tried:%s", v->id) != 0)
-        return 0;
+    char index[KEY_MAX];
+    if (s_key(w, index, "m:candidates") != 0)
+        return -1;
     redisReply *ids = wz_store_cmd(w->self->store, "SMEMBERS %s", index);
-    redisReply *tried = ids ? wz_store_cmd(w->self->store, "SMEMBERS %s", tried_key) : NULL;
-    s_pool_t pool = {0};
     const char **to_load = NULL;
-    int proposed = 0;
-    if (!ids || !tried || ids->type != REDIS_REPLY_ARRAY || tried->type != REDIS_REPLY_ARRAY)
-        goto fail;
+    int rc = -1;
+    if (!ids || ids->type != REDIS_REPLY_ARRAY)
+        goto out;
     to_load = calloc(ids->elements ? ids->elements : 1, sizeof *to_load);
     if (!to_load)
-        goto fail;
+        goto out;
     size_t n_load = 0;
     for (size_t i = 0; i < ids->elements; i++) {
         if (ids->element[i]->type != REDIS_REPLY_STRING)
@@ -923,8 +950,8 @@ static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, wz_match_re
         s_rec_t *cr = s_find(w, REC_CANDIDATE, ids->element[i]->str);
         if (!cr)
             to_load[n_load++] = ids->element[i]->str;
-        else if (cr->msg && s_pool_add(&pool, CAND(cr), false) != 0)
-            goto fail;
+        else if (cr->msg && s_pool_add(pool, CAND(cr), false) != 0)
+            goto out;
     }
     /* Candidates recorded in this very transaction are not in the index yet. */
     for (s_rec_t *r = w->recs; r; r = r->next) {
@@ -934,10 +961,30 @@ static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, wz_match_re
         for (size_t i = 0; i < ids->elements && !indexed; i++)
             indexed = ids->element[i]->type == REDIS_REPLY_STRING &&
                       strcmp(ids->element[i]->str, r->id) == 0;
-        if (!indexed && s_pool_add(&pool, CAND(r), false) != 0)
-            goto fail;
+        if (!indexed && s_pool_add(pool, CAND(r), false) != 0)
+            goto out;
     }
-    if (s_pool_load(w, &pool, to_load, n_load) != 0)
+    rc = s_pool_load(w, pool, to_load, n_load);
+out:
+    free(to_load);
+    if (ids)
+        freeReplyObject(ids);
+    if (rc != 0)
+        w->failed = true;
+    return rc;
+}
+
+static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, bool batch,
+                      wz_match_result_t *result)
+{
+    WzVacancy *v = VAC(vr);
+    char tried_key[KEY_MAX];
+    if (s_key(w, tried_key, "m:tried:%s", v->id) != 0)
+        return 0;
+    redisReply *tried = wz_store_cmd(w->self->store, "SMEMBERS %s", tried_key);
+    s_pool_t pool = {0};
+    int proposed = 0;
+    if (!tried || tried->type != REDIS_REPLY_ARRAY || s_collect(w, &pool) != 0)
         goto fail;
 
     const wz_scheme_t *scheme = s_vacancy_scheme(w, v);
@@ -948,7 +995,8 @@ static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, wz_match_re
                           .contingent_target = -1,
                           .tried = s_was_tried,
                           .tried_arg = &targ,
-                          .nominee = nominee};
+                          .nominee = nominee,
+                          .batch = batch};
     if (scheme)
         s_load_counters(w, scheme, v, &ctx);
     if (w->failed)
@@ -985,10 +1033,7 @@ static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, wz_match_re
 fail:
     w->failed = true;
 out:
-    free(to_load);
     s_pool_fini(&pool);
-    if (ids)
-        freeReplyObject(ids);
     if (tried)
         freeReplyObject(tried);
     return proposed;
@@ -1011,7 +1056,7 @@ static void s_request_nomination(s_work_t *w, s_rec_t *vr, const wz_scheme_t *sc
     if (wz_match_vacancy_check(&ctx, v) >= 0) {
         /* The usual explanation of why nobody may be proposed. */
         wz_match_result_t result;
-        if (!s_match_as(w, vr, "", &result) && !w->failed)
+        if (!s_match_as(w, vr, "", false, &result) && !w->failed)
             s_release_vacancy(w, vr, &result.explanation);
         return;
     }
@@ -1080,7 +1125,7 @@ static void s_match(s_work_t *w, s_rec_t *vr)
         return;
     }
     wz_match_result_t result;
-    if (!s_match_as(w, vr, NULL, &result) && !w->failed)
+    if (!s_match_as(w, vr, NULL, false, &result) && !w->failed)
         s_release_vacancy(w, vr, &result.explanation);
 }
 
@@ -1099,7 +1144,7 @@ static void s_on_nominated(s_work_t *w, const Woonzorg__V1__CandidateNominated *
         return;
     }
     wz_match_result_t result;
-    if (s_match_as(w, vr, n->candidate_id, &result)) {
+    if (s_match_as(w, vr, n->candidate_id, false, &result)) {
         char noms[KEY_MAX];
         if (s_key(w, noms, "nominations") == 0)
             S_CMD(w, "ZREM %s %s", noms, n->vacancy_id);
@@ -1175,6 +1220,23 @@ static void s_cancel_open(s_work_t *w, const char *candidate_id, const char *rea
 
 /* --- events from intake --------------------------------------------------- */
 
+/* Batch schemes: the corporation's vacancies wait (state matching) until
+ * batch_minutes after the first of them, and are then assigned jointly. */
+static void s_hold_for_batch(s_work_t *w, const WzVacancy *v, const wz_scheme_t *scheme)
+{
+    char batch[KEY_MAX], batches[KEY_MAX];
+    if (s_key(w, batch, "m:batch:%s/%s", scheme->id, v->corporation) != 0 ||
+        s_key(w, batches, "batches") != 0)
+        return;
+    S_CMD(w, "ZADD %s %lld %s", batch, (long long)w->now_ms, v->id);
+    /* NX: the batch closes batch_minutes after its first vacancy. */
+    S_CMD(w, "ZADD %s NX %lld %s/%s", batches,
+          (long long)(w->now_ms + (int64_t)scheme->batch_minutes * 60000), scheme->id,
+          v->corporation);
+    wz_log(w->self->log, WZ_LOG_INFO, "vacancy held for a batch", "vacancy", v->id, "scheme",
+           scheme->id, NULL);
+}
+
 static void s_on_vacancy_published(s_work_t *w, const WzVacancy *in)
 {
     if (!in || !in->id[0]) {
@@ -1197,8 +1259,14 @@ static void s_on_vacancy_published(s_work_t *w, const WzVacancy *in)
     v->state = VSTATE(MATCHING);
     s_set_str(w, &v->proposal_id, "");
     vr = s_put(w, REC_VACANCY, in->id, &v->base);
-    if (vr && !w->failed)
-        s_match(w, vr);
+    if (!vr || w->failed)
+        return;
+    const wz_scheme_t *scheme = s_vacancy_scheme(w, v);
+    if (scheme && scheme->batch_minutes > 0 && scheme->mode == WZ_MODE_RANKED) {
+        s_hold_for_batch(w, v, scheme);
+        return;
+    }
+    s_match(w, vr);
 }
 
 static void s_on_vacancy_withdrawn(s_work_t *w, const char *id)
@@ -1846,6 +1914,130 @@ static int s_nomination_due_one(wz_matching_t *self, const wz_region_t *region, 
     return 0;
 }
 
+static int s_cmp_rank(const void *a, const void *b)
+{
+    const WzCandidate *x = *(WzCandidate *const *)a, *y = *(WzCandidate *const *)b;
+    return wz_match_rank_cmp(x, 0, y, 0);
+}
+
+/* Assigns the held vacancies of one batch ("<scheme>/<corporation>") jointly
+ * (wz_assign_exact on the eligible pairs, the ranked order as cost), then
+ * proposes them in publication order, each checked again with the counters
+ * as they stand after the ones before; a vacancy the assignment left out, or
+ * whose candidate no longer fits, is matched one by one. */
+static void s_run_batch(s_work_t *w, const char *member)
+{
+    char batch[KEY_MAX], batches[KEY_MAX];
+    if (s_key(w, batch, "m:batch:%s", member) != 0 || s_key(w, batches, "batches") != 0)
+        return;
+    redisReply *held = wz_store_cmd(w->self->store, "ZRANGE %s 0 -1", batch);
+    if (!held || held->type != REDIS_REPLY_ARRAY) {
+        if (held)
+            freeReplyObject(held);
+        w->failed = true;
+        return;
+    }
+    S_CMD(w, "DEL %s", batch);
+    S_CMD(w, "ZREM %s %s", batches, member);
+    size_t nv = 0, nc = 0;
+    s_rec_t **vrs = calloc(held->elements ? held->elements : 1, sizeof *vrs);
+    s_pool_t pool = {0};
+    double *cost = NULL;
+    int *out = NULL;
+    WzCandidate **ranked = NULL;
+    if (!vrs || s_collect(w, &pool) != 0)
+        goto fail;
+    for (size_t i = 0; i < held->elements; i++) {
+        s_rec_t *vr = s_get(w, REC_VACANCY, held->element[i]->str);
+        if (vr && vr->msg && VAC(vr)->state == VSTATE(MATCHING))
+            vrs[nv++] = vr; /* withdrawn meanwhile: left out */
+    }
+    /* The candidates that can be chosen at all, in ranked order (urgency, id). */
+    ranked = calloc(pool.n ? pool.n : 1, sizeof *ranked);
+    if (!ranked)
+        goto fail;
+    for (size_t i = 0; i < pool.n; i++)
+        if (pool.cands[i]->state == CSTATE(ACTIVE))
+            ranked[nc++] = pool.cands[i];
+    qsort(ranked, nc, sizeof *ranked, s_cmp_rank);
+    cost = calloc(nv * nc > 0 ? nv * nc : 1, sizeof *cost);
+    out = calloc(nv ? nv : 1, sizeof *out);
+    if (!cost || !out)
+        goto fail;
+    for (size_t j = 0; j < nv; j++) {
+        WzVacancy *v = VAC(vrs[j]);
+        const wz_scheme_t *scheme = s_vacancy_scheme(w, v);
+        wz_match_ctx_t ctx = {.policy = w->self->policy,
+                              .scheme = scheme,
+                              .today = w->today,
+                              .contingent_target = -1};
+        if (scheme)
+            s_load_counters(w, scheme, v, &ctx);
+        bool offerable = wz_match_vacancy_check(&ctx, v) < 0;
+        for (size_t i = 0; i < nc; i++) {
+            double penalty = 0;
+            cost[j * nc + i] = offerable && wz_match_check(&ctx, v, ranked[i], &penalty) < 0
+                                   ? (double)i * 1000.0 + (penalty < 999 ? penalty : 999)
+                                   : -1;
+        }
+    }
+    if (w->failed || wz_assign_exact(cost, nv, nc, out) < 0)
+        goto fail;
+    /* The ids are copied: proposing changes the cache the pool borrows from. */
+    for (size_t j = 0; j < nv && !w->failed; j++) {
+        char chosen[WZ_ID_MAX] = "";
+        if (out[j] >= 0)
+            wz_strlcpy(chosen, ranked[out[j]]->id, sizeof chosen);
+        wz_match_result_t result;
+        if (chosen[0] && s_match_as(w, vrs[j], chosen, true, &result))
+            continue;
+        if (!w->failed)
+            s_match(w, vrs[j]);
+    }
+    wz_log(w->self->log, WZ_LOG_INFO, "batch assigned", "batch", member, NULL);
+    goto out;
+fail:
+    w->failed = true;
+out:
+    free(vrs);
+    free(cost);
+    free(out);
+    free(ranked);
+    s_pool_fini(&pool);
+    freeReplyObject(held);
+}
+
+static int s_batch_due_one(wz_matching_t *self, const wz_region_t *region, const char *member,
+                           int64_t now_ms)
+{
+    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
+        if (!txn)
+            return -1;
+        s_work_t w;
+        s_work_init(&w, self, txn, region, now_ms);
+        char key[KEY_MAX];
+        if (s_key(&w, key, "m:batch:%s", member) == 0 && wz_txn_watch(txn, key) != 0)
+            w.failed = true;
+        if (!w.failed)
+            s_run_batch(&w, member);
+        s_flush(&w);
+        int committed = w.failed ? -1 : wz_txn_commit(txn);
+        s_work_fini(&w);
+        wz_txn_destroy(&txn);
+        if (committed == 0)
+            return 1;
+        if (committed < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int wz_matching_batches_due(wz_matching_t *self, int64_t now_ms)
+{
+    return s_due(self, "batches", now_ms, s_batch_due_one);
+}
+
 int wz_matching_nominations_due(wz_matching_t *self, int64_t now_ms)
 {
     return s_due(self, "nominations", now_ms, s_nomination_due_one);
@@ -1868,6 +2060,7 @@ int wz_matching_on_timer(wz_loop_t *loop, void *arg)
     wz_matching_remind(arg, now);
     wz_matching_expire(arg, now);
     wz_matching_nominations_due(arg, now);
+    wz_matching_batches_due(arg, now);
     wz_matching_lapse(arg, now);
     return 0;
 }

@@ -57,6 +57,10 @@ int wz_matching_remind(wz_matching_t *self, int64_t now_ms);
  * rotation (or releases the vacancy when all were asked). Returns how many, or -1. */
 int wz_matching_nominations_due(wz_matching_t *self, int64_t now_ms);
 
+/* Batch schemes: assigns each batch whose time is up jointly (see
+ * docs/matching.md). Returns how many batches, or -1. */
+int wz_matching_batches_due(wz_matching_t *self, int64_t now_ms);
+
 /* Lapses each candidate (still active or registered) whose urgency window
  * ended at or before now_ms: state lapsed, UrgencyLapsed emitted (the
  * municipality is told). Returns how many, or -1. */

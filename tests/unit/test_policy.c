@@ -446,6 +446,8 @@ START_TEST(test_bad_schemes)
         {"2025-12-26]", "2025-12-32]", 29, "expected a real date as YYYY-MM-DD (1900..2199), got '2025-12-32'"},
         {"    name: Pact\n", "    name: Pact\n    mode: lottery\n", 36,
          "scheme 'pact': unknown mode 'lottery' (ranked or nominate)"},
+        {"    name: Pact\n", "    name: Pact\n    mode: nominate\n    batch_minutes: 60\n", 37,
+         "scheme 'pact': batch assignment needs mode ranked"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (!cases[i].reason)
