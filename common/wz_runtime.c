@@ -1,6 +1,8 @@
 /* wz_runtime.c - the common start-up and teardown of a service process. */
 #include "wz_runtime.h"
 
+#include "wz_acl.h"
+
 #include "wz_server.h"
 
 #include <stdio.h>
@@ -83,6 +85,11 @@ int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv
     char err[512];
     if (wz_settings_load(&rt->settings, rt->config_path, err, sizeof err) != 0) {
         fprintf(stderr, "wz-%s: %s\n", service, err);
+        return 2;
+    }
+    if (wz_acl_login(&rt->settings.redis, rt->settings.keys_dir, service, err, sizeof err) != 0) {
+        fprintf(stderr, "wz-%s: redis.acl_users: %s (the local run and the tests make it)\n",
+                service, err);
         return 2;
     }
     wz_log_level_t level = WZ_LOG_INFO;

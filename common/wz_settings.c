@@ -20,6 +20,7 @@ static const wz_cfg_field_t s_fields[] = {
     {"redis.port", WZ_CFG_INT, I(redis.port), "6379", 1, 65535},
     {"redis.user", WZ_CFG_STRING, S(redis.user), "", 0, 0},
     {"redis.password", WZ_CFG_STRING, S(redis.password), "", 0, 0},
+    {"redis.acl_users", WZ_CFG_BOOL, I(redis.acl_users), "false", 0, 0},
     {"redis.prefix", WZ_CFG_STRING, S(redis.prefix), "wz:", 0, 0},
     {"redis.connect_timeout_ms", WZ_CFG_INT, I(redis.connect_timeout_ms), "1000", 1, 600000},
     {"redis.command_timeout_ms", WZ_CFG_INT, I(redis.command_timeout_ms), "2000", 1, 600000},

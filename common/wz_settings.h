@@ -15,6 +15,7 @@ typedef struct {
     int port;
     char user[64];          /* ACL user; empty: the default user */
     char password[128];     /* empty: no AUTH */
+    bool acl_users;         /* log in as "wz-<service>" with <keys_dir>/redis-<service>.pass */
     char prefix[32];        /* key prefix, default "wz:" */
     int connect_timeout_ms;
     int command_timeout_ms;

@@ -68,6 +68,10 @@ mapfile -t parties < <(wz_policy_parties "$POLICY")
 [ ${#parties[@]} -gt 0 ] || die "no parties found in $POLICY"
 "${WZCTL[@]}" keygen "${SERVICES[@]}" "${parties[@]}" >/dev/null
 say "keys for ${#SERVICES[@]} services and ${#parties[@]} parties in var/keys"
+# One Redis ACL user per service (config: redis.acl_users), passwords in
+# var/keys/redis-<name>.pass, the default user off.
+"${WZCTL[@]}" redis-acl "$VAR/redis.acl" >/dev/null
+say "redis ACL users wz-intake, wz-matching, wz-notification, wz-audit, wz-operator (var/redis.acl)"
 
 demo=1
 if [ -d "$VAR/redis" ] && [ -n "$(ls -A "$VAR/redis" 2>/dev/null)" ]; then
@@ -120,7 +124,8 @@ stop_all() {
     for i in "${!svc_pids[@]}"; do kill -TERM "${svc_pids[$i]}" 2>/dev/null || true; done
     for i in "${!svc_pids[@]}"; do reap "wz-${SERVICES[$i]}" "${svc_pids[$i]}" 150; done
     if [ -n "$redis_pid" ]; then
-        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || kill -TERM "$redis_pid" 2>/dev/null || true
+        # No service user may SHUTDOWN; SIGTERM makes redis-server save and exit.
+        kill -TERM "$redis_pid" 2>/dev/null || true
         reap redis-server "$redis_pid" 100
     fi
     rm -f "$PIDS"
@@ -132,15 +137,21 @@ trap 'exit 0' INT TERM
 
 say "starting redis-server on 127.0.0.1:$REDIS_PORT (append-only file in var/redis)"
 setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$VAR/redis" \
-    --appendonly yes --save '' --daemonize no --logfile "$VAR/log/redis.log" </dev/null &
+    --appendonly yes --save '' --daemonize no --logfile "$VAR/log/redis.log" \
+    --aclfile "$VAR/redis.acl" </dev/null &
 redis_pid=$!
 echo "redis $redis_pid" >"$PIDS"
+# As the read-only operator; the password goes by environment, not argv.
+redis_ping() {
+    REDISCLI_AUTH=$(cat "$VAR/keys/redis-operator.pass") \
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --user wz-operator ping 2>/dev/null
+}
 for _ in $(seq 100); do
-    [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break
+    [ "$(redis_ping)" = PONG ] && break
     kill -0 "$redis_pid" 2>/dev/null || break
     sleep 0.1
 done
-if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" != PONG ]; then
+if [ "$(redis_ping)" != PONG ]; then
     tail -5 "$VAR/log/redis.log" >&2 || true
     die "redis-server did not answer on 127.0.0.1:$REDIS_PORT within 10 s; see var/log/redis.log"
 fi

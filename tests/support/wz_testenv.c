@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wz_acl.h"
 #include "wz_keys.h"
 #include "wz_policy.h"
 #include "wz_util.h"
@@ -30,6 +31,7 @@ struct wz_testenv_t {
     char dir[256];
     char config[512];
     int redis_port;
+    char admin_password[64]; /* the default user's: tests read and tamper freely */
     pid_t redis_pid;
     pid_t service_pids[N_SERVICES];
     bool suite;
@@ -145,12 +147,21 @@ static void s_write_file(const char *path, const char *text)
 static void s_start_redis(wz_testenv_t *self)
 {
     self->redis_port = wz_test_free_port();
-    char port[16], log[600], dir[300];
+    char port[16], log[600], dir[300], keys[400], acl[400], err[512];
     snprintf(port, sizeof port, "%d", self->redis_port);
     snprintf(log, sizeof log, "%s/redis.log", self->dir);
     snprintf(dir, sizeof dir, "%s", self->dir);
+    /* As in production: one ACL user per service (wz_acl), passwords in the
+     * keys directory, which the services' config points at (keys_dir). */
+    snprintf(keys, sizeof keys, "%s/keys", self->dir);
+    snprintf(acl, sizeof acl, "%s/redis.acl", self->dir);
+    ck_assert_int_eq(mkdir(keys, 0700), 0);
+    wz_random_id(self->admin_password);
+    ck_assert_msg(wz_acl_write_file(acl, keys, "wz:", self->admin_password, err, sizeof err) == 0,
+                  "%s", err);
     char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", dir,
-                    "--save", "", "--appendonly", "no", "--daemonize", "no", NULL};
+                    "--save", "", "--appendonly", "no", "--daemonize", "no", "--aclfile", acl,
+                    NULL};
     self->redis_pid = wz_test_spawn(argv, log);
     ck_assert_int_gt(self->redis_pid, 0);
 
@@ -159,6 +170,9 @@ static void s_start_redis(wz_testenv_t *self)
         struct timeval tv = {0, 200000};
         redisContext *c = redisConnectWithTimeout("127.0.0.1", self->redis_port, tv);
         if (c && !c->err) {
+            redisReply *a = redisCommand(c, "AUTH %s", self->admin_password);
+            if (a)
+                freeReplyObject(a);
             redisReply *r = redisCommand(c, "PING");
             bool ok = r && r->type == REDIS_REPLY_STATUS;
             if (r)
@@ -181,6 +195,7 @@ void wz_testenv_redis_settings(const wz_testenv_t *self, wz_redis_settings_t *ou
     memset(out, 0, sizeof *out);
     snprintf(out->host, sizeof out->host, "127.0.0.1");
     out->port = self->redis_port;
+    snprintf(out->password, sizeof out->password, "%s", self->admin_password);
     snprintf(out->prefix, sizeof out->prefix, "wz:");
     out->connect_timeout_ms = 1000;
     out->command_timeout_ms = 2000;
@@ -228,7 +243,7 @@ void wz_testenv_write_config(wz_testenv_t *self, int answer_seconds)
              "log_level: debug\n"
              "keys_dir: ../keys\n"
              "policy: policy.yaml\n"
-             "redis:\n  host: 127.0.0.1\n  port: %d\n  prefix: \"wz:\"\n"
+             "redis:\n  host: 127.0.0.1\n  port: %d\n  prefix: \"wz:\"\n  acl_users: true\n"
              "heartbeat_ms: 200\n"
              "catch_up_ms: 500\n"
              "drain_ms: 2000\n"

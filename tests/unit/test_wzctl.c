@@ -174,6 +174,10 @@ START_TEST(test_args_commands)
     ck_assert_int_eq(s_parse(&a, "audit", "tail", "--region", "zkij", NULL), -1);
     ck_assert_int_eq(s_parse(&a, "audit", "verify", "--region", "a b", NULL), -1);
     ERR_HAS("region id");
+    ck_assert_int_eq(s_parse(&a, "redis-acl", "var/redis.acl", NULL), 0);
+    ck_assert_int_eq(a.cmd, WZCTL_CMD_REDIS_ACL);
+    ck_assert_int_eq(s_parse(&a, "redis-acl", NULL), -1);
+    ERR_HAS("redis-acl FILE");
 
     /* after "--" an id may look like an option */
     ck_assert_int_eq(s_parse(&a, "withdraw", "--", "--odd", NULL), 0);

@@ -578,6 +578,8 @@ int main(int argc, char **argv)
         return s_keygen(&a);
     case WZCTL_CMD_LISTEN:
         return s_listen(&a);
+    case WZCTL_CMD_REDIS_ACL:
+        return wzctl_redis_acl(&a);
     case WZCTL_CMD_AUDIT:
         if (!strcmp(a.pos[0], "verify"))
             return wzctl_audit_verify(&a);

@@ -40,6 +40,7 @@ typedef enum {
     WZCTL_CMD_CONFIRM,
     WZCTL_CMD_EXPLAIN,
     WZCTL_CMD_NOMINATE,
+    WZCTL_CMD_REDIS_ACL,
 } wzctl_cmd_t;
 
 /* Everything the command line said. Strings point into argv. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wz_acl.h"
 #include "wz_audit.h"
 #include "wz_chain.h"
 #include "wz_policy.h"
@@ -34,6 +35,11 @@ static int s_ctx_init(s_ctx_t *c, const wzctl_args_t *a, bool need_policy)
     memset(c, 0, sizeof *c);
     if (wz_settings_load(&c->settings, a->config, err, sizeof err) != 0) {
         fprintf(stderr, "wzctl: %s\n", err);
+        return WZCTL_EXIT_USAGE;
+    }
+    /* Read-only access to Redis is all verify and export need. */
+    if (wz_acl_login(&c->settings.redis, c->settings.keys_dir, "operator", err, sizeof err) != 0) {
+        fprintf(stderr, "wzctl: redis.acl_users: %s\n", err);
         return WZCTL_EXIT_USAGE;
     }
     if (a->region) {
@@ -399,4 +405,23 @@ int wzctl_audit_verify(const wzctl_args_t *a)
     rc = a->file ? s_verify_file(a, pk) : s_verify_redis(&c, pk);
     s_ctx_fini(&c);
     return rc;
+}
+
+int wzctl_redis_acl(const wzctl_args_t *a)
+{
+    wz_settings_t settings;
+    char err[512];
+    if (wz_settings_load(&settings, a->config, err, sizeof err) != 0) {
+        fprintf(stderr, "wzctl: %s\n", err);
+        return WZCTL_EXIT_USAGE;
+    }
+    if (wz_acl_write_file(a->pos[0], settings.keys_dir, settings.redis.prefix, NULL, err,
+                          sizeof err) != 0) {
+        fprintf(stderr, "wzctl: %s\n", err);
+        return WZCTL_EXIT_USAGE;
+    }
+    printf("wrote %s: users wz-intake, wz-matching, wz-notification, wz-audit, wz-operator; "
+           "passwords in %s/redis-<name>.pass; the default user is off\n",
+           a->pos[0], settings.keys_dir);
+    return WZCTL_EXIT_OK;
 }

@@ -1,4 +1,5 @@
-/* wzctl_audit.h - `wzctl audit verify` and `wzctl audit export`: the
+/* wzctl_audit.h - operator commands: `wzctl redis-acl`, and `wzctl audit
+ * verify` and `wzctl audit export`: the
  * operator's view of the tamper-evident trail, straight from Redis or from
  * an export file, without going through a service. */
 #ifndef WZCTL_AUDIT_H_INCLUDED
@@ -12,5 +13,9 @@
 int wzctl_audit_verify(const wzctl_args_t *a);
 /* Runs audit export; 0, or 2 / 3 as above. */
 int wzctl_audit_export(const wzctl_args_t *a);
+
+/* Runs redis-acl FILE: writes the ACL file for redis-server --aclfile (one
+ * user per service, wz_acl) and any missing password files. 0 or 2. */
+int wzctl_redis_acl(const wzctl_args_t *a);
 
 #endif

@@ -83,6 +83,9 @@ void wzctl_usage(FILE *out)
           "      and exits 1. Needs redis access (config) and keys_dir/audit-sign.pub.\n"
           "  audit export [--region R] [-o FILE]    operator: the chains and checkpoints\n"
           "      as JSON lines (stdout by default), verifiable offline with verify --file\n"
+          "  redis-acl FILE                         operator: write the ACL file for\n"
+          "      redis-server --aclfile: one user per service with only its commands and\n"
+          "      keys, a read-only wz-operator; passwords in keys_dir/redis-<name>.pass\n"
           "\n"
           "Vacancy file (publish):\n"
           "  id: PW-2025-0142\n"
@@ -299,6 +302,7 @@ static const s_command_t s_commands[] = {
     {"status", WZCTL_CMD_STATUS, 2, 2, ""},
     {"listen", WZCTL_CMD_LISTEN, 0, 0, "--count --timeout --no-ack"},
     {"audit", WZCTL_CMD_AUDIT, 1, 1, "-n --region --file -o"},
+    {"redis-acl", WZCTL_CMD_REDIS_ACL, 1, 1, ""},
 };
 
 static bool s_has_option(const s_command_t *c, const char *opt)
@@ -513,6 +517,7 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
             [WZCTL_CMD_LISTEN] = "listen [--count N] [--timeout SECONDS] [--no-ack]",
             [WZCTL_CMD_AUDIT] = "audit tail [-n N] | verify [--region R] [--file F] | export "
                                 "[--region R] [-o FILE]",
+            [WZCTL_CMD_REDIS_ACL] = "redis-acl FILE",
         };
         return s_fail(err, errlen, "usage: wzctl %s", usage[cmd->cmd]);
     }
