@@ -41,6 +41,9 @@ static const s_family_t s_families[] = {
     {WZ_M_POLICY_RELOADS, S_COUNTER, "result", NULL,
      "Policy reloads on SIGHUP: applied, or refused (the old policy stays)."},
     {WZ_M_READY, S_GAUGE, NULL, NULL, "1 when the last readiness check passed, else 0."},
+    {WZ_M_HANDSHAKES, S_COUNTER, "result", NULL,
+     "CURVE handshakes on the party endpoint: succeeded, or refused by the ZAP handler (auth), "
+     "for the protocol (no CURVE, wrong server key) or otherwise."},
 };
 #define N_FAMILIES (sizeof s_families / sizeof s_families[0])
 

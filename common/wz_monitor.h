@@ -8,6 +8,7 @@
 
 #include "wz_log.h"
 #include "wz_loop.h"
+#include "wz_metrics.h"
 
 typedef struct wz_monitor_t wz_monitor_t;
 
@@ -39,6 +40,8 @@ void wz_monitor_forward(wz_monitor_t *self, wz_monitor_fn fn, void *arg);
  * does this when attached; a module that must see connection events before
  * it acts on a message calls it directly. */
 int wz_monitor_drain(wz_monitor_t *self);
+/* Counts handshakes in metrics (wz_handshakes_total) from now on; borrowed. */
+void wz_monitor_metrics(wz_monitor_t *self, wz_metrics_t *metrics);
 /* The counts so far. */
 void wz_monitor_counts(const wz_monitor_t *self, wz_monitor_counts_t *out);
 

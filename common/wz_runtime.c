@@ -260,6 +260,7 @@ void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint)
     rt->monitor = wz_monitor_new(rt->ctx, rt->router, rt->service, rt->log);
     if (!rt->monitor || wz_monitor_attach(rt->monitor, rt->loop) != 0)
         return NULL;
+    wz_monitor_metrics(rt->monitor, rt->metrics);
     return rt->router;
 }
 

@@ -10,6 +10,7 @@
 
 #include "wz_it.h"
 #include "wz_keys.h"
+#include "wz_testhttp.h"
 #include "wz_zap.h"
 
 #define ZKIJ "zkij"
@@ -66,6 +67,24 @@ static void s_expect_logged(it_t *it, const char *service, const char *kind, int
                  want);
 }
 
+/* Waits until the service's /metrics shows at least want for series. */
+static void s_expect_metric(it_t *it, const char *service, const char *series, double want)
+{
+    static char body[1 << 16];
+    int64_t deadline = wz_mono_ms() + IT_WAIT_MS;
+    double value = -1;
+    for (;;) {
+        int status = wz_test_http_get_addr(wz_settings_http(it->settings, service), "/metrics",
+                                           body, sizeof body, IT_CALL_MS);
+        ck_assert_int_eq(status, 200);
+        value = wz_test_metric(body, series);
+        if (value >= want || wz_mono_ms() >= deadline)
+            break;
+        zmq_poll(NULL, 0, 50);
+    }
+    ck_assert_msg(value >= want, "%s: %s is %g, wanted at least %g", service, series, value, want);
+}
+
 /* The three strangers, against one endpoint with one payload. */
 static void s_strangers(it_t *it, const char *service, const char *endpoint, const char *party,
                         const void *payload, size_t len)
@@ -90,6 +109,8 @@ static void s_strangers(it_t *it, const char *service, const char *endpoint, con
     ck_assert_msg(!s_probe(it, endpoint, &known, other, payload, len),
                   "%s answered a client that encrypts to the wrong server key", service);
     s_expect_logged(it, service, "protocol", 2);
+    s_expect_metric(it, service, "wz_handshakes_total{result=\"auth\"}", 1);
+    s_expect_metric(it, service, "wz_handshakes_total{result=\"protocol\"}", 2);
     /* The refusal logs carry no key material. */
     char path[600];
     snprintf(path, sizeof path, "%s/%s.log", wz_testenv_dir(it->env), service);
