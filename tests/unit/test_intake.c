@@ -47,7 +47,30 @@ static wz_rent_limits_t s_rent_limits[] = {
     {2025, 68296, 73193, 47720, 90007},
 };
 static wz_occupancy_t s_occupancy[] = {{1, 1, 20}, {2, 1, 30}, {3, 2, 45}, {4, 3, 60}};
+static char s_scheme_groups[][WZ_ID_MAX] = {"bw"};
+static char s_scheme_corps[][WZ_ID_MAX] = {"pre-wonen", "ymere"};
+static char s_scheme_cps[][WZ_ID_MAX] = {"ribw-kam", "dock"};
+static wz_step_t s_route[] = {
+    {"answer", WZ_ROLE_CARE_PROVIDER, WZ_STEP_ANSWER, 5},
+    {"viewing", WZ_ROLE_CORPORATION, WZ_STEP_CONFIRM, 10},
+    {"lease", WZ_ROLE_CORPORATION, WZ_STEP_SIGN, 10},
+};
+static wz_scheme_t s_schemes[] = {{.id = "s",
+                                   .region = "zkij",
+                                   .to_day = 100000,
+                                   .groups = s_scheme_groups,
+                                   .n_groups = 1,
+                                   .corporations = s_scheme_corps,
+                                   .n_corporations = 2,
+                                   .care_providers = s_scheme_cps,
+                                   .n_care_providers = 2,
+                                   .route = s_route,
+                                   .n_route = 3,
+                                   .urgency_months = 4,
+                                   .extension_months = 4}};
 static wz_policy_t s_policy = {
+    .schemes = s_schemes,
+    .n_schemes = 1,
     .version = "test-1",
     .regions = s_regions,
     .n_regions = 1,
@@ -75,6 +98,8 @@ typedef struct {
     Woonzorg__V1__SignLease lease;
     Woonzorg__V1__StatusQuery status;
     Woonzorg__V1__AuditQuery audit;
+    Woonzorg__V1__ConfirmStep confirm;
+    Woonzorg__V1__Nominate nominate;
 } req_t;
 
 static WzRequest *s_req(req_t *b, const char *rid)
@@ -200,6 +225,33 @@ static WzRequest *r_status(req_t *b, const char *rid, int kind, const char *id)
 }
 
 #define KIND(x) WOONZORG__V1__STATUS_QUERY__KIND__KIND_##x
+
+static WzRequest *r_confirm(req_t *b, const char *rid, const char *proposal, const char *step,
+                            bool ok)
+{
+    s_req(b, rid);
+    Woonzorg__V1__ConfirmStep c = WOONZORG__V1__CONFIRM_STEP__INIT;
+    c.proposal_id = (char *)proposal;
+    c.step = (char *)step;
+    c.ok = ok;
+    c.reason = ok ? "" : "corporation turns the candidate down";
+    b->confirm = c;
+    b->req.body_case = WOONZORG__V1__REQUEST__BODY_CONFIRM_STEP;
+    b->req.confirm_step = &b->confirm;
+    return &b->req;
+}
+
+static WzRequest *r_nominate(req_t *b, const char *rid, const char *vacancy, const char *candidate)
+{
+    s_req(b, rid);
+    Woonzorg__V1__Nominate n = WOONZORG__V1__NOMINATE__INIT;
+    n.vacancy_id = (char *)vacancy;
+    n.candidate_id = (char *)candidate;
+    b->nominate = n;
+    b->req.body_case = WOONZORG__V1__REQUEST__BODY_NOMINATE;
+    b->req.nominate = &b->nominate;
+    return &b->req;
+}
 
 /* --- calling and inspecting ---------------------------------------------------- */
 
@@ -327,6 +379,29 @@ static void s_put_proposal(const char *id, int state, int64_t deadline_ms)
 #define VSTATE(x) WOONZORG__V1__VACANCY_STATE__VACANCY_STATE_##x
 #define CSTATE(x) WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_##x
 #define PSTATE(x) WOONZORG__V1__PROPOSAL_STATE__PROPOSAL_STATE_##x
+
+/* A proposal of scheme "s" at a route step. */
+static void s_put_proposal_at(const char *id, int state, const char *step, bool refusal_pending)
+{
+    WzProposal p = WOONZORG__V1__PROPOSAL__INIT;
+    p.id = (char *)id;
+    p.vacancy_id = "PW-1";
+    p.candidate_id = "K-1";
+    p.region = "zkij";
+    p.corporation = "pre-wonen";
+    p.care_provider = "ribw-kam";
+    p.municipality = "velsen";
+    p.state = state;
+    p.created_ms = wz_now_ms();
+    p.deadline_ms = wz_now_ms() + 60000;
+    p.round = 1;
+    p.scheme = "s";
+    p.step = (char *)step;
+    p.refusal_pending = refusal_pending;
+    char key[128];
+    snprintf(key, sizeof key, "wz:{zkij}:proposal:%s", id);
+    s_put(key, &p.base);
+}
 
 static void s_publish(const char *rid, const char *corporation, const char *id)
 {
@@ -755,6 +830,151 @@ START_TEST(test_status)
 }
 END_TEST
 
+
+START_TEST(test_confirm_step)
+{
+    req_t b;
+    s_expect("pre-wonen", r_confirm(&b, "k-1", "PW-1/1", "viewing", true), CODE(NOT_FOUND), NULL);
+    s_put_proposal_at("PW-1/1", PSTATE(SENT), "answer", false);
+    /* Not yet at the viewing: the transition is refused with what is expected. */
+    s_expect("pre-wonen", r_confirm(&b, "k-2", "PW-1/1", "viewing", true), CODE(CONFLICT),
+             "proposal PW-1/1 is sent at step 'answer', not at 'viewing'");
+    s_put_proposal_at("PW-1/1", PSTATE(ACCEPTED), "viewing", false);
+    s_expect("ribw-kam", r_confirm(&b, "k-3", "PW-1/1", "viewing", true), CODE(FORBIDDEN),
+             "step 'viewing' is for the corporation");
+    s_expect("ymere", r_confirm(&b, "k-4", "PW-1/1", "viewing", true), CODE(FORBIDDEN),
+             "proposal PW-1/1 is not ymere's to confirm");
+    s_expect("pre-wonen", r_confirm(&b, "k-5", "PW-1/1", "lease", true), CODE(CONFLICT),
+             "step 'lease' is completed by sign_lease, not by confirm_step");
+    s_expect("pre-wonen", r_confirm(&b, "k-6", "PW-1/1", "visit", true), CODE(INVALID),
+             "the route of proposal PW-1/1 has no step 'visit'");
+    /* Signing before the viewing is confirmed is refused too. */
+    s_publish("p-1", "pre-wonen", "PW-1");
+    s_put_m_vacancy("PW-1", VSTATE(ACCEPTED), "PW-1/1");
+    s_expect("pre-wonen", r_sign(&b, "s-1", "PW-1"), CODE(CONFLICT),
+             "proposal PW-1/1 is at step 'viewing' (the corporation confirms it with "
+             "confirm_step); the lease comes after");
+    long long before = s_stream_len();
+    s_expect("pre-wonen", r_confirm(&b, "k-7", "PW-1/1", "viewing", true), CODE(OK), NULL);
+    WzEvent *ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_STEP_CONFIRMED);
+    ck_assert_str_eq(ev->step_confirmed->step, "viewing");
+    ck_assert(ev->step_confirmed->ok);
+    WZ_FREE_UNPACKED(ev);
+    s_expect("pre-wonen", r_confirm(&b, "k-8", "PW-1/1", "viewing", false), CODE(CONFLICT),
+             "step 'viewing' of proposal PW-1/1 was already confirmed");
+    ck_assert_int_eq(s_stream_len(), before + 1);
+
+    /* The municipality's verdict on a refusal. */
+    s_put_proposal_at("PW-2/1", PSTATE(DECLINED), "answer", false);
+    s_expect("gem-velsen", r_confirm(&b, "k-9", "PW-2/1", "decline", true), CODE(CONFLICT),
+             "proposal PW-2/1 has no refusal waiting for a verdict");
+    s_put_proposal_at("PW-2/1", PSTATE(DECLINED), "answer", true);
+    s_expect("gem-haarlem", r_confirm(&b, "k-10", "PW-2/1", "decline", true), CODE(FORBIDDEN),
+             "only the municipality of the candidate (velsen) confirms its refusals");
+    s_expect("pre-wonen", r_confirm(&b, "k-11", "PW-2/1", "decline", true), CODE(FORBIDDEN),
+             NULL);
+    s_expect("gem-velsen", r_confirm(&b, "k-12", "PW-2/1", "decline", true), CODE(OK), NULL);
+}
+END_TEST
+
+START_TEST(test_nominate)
+{
+    req_t b;
+    s_register("c-1", "ribw-kam", "K-1", "velsen");
+    s_register("c-2", "dock", "K-2", "velsen");
+    s_expect("ribw-kam", r_nominate(&b, "n-1", "PW-1", "K-1"), CODE(NOT_FOUND), NULL);
+    WzVacancy v = WOONZORG__V1__VACANCY__INIT;
+    v.id = "PW-1";
+    v.corporation = "pre-wonen";
+    v.region = "zkij";
+    v.municipality = "velsen";
+    v.state = VSTATE(MATCHING);
+    v.nominator = "ribw-kam";
+    s_put("wz:{zkij}:m:vacancy:PW-1", &v.base);
+    s_expect("dock", r_nominate(&b, "n-2", "PW-1", "K-2"), CODE(CONFLICT),
+             "vacancy PW-1 is not waiting for a nomination by dock");
+    s_expect("ribw-kam", r_nominate(&b, "n-3", "PW-1", "K-2"), CODE(FORBIDDEN),
+             "candidate K-2 is not registered by ribw-kam");
+    s_expect("ribw-kam", r_nominate(&b, "n-4", "PW-1", "K-9"), CODE(NOT_FOUND), NULL);
+    s_expect("gem-velsen", r_nominate(&b, "n-5", "PW-1", "K-1"), CODE(FORBIDDEN), NULL);
+    s_expect("ribw-kam", r_nominate(&b, "n-6", "PW-1", "K-1"), CODE(OK), NULL);
+    WzEvent *ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_NOMINATED);
+    ck_assert_str_eq(ev->candidate_nominated->candidate_id, "K-1");
+    ck_assert_str_eq(ev->candidate_nominated->care_provider, "ribw-kam");
+    WZ_FREE_UNPACKED(ev);
+}
+END_TEST
+
+START_TEST(test_snapshot_and_consent)
+{
+    req_t b;
+    WzSnapshot snap = WOONZORG__V1__DECISION_SNAPSHOT__INIT;
+    snap.proposal_id = "PW-1/1";
+    snap.policy_version = "test-1";
+    s_put("wz:{zkij}:m:snapshot:PW-1/1", &snap.base);
+    /* Other candidates' attributes: only the region's municipalities. */
+    s_expect("ribw-kam", r_status(&b, "q-1", KIND(SNAPSHOT), "PW-1/1"), CODE(FORBIDDEN), NULL);
+    s_expect("pre-wonen", r_status(&b, "q-2", KIND(SNAPSHOT), "PW-1/1"), CODE(FORBIDDEN), NULL);
+    WzReply *r = s_call("gem-haarlem", r_status(&b, "q-3", KIND(SNAPSHOT), "PW-1/1"));
+    ck_assert_int_eq(r->code, CODE(OK));
+    ck_assert_int_eq(r->result_case, WOONZORG__V1__REPLY__RESULT_SNAPSHOT);
+    ck_assert_str_eq(r->snapshot->proposal_id, "PW-1/1");
+    WZ_FREE_UNPACKED(r);
+    s_expect("gem-haarlem", r_status(&b, "q-4", KIND(SNAPSHOT), "PW-9/1"), CODE(NOT_FOUND), NULL);
+
+    /* Consent: needed to register, an update without it withdraws it. */
+    r_register(&b, "c-1", "K-1", "velsen");
+    b.candidate.consent = 0;
+    s_expect("ribw-kam", &b.req, CODE(INVALID),
+             "register_candidate.consent: consent is required before a candidate can be "
+             "registered");
+    s_register("c-2", "ribw-kam", "K-1", "velsen");
+    r_register(&b, "c-3", "K-1", "velsen");
+    b.candidate.consent = 0;
+    s_expect("ribw-kam", &b.req, CODE(OK), NULL);
+    WzEvent *ev = s_last_event();
+    ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_UPDATED);
+    ck_assert(!ev->candidate_updated->candidate->consent);
+    WZ_FREE_UNPACKED(ev);
+}
+END_TEST
+
+START_TEST(test_urgency_extension)
+{
+    req_t b;
+    s_register("c-1", "ribw-kam", "K-1", "velsen");
+    r_grant(&b, "g-1", "K-1", 0, 0, 0);
+    b.grant.extend = true;
+    s_expect("gem-velsen", &b.req, CODE(CONFLICT),
+             "candidate K-1 has no urgency in force to extend");
+    s_expect("gem-velsen", r_grant(&b, "g-2", "K-1", 0, 0, 0), CODE(OK), NULL);
+    r_grant(&b, "g-3", "K-1", 0, 0, 0);
+    b.grant.extend = true;
+    s_expect("gem-velsen", &b.req, CODE(OK), "urgency of candidate K-1 extended by 4 months");
+    WzEvent *ev = s_last_event();
+    ck_assert(ev->urgency_granted->extend);
+    WZ_FREE_UNPACKED(ev);
+    /* Matching recorded the extension: a second one is refused. */
+    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+    c.id = "K-1";
+    c.care_provider = "ribw-kam";
+    c.municipality = "velsen";
+    c.state = CSTATE(ACTIVE);
+    c.extensions = 1;
+    s_put("wz:{zkij}:m:candidate:K-1", &c.base);
+    r_grant(&b, "g-4", "K-1", 0, 0, 0);
+    b.grant.extend = true;
+    s_expect("gem-velsen", &b.req, CODE(CONFLICT),
+             "the urgency of candidate K-1 was extended once already");
+    /* A lapsed candidate may be granted urgency afresh. */
+    c.state = CSTATE(LAPSED);
+    s_put("wz:{zkij}:m:candidate:K-1", &c.base);
+    s_expect("gem-velsen", r_grant(&b, "g-5", "K-1", 0, 0, 0), CODE(OK), NULL);
+}
+END_TEST
+
 START_TEST(test_redis_down_is_unavailable)
 {
     s_publish("p-1", "pre-wonen", "PW-1");
@@ -861,6 +1081,10 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_answer);
     tcase_add_test(tc, test_sign_lease);
     tcase_add_test(tc, test_status);
+    tcase_add_test(tc, test_confirm_step);
+    tcase_add_test(tc, test_nominate);
+    tcase_add_test(tc, test_snapshot_and_consent);
+    tcase_add_test(tc, test_urgency_extension);
     tcase_add_test(tc, test_redis_down_is_unavailable);
     tcase_add_test(tc, test_router_round_trip_with_curve);
     suite_add_tcase(s, tc);

@@ -204,7 +204,9 @@ START_TEST(test_usage_complete)
         "$WZ_PARTY",     "--count",     "--no-ack",    "--force",     "--dir",
         "--contract",    "--reason",    "--date",      "Exit status", "  0  OK",
         "  1  ",         "  2  ",       "  3  ",       "consent",     "available_from",
-        "floor_area_m2", "three-party", "temporary-mo"};
+        "floor_area_m2", "three-party", "temporary-mo", "explain",    "--replay",
+        "confirm",       "nominate",    "--extend",    "care_location", "parked_until",
+        "scheme"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
         ck_assert_msg(strstr(text, must[i]) != NULL, "--help lacks '%s'", must[i]);
     free(text);
@@ -420,6 +422,70 @@ START_TEST(test_candidate_yaml_refused)
     ck_assert_uint_eq(c->household->children, 0);
     WZ_FREE_UNPACKED(c);
     wz_doc_destroy(&doc);
+}
+END_TEST
+
+
+START_TEST(test_matching_commands)
+{
+    wzctl_args_t a;
+    ck_assert_int_eq(s_parse(&a, "explain", "PW-1/1", NULL), 0);
+    ck_assert_int_eq(a.cmd, WZCTL_CMD_EXPLAIN);
+    ck_assert(!a.replay);
+    ck_assert_int_eq(s_parse(&a, "explain", "PW-1/1", "--replay", NULL), 0);
+    ck_assert(a.replay);
+    ck_assert_int_eq(s_parse(&a, "explain", "PW-1/1", "--replay=yes", NULL), -1);
+    ck_assert_int_eq(s_parse(&a, "explain", NULL), -1);
+    ck_assert_int_eq(s_parse(&a, "confirm", "PW-1/1", "viewing", "ok", NULL), 0);
+    ck_assert_int_eq(a.cmd, WZCTL_CMD_CONFIRM);
+    ck_assert_str_eq(a.pos[1], "viewing");
+    ck_assert_int_eq(
+        s_parse(&a, "confirm", "PW-1/1", "viewing", "no", "--reason", "corporation_declines", NULL),
+        0);
+    ck_assert_str_eq(a.reason, "corporation_declines");
+    ck_assert_int_eq(s_parse(&a, "confirm", "PW-1/1", "viewing", NULL), -1);
+    ERR_HAS("usage: wzctl confirm PROPOSAL STEP ok|no");
+    ck_assert_int_eq(s_parse(&a, "confirm", "PW-1/1", "viewing", "maybe", NULL), -1);
+    ERR_HAS("say ok or no");
+    ck_assert_int_eq(s_parse(&a, "nominate", "DA-1", "ldh-0044", NULL), 0);
+    ck_assert_int_eq(a.cmd, WZCTL_CMD_NOMINATE);
+    ck_assert_int_eq(s_parse(&a, "nominate", "DA-1", NULL), -1);
+    ck_assert_int_eq(s_parse(&a, "grant-urgency", "C", "--extend", NULL), 0);
+    ck_assert(a.extend);
+    ck_assert_int_eq(s_parse(&a, "answer", "P/1", "accept", "--extend", NULL), -1);
+}
+END_TEST
+
+START_TEST(test_candidate_yaml_matching_fields)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "%scare_location: BU03920101\nmax_distance_km: 7\nparked_until: 2026-02-01\n"
+             "park_reason: short clinic stay\n",
+             s_candidate_text);
+    wz_doc_t *doc = s_doc(text);
+    WzCandidate *c = NULL;
+    ck_assert_msg(wzctl_candidate_from_doc(doc, &c, s_err, sizeof s_err) == 0, "%s", s_err);
+    wz_doc_destroy(&doc);
+    ck_assert_str_eq(c->care_location, "BU03920101");
+    ck_assert_uint_eq(c->max_distance_km, 7);
+    ck_assert_int_eq(c->parked_until->year, 2026);
+    ck_assert_int_eq(c->parked_until->month, 2);
+    ck_assert_str_eq(c->park_reason, "short clinic stay");
+    WZ_FREE_UNPACKED(c);
+    snprintf(text, sizeof text, "%sparked_until: 2026-02-30\n", s_candidate_text);
+    s_candidate_refused(text, "2026-02-30");
+    snprintf(text, sizeof text, "%sscheme: x\n", s_candidate_text);
+    s_candidate_refused(text, "scheme");
+
+    snprintf(text, sizeof text, "%sscheme: zkij-uitstroom\nstairwell: \"12\"\n", s_vacancy_text);
+    doc = s_doc(text);
+    WzVacancy *v = NULL;
+    ck_assert_msg(wzctl_vacancy_from_doc(doc, &v, s_err, sizeof s_err) == 0, "%s", s_err);
+    wz_doc_destroy(&doc);
+    ck_assert_str_eq(v->scheme, "zkij-uitstroom");
+    ck_assert_str_eq(v->stairwell, "12");
+    WZ_FREE_UNPACKED(v);
 }
 END_TEST
 
@@ -737,6 +803,8 @@ int main(void)
     tcase_add_test(tc, test_candidate_yaml);
     tcase_add_test(tc, test_candidate_yaml_refused);
     tcase_add_test(tc, test_field_line);
+    tcase_add_test(tc, test_matching_commands);
+    tcase_add_test(tc, test_candidate_yaml_matching_fields);
     tcase_add_test(tc, test_examples_valid);
     tcase_add_test(tc, test_json_escaping);
     tcase_add_test(tc, test_json_messages);

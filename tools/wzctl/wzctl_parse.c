@@ -510,8 +510,11 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
             [WZCTL_CMD_WITHDRAW] = "withdraw VACANCY",
             [WZCTL_CMD_REGISTER] = "register FILE.yaml",
             [WZCTL_CMD_WITHDRAW_CANDIDATE] = "withdraw-candidate CANDIDATE",
-            [WZCTL_CMD_GRANT_URGENCY] = "grant-urgency CANDIDATE [--date YYYY-MM-DD]",
-            [WZCTL_CMD_ANSWER] = "answer PROPOSAL accept|decline [--reason TEXT]",
+            [WZCTL_CMD_GRANT_URGENCY] = "grant-urgency CANDIDATE [--date YYYY-MM-DD] [--extend]",
+            [WZCTL_CMD_ANSWER] = "answer PROPOSAL accept|decline [--reason REASON]",
+            [WZCTL_CMD_CONFIRM] = "confirm PROPOSAL STEP ok|no [--reason REASON]",
+            [WZCTL_CMD_EXPLAIN] = "explain PROPOSAL [--replay]",
+            [WZCTL_CMD_NOMINATE] = "nominate VACANCY CANDIDATE",
             [WZCTL_CMD_SIGNED] = "signed VACANCY [--contract TYPE]",
             [WZCTL_CMD_STATUS] = "status vacancy|candidate|proposal ID",
             [WZCTL_CMD_LISTEN] = "listen [--count N] [--timeout SECONDS] [--no-ack]",
@@ -524,6 +527,9 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
     if (cmd->cmd == WZCTL_CMD_ANSWER && strcmp(a->pos[1], "accept") != 0 &&
         strcmp(a->pos[1], "decline") != 0)
         return s_fail(err, errlen, "answer: say accept or decline, not '%s'", a->pos[1]);
+    if (cmd->cmd == WZCTL_CMD_CONFIRM && strcmp(a->pos[2], "ok") != 0 &&
+        strcmp(a->pos[2], "no") != 0)
+        return s_fail(err, errlen, "confirm: say ok or no, not '%s'", a->pos[2]);
     if (cmd->cmd == WZCTL_CMD_STATUS && wzctl_status_kind_parse(a->pos[0]) < 0)
         return s_fail(err, errlen, "status: say vacancy, candidate or proposal, not '%s'",
                       a->pos[0]);
