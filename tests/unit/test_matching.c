@@ -6,6 +6,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "wz_calendar.h"
 #include "wz_codec.h"
 #include "wz_match.h"
 #include "wz_matching.h"
@@ -1427,6 +1428,146 @@ START_TEST(test_batch_assigns_jointly)
 }
 END_TEST
 
+/* --- randomised lifecycle against the real service ------------------------------ */
+
+typedef struct {
+    char id[48];
+    char vacancy[48];
+    char candidate[48];
+    char step[32];
+    char complex[32];
+    int state;
+    int64_t created_ms;
+} prop_t;
+
+/* Every proposal in Redis (at most max). */
+static size_t s_all_proposals(prop_t *out, size_t max)
+{
+    redisReply *keys = wz_store_cmd(store, "KEYS wz:{zkij}:proposal:*");
+    ck_assert_ptr_nonnull(keys);
+    size_t n = 0;
+    for (size_t i = 0; i < keys->elements && n < max; i++) {
+        WzProposal *p = s_proposal(keys->element[i]->str + strlen("wz:{zkij}:proposal:"));
+        WzVacancy *v = s_vacancy(p->vacancy_id);
+        prop_t *o = &out[n++];
+        wz_strlcpy(o->id, p->id, sizeof o->id);
+        wz_strlcpy(o->vacancy, p->vacancy_id, sizeof o->vacancy);
+        wz_strlcpy(o->candidate, p->candidate_id, sizeof o->candidate);
+        wz_strlcpy(o->step, p->step, sizeof o->step);
+        wz_strlcpy(o->complex, v->complex, sizeof o->complex);
+        o->state = p->state;
+        o->created_ms = p->created_ms;
+        WZ_FREE_UNPACKED(p);
+        WZ_FREE_UNPACKED(v);
+    }
+    freeReplyObject(keys);
+    return n;
+}
+
+static bool s_counts(int state)
+{
+    return state == PSTATE(SENT) || state == PSTATE(ACCEPTED) || state == PSTATE(LET);
+}
+
+/* Counters agree with the proposals and stay within the scheme's limits. */
+static void s_check_counters(int step)
+{
+    static prop_t props[512];
+    size_t n = s_all_proposals(props, 512);
+    char year[8];
+    int y, m, d;
+    wz_civil_from_day(wz_day_of_ms(wz_now_ms()), &y, &m, &d);
+    snprintf(year, sizeof year, "%d", y);
+    char key[128];
+    snprintf(key, sizeof key, "wz:{zkij}:m:contingent:zkij-test:%s", year);
+    redisReply *r = wz_store_cmd(store, "HGET %s haarlem/pre-wonen", key);
+    ck_assert_ptr_nonnull(r);
+    long used = r->type == REDIS_REPLY_STRING ? strtol(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    long counted = 0;
+    for (size_t i = 0; i < n; i++)
+        counted += s_counts(props[i].state);
+    ck_assert_msg(used == counted, "step %d: contingent counter %ld, proposals %ld", step, used,
+                  counted);
+    ck_assert_msg(used <= 3, "step %d: contingent %ld over its target 3", step, used);
+    for (int c = 1; c <= 3; c++) {
+        char cx[16];
+        snprintf(cx, sizeof cx, "c-%d", c);
+        long in_complex = 0;
+        for (size_t i = 0; i < n; i++)
+            in_complex += s_counts(props[i].state) && strcmp(props[i].complex, cx) == 0;
+        snprintf(key, sizeof key, "wz:{zkij}:m:spread:complex:pre-wonen/%s", cx);
+        long placed = s_integer("ZCARD %s", key);
+        ck_assert_msg(placed == in_complex, "step %d: %s has %ld placements, proposals %ld", step,
+                      cx, placed, in_complex);
+        ck_assert_msg(placed <= 2, "step %d: %s over its spread limit", step, cx);
+    }
+}
+
+static int s_rnd(uint64_t *rng, int n)
+{
+    *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (int)((*rng >> 33) % (uint64_t)n);
+}
+
+START_TEST(test_random_lifecycle)
+{
+    /* Random publications, answers, declines (refusals or not), expiries,
+     * viewings and leases; after every step the invariants hold and the
+     * contingent and spread counters agree with the proposals. */
+    uint64_t rng = 7;
+#define RND(n) s_rnd(&rng, (n))
+    for (int i = 1; i <= 10; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "kam-%d", i);
+        ev_candidate(id, RND(4) == 0 ? ACCESS(LIFT) : 0, false);
+        ev_urgency(id, 2025, 1 + RND(5), 1 + RND(28));
+    }
+    int published = 0;
+    static const char *const reasons[] = {"client_refuses", "unsuitable", "other text"};
+    for (int step = 0; step < 120; step++) {
+        static prop_t props[512];
+        size_t n = s_all_proposals(props, 512);
+        prop_t *open[512];
+        size_t n_open = 0;
+        for (size_t i = 0; i < n; i++)
+            if (props[i].state == PSTATE(SENT) || props[i].state == PSTATE(ACCEPTED))
+                open[n_open++] = &props[i];
+        int action = RND(10);
+        if (action < 3 || n_open == 0) {
+            char id[16], cx[16];
+            snprintf(id, sizeof id, "pw-%d", ++published);
+            snprintf(cx, sizeof cx, "c-%d", 1 + RND(3));
+            ev_publish_access(id, cx, RND(2) ? ACCESS(LIFT) : 0);
+        } else {
+            prop_t *p = open[RND((int)n_open)];
+            if (p->state == PSTATE(SENT)) {
+                if (action < 6)
+                    ev_answer(p->id, true, "");
+                else if (action < 9)
+                    ev_answer(p->id, false, reasons[RND(2)]);
+                else {
+                    char member[64];
+                    snprintf(member, sizeof member, "%s", p->id);
+                    redisReply *r = wz_store_cmd(store, "ZADD wz:{zkij}:deadlines 1 %s", member);
+                    freeReplyObject(r);
+                    ck_assert_int_ge(wz_matching_expire(matching, wz_now_ms()), 1);
+                }
+            } else if (strcmp(p->step, "viewing") == 0) {
+                ev_confirm(p->id, "viewing", action < 8, action < 8 ? "" : "unsuitable",
+                           "pre-wonen");
+            } else {
+                ev_lease(p->vacancy);
+            }
+        }
+        s_check_invariant();
+        s_check_counters(step);
+    }
+    ck_assert_int_gt(published, 10);
+#undef RND
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_matching");
@@ -1453,6 +1594,7 @@ int main(void)
     tcase_add_test(tc, test_snapshot_replays);
     tcase_add_test(tc, test_nominate_mode);
     tcase_add_test(tc, test_batch_assigns_jointly);
+    tcase_add_test(tc, test_random_lifecycle);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
