@@ -1226,7 +1226,7 @@ static void s_hold_for_batch(s_work_t *w, const WzVacancy *v, const wz_scheme_t 
 {
     char batch[KEY_MAX], batches[KEY_MAX];
     if (s_key(w, batch, "m:batch:%s/%s", scheme->id, v->corporation) != 0 ||
-        s_key(w, batches, "batches") != 0)
+        s_key(w, batches, "m:batches") != 0)
         return;
     S_CMD(w, "ZADD %s %lld %s", batch, (long long)w->now_ms, v->id);
     /* NX: the batch closes batch_minutes after its first vacancy. */
@@ -1928,7 +1928,7 @@ static int s_cmp_rank(const void *a, const void *b)
 static void s_run_batch(s_work_t *w, const char *member)
 {
     char batch[KEY_MAX], batches[KEY_MAX];
-    if (s_key(w, batch, "m:batch:%s", member) != 0 || s_key(w, batches, "batches") != 0)
+    if (s_key(w, batch, "m:batch:%s", member) != 0 || s_key(w, batches, "m:batches") != 0)
         return;
     redisReply *held = wz_store_cmd(w->self->store, "ZRANGE %s 0 -1", batch);
     if (!held || held->type != REDIS_REPLY_ARRAY) {
@@ -2035,7 +2035,7 @@ static int s_batch_due_one(wz_matching_t *self, const wz_region_t *region, const
 
 int wz_matching_batches_due(wz_matching_t *self, int64_t now_ms)
 {
-    return s_due(self, "batches", now_ms, s_batch_due_one);
+    return s_due(self, "m:batches", now_ms, s_batch_due_one);
 }
 
 int wz_matching_nominations_due(wz_matching_t *self, int64_t now_ms)

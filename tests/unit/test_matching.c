@@ -1416,7 +1416,7 @@ START_TEST(test_batch_assigns_jointly)
     p = s_proposal("pw-2/1");
     ck_assert_str_eq(p->candidate_id, "kam-1");
     WZ_FREE_UNPACKED(p);
-    ck_assert_int_eq(s_integer("ZCARD %s", "wz:{zkij}:batches"), 0);
+    ck_assert_int_eq(s_integer("ZCARD %s", "wz:{zkij}:m:batches"), 0);
     s_check_invariant();
     /* The batch decision replays like any other. */
     WzSnapshot *snap = s_load(&woonzorg__v1__decision_snapshot__descriptor, "m:snapshot", "pw-1/1");
