@@ -1,0 +1,132 @@
+/* test_explain.c - issue 3 through the real services and the real wzctl:
+ * `wzctl explain` prints a proposal's explanation rule by rule for a party
+ * that sees it, `--replay` lets the municipality recompute the decision from
+ * its snapshot (and is refused to others), a route step out of turn is
+ * refused with what is expected, and the lease follows the route. Runs under
+ * the services' Redis ACL users like every integration test. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "wz_it.h"
+
+#define ZKIJ "zkij"
+#define NO_EXPIRY 600
+#define WZCTL WZ_BUILD_DIR "/wzctl"
+
+/* Runs wzctl with up to six args; returns its exit status, output in out. */
+static int s_wzctl(it_t *it, char *out, size_t outlen, const char *a1, const char *a2,
+                   const char *a3, const char *a4, const char *a5, const char *a6)
+{
+    char log[700];
+    snprintf(log, sizeof log, "%s/wzctl-explain.out", wz_testenv_dir(it->env));
+    unlink(log);
+    char *argv[] = {WZCTL,      "-c",       (char *)wz_testenv_config(it->env),
+                    (char *)a1, (char *)a2, (char *)a3,
+                    (char *)a4, (char *)a5, (char *)a6,
+                    NULL};
+    pid_t pid = wz_test_spawn(argv, log);
+    ck_assert_int_gt(pid, 0);
+    int status = wz_test_wait(pid, 60000);
+    FILE *f = fopen(log, "r");
+    size_t n = f ? fread(out, 1, outlen - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+    ck_assert_msg(WIFEXITED(status), "wzctl did not exit: %s", out);
+    return WEXITSTATUS(status);
+}
+
+#define HAS(out, text) ck_assert_msg(strstr((out), (text)) != NULL, "'%s' lacks '%s'", (out), (text))
+
+START_TEST(test_explain_replay_and_route)
+{
+    it_t it;
+    it_open(&it, NO_EXPIRY);
+    wz_client_t *kam = it_client(&it, "ribw-kam");
+    wz_client_t *haarlem = it_client(&it, "gem-haarlem");
+    wz_client_t *pre = it_client(&it, "pre-wonen");
+    const char *ids[] = {"kam-0801", "kam-0802", "kam-0803"};
+    for (int i = 0; i < 3; i++) {
+        it_candidate_t c = it_candidate(ids[i]);
+        if (i == 2)
+            c.access_needs = IT_ACCESS(WHEELCHAIR); /* removed by accessibility */
+        WzReply *r = it_register(kam, NULL, &c);
+        it_ok(&r);
+        r = it_grant(haarlem, NULL, ids[i], 2025, 2, 10 + i);
+        it_ok(&r);
+        it_wait_candidate_state(&it, ZKIJ, ids[i], IT_CSTATE(ACTIVE));
+    }
+    it_vacancy_t v = it_vacancy("PW-2025-0800");
+    WzReply *r = it_publish(pre, NULL, &v);
+    it_ok(&r);
+    it_wait_vacancy_state(&it, ZKIJ, "PW-2025-0800", IT_VSTATE(OFFERED));
+
+    char out[16384];
+    /* The care provider reads why its candidate was chosen. */
+    int rc = s_wzctl(&it, out, sizeof out, "--as", "ribw-kam", "explain", "PW-2025-0800/1",
+                     NULL, NULL);
+    ck_assert_msg(rc == 0, "explain exited %d: %s", rc, out);
+    HAS(out, "scheme          zkij-test (ranked)");
+    HAS(out, "rank            1 of 2 eligible (3 considered)");
+    HAS(out, "rules, in order");
+    HAS(out, "accessibility           1");
+    HAS(out, "kam-0801 ranked 1 of 2 eligible");
+    /* Only the municipality may replay (the snapshot shows other candidates). */
+    rc = s_wzctl(&it, out, sizeof out, "--as", "ribw-kam", "explain", "PW-2025-0800/1",
+                 "--replay", NULL);
+    ck_assert_msg(rc == 1, "replay by a care provider exited %d: %s", rc, out);
+    HAS(out, "FORBIDDEN");
+    rc = s_wzctl(&it, out, sizeof out, "--as", "gem-haarlem", "explain", "PW-2025-0800/1",
+                 "--replay", NULL);
+    ck_assert_msg(rc == 0, "replay exited %d: %s", rc, out);
+    HAS(out, "result          the same decision");
+    HAS(out, "3 candidates, 0 not active, 0 proposed before");
+
+    /* A step out of turn is refused with what is expected. */
+    rc = s_wzctl(&it, out, sizeof out, "--as", "pre-wonen", "confirm", "PW-2025-0800/1", "lease",
+                 "ok");
+    ck_assert_msg(rc == 1, "confirm lease exited %d: %s", rc, out);
+    HAS(out, "step 'lease' is completed by sign_lease, not by confirm_step");
+    /* Accepted: the route moves to the lease, which the corporation signs. */
+    r = it_answer(kam, NULL, "PW-2025-0800/1", true, NULL);
+    it_ok(&r);
+    it_wait_vacancy_state(&it, ZKIJ, "PW-2025-0800", IT_VSTATE(ACCEPTED));
+    int64_t deadline = wz_mono_ms() + IT_WAIT_MS;
+    for (;;) {
+        WzProposal *p = it_proposal(&it, ZKIJ, "PW-2025-0800/1");
+        bool at_lease = p && strcmp(p->step, "lease") == 0;
+        WZ_FREE_UNPACKED(p);
+        if (at_lease)
+            break;
+        ck_assert_msg(wz_mono_ms() < deadline, "the proposal did not reach its lease step");
+        usleep(20000);
+    }
+    r = it_sign(pre, NULL, "PW-2025-0800", IT_CONTRACT(THREE_PARTY));
+    it_ok(&r);
+    it_wait_vacancy_state(&it, ZKIJ, "PW-2025-0800", IT_VSTATE(LET));
+    /* The let counts against Pré Wonen's contingent in Haarlem and the complex. */
+    ck_assert_int_eq(it_count(&it, "ZCARD", ZKIJ, "m:spread:complex:pre-wonen/vijfhoek-3"), 1);
+
+    wz_client_destroy(&kam);
+    wz_client_destroy(&haarlem);
+    wz_client_destroy(&pre);
+    it_close(&it);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("explain");
+    TCase *tc = tcase_create("explain");
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, test_explain_replay_and_route);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
