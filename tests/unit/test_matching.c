@@ -100,6 +100,11 @@ static wz_sub_t *sub;
 
 static void setup(void)
 {
+    /* Contingents for last year, this year and next, whatever the clock says. */
+    int y, m, d;
+    wz_civil_from_day(wz_day_of_ms(wz_now_ms()), &y, &m, &d);
+    for (int i = 0; i < 3; i++)
+        s_contingents[i].year = y - 1 + i;
     env = wz_testenv_new(false, 0);
     store = wz_testenv_store(env);
     ctx = zmq_ctx_new();
@@ -1568,6 +1573,51 @@ START_TEST(test_random_lifecycle)
 }
 END_TEST
 
+/* Publishes n vacancies pw-<first>.. each in its own complex. */
+static void s_publish_many(int first, int n)
+{
+    for (int i = first; i < first + n; i++) {
+        char id[16], cx[16];
+        snprintf(id, sizeof id, "pw-%d", i);
+        snprintf(cx, sizeof cx, "c-%d", i);
+        ev_publish_at(id, cx, "", "BU03920101");
+    }
+}
+
+START_TEST(test_unused_places_released_or_lapse)
+{
+    for (int i = 1; i <= 6; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "kam-%d", i);
+        ev_active(id, 2025, 1, i);
+    }
+    /* Last year Pré Wonen used 1 of its 3 places in Haarlem. */
+    int y, m, d;
+    wz_civil_from_day(wz_day_of_ms(wz_now_ms()), &y, &m, &d);
+    char key[128];
+    snprintf(key, sizeof key, "wz:{zkij}:m:contingent:zkij-test:%d", y - 1);
+    redisReply *r = wz_store_cmd(store, "HSET %s haarlem/pre-wonen 1", key);
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    if (_i == 0) {
+        /* lapse: this year's 3 only */
+        s_publish_many(1, 4);
+        ck_assert_int_eq(s_vacancy_state("pw-3"), VSTATE(OFFERED));
+        ck_assert_int_eq(s_vacancy_state("pw-4"), VSTATE(RELEASED));
+    } else {
+        /* release: the 2 unused places stay claimable, 5 this year */
+        s_schemes[0].unused = WZ_UNUSED_RELEASE;
+        s_publish_many(1, 6);
+        ck_assert_int_eq(s_vacancy_state("pw-5"), VSTATE(OFFERED));
+        ck_assert_int_eq(s_vacancy_state("pw-6"), VSTATE(RELEASED));
+        WzEvent *e = s_last_of(PAYLOAD(VACANCY_RELEASED));
+        ck_assert_ptr_nonnull(strstr(e->vacancy_released->explanation->summary, "(5 of 5)"));
+        WZ_FREE_UNPACKED(e);
+    }
+    s_check_invariant();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_matching");
@@ -1595,6 +1645,7 @@ int main(void)
     tcase_add_test(tc, test_nominate_mode);
     tcase_add_test(tc, test_batch_assigns_jointly);
     tcase_add_test(tc, test_random_lifecycle);
+    tcase_add_loop_test(tc, test_unused_places_released_or_lapse, 0, 2);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

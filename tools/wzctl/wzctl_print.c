@@ -167,6 +167,20 @@ static void s_status_candidate(FILE *out, const WzCandidate *c)
     s_date(c->urgency_date, date);
     ROW(out, "urgency", "%s%s%s", date, c->urgency_by && *c->urgency_by ? " by " : "",
         s_or(c->urgency_by, ""));
+    if (c->urgency_until && c->urgency_until->year) {
+        s_date(c->urgency_until, date);
+        ROW(out, "urgency until", "%s%s", date, c->extensions ? " (extended)" : "");
+    }
+    ROW(out, "refusals", "%u", (unsigned)c->refusals);
+    if (c->parked_until && c->parked_until->year) {
+        s_date(c->parked_until, date);
+        ROW(out, "parked until", "%s: %s", date, s_or(c->park_reason, "-"));
+    }
+    if (c->care_location && *c->care_location)
+        ROW(out, "care location", "%s%s", c->care_location,
+            c->max_distance_km ? "" : " (no distance limit)");
+    if (c->max_distance_km)
+        ROW(out, "max distance", "%u km", (unsigned)c->max_distance_km);
 }
 
 static void s_status_proposal(FILE *out, const WzProposal *p)
@@ -177,6 +191,8 @@ static void s_status_proposal(FILE *out, const WzProposal *p)
         s_enum(&woonzorg__v1__proposal_state__descriptor, p->state, buf, sizeof buf));
     ROW(out, "vacancy", "%s", s_or(p->vacancy_id, "-"));
     ROW(out, "candidate", "%s", s_or(p->candidate_id, "-"));
+    if (p->scheme && *p->scheme)
+        ROW(out, "scheme", "%s, step %s", p->scheme, s_or(p->step, "-"));
     ROW(out, "corporation", "%s", s_or(p->corporation, "-"));
     ROW(out, "care provider", "%s", s_or(p->care_provider, "-"));
     ROW(out, "municipality", "%s", s_or(p->municipality, "-"));
