@@ -340,10 +340,18 @@ int wz_sub_follow(wz_sub_t *self, const char *producer, const char *endpoint,
             goto fail;
     }
     f->n_cursors = n_regions;
-    if (zmq_connect(f->socket, endpoint) != 0) {
-        wz_log(self->log, WZ_LOG_ERROR, "cannot connect subscriber", "endpoint", endpoint,
-               "error", zmq_strerror(errno), NULL);
+    /* A producer sharded by region (matching) is several endpoints,
+     * "tcp://a:7711,tcp://b:7711": one SUB socket connects to each. */
+    char list[1024];
+    if (wz_strlcpy(list, endpoint, sizeof list) != 0)
         goto fail;
+    char *save = NULL;
+    for (char *one = strtok_r(list, ",", &save); one; one = strtok_r(NULL, ",", &save)) {
+        if (zmq_connect(f->socket, one) != 0) {
+            wz_log(self->log, WZ_LOG_ERROR, "cannot connect subscriber", "endpoint", one,
+                   "error", zmq_strerror(errno), NULL);
+            goto fail;
+        }
     }
     self->n_follows++;
     return 0;

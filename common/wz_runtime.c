@@ -5,6 +5,7 @@
 
 #include "wz_server.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +98,8 @@ int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv
     rt->log = wz_log_new(service, level, stderr);
     if (!rt->log)
         return 1;
-    rt->policy = wz_policy_load(rt->settings.policy_path, rt->settings.keys_dir, true, err,
-                                sizeof err);
+    rt->policy =
+        wz_policy_load(rt->settings.policy_path, rt->settings.keys_dir, true, err, sizeof err);
     if (!rt->policy) {
         fprintf(stderr, "wz-%s: %s\n", service, err);
         return 2;
@@ -154,6 +155,52 @@ int wz_runtime_follow(wz_runtime_t *rt, wz_sub_t *sub)
     return wz_http_add_check(rt->http, "streams", s_streams_ready, rt);
 }
 
+int wz_runtime_shard(wz_runtime_t *rt, const char *list)
+{
+    if (!list || !*list)
+        return 0;
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", list);
+    /* Chosen into a new array, so that a refused list changes nothing. */
+    const char **chosen = calloc(rt->n_regions ? rt->n_regions : 1, sizeof *chosen);
+    if (!chosen)
+        return -1;
+    size_t kept = 0;
+    char *save = NULL;
+    for (char *name = strtok_r(copy, ", ", &save); name; name = strtok_r(NULL, ", ", &save)) {
+        const char *found = NULL;
+        for (size_t i = 0; i < rt->n_regions && !found; i++)
+            if (strcmp(rt->regions[i], name) == 0)
+                found = rt->regions[i];
+        if (!found) {
+            wz_log(rt->log, WZ_LOG_ERROR, "shard names a region the policy does not have", "region",
+                   name, "shard", list, "regions", rt->region_list, NULL);
+            free(chosen);
+            return -1;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < kept; i++)
+            dup |= chosen[i] == found;
+        if (!dup)
+            chosen[kept++] = found;
+    }
+    if (kept == 0) {
+        wz_log(rt->log, WZ_LOG_ERROR, "shard names no region", "shard", list, NULL);
+        free(chosen);
+        return -1;
+    }
+    free(rt->regions);
+    rt->regions = chosen;
+    rt->n_regions = kept;
+    rt->region_list[0] = '\0';
+    for (size_t i = 0; i < kept; i++) {
+        size_t used = strlen(rt->region_list);
+        snprintf(rt->region_list + used, sizeof rt->region_list - used, "%s%s", i ? "," : "",
+                 rt->regions[i]);
+    }
+    return 0;
+}
+
 int wz_runtime_on_reload(wz_runtime_t *rt, wz_runtime_reload_fn fn, void *arg)
 {
     if (rt->n_on_reload == WZ_RUNTIME_MAX_RELOAD)
@@ -199,8 +246,8 @@ static void s_incompatible(const wz_policy_t *live, const wz_policy_t *fresh, ch
 int wz_runtime_reload(wz_runtime_t *rt, char *err, size_t errlen)
 {
     char why[512];
-    wz_policy_t *fresh = wz_policy_load(rt->settings.policy_path, rt->settings.keys_dir, true, why,
-                                        sizeof why);
+    wz_policy_t *fresh =
+        wz_policy_load(rt->settings.policy_path, rt->settings.keys_dir, true, why, sizeof why);
     if (fresh) {
         s_incompatible(rt->policy, fresh, why, sizeof why);
         if (why[0]) {
@@ -252,8 +299,8 @@ void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint)
      * would encrypt but accept any client. */
     rt->zap = wz_zap_new(rt->ctx, rt->policy, rt->log);
     if (rt->zap)
-        rt->router = wz_server_router(rt->ctx, &keys, endpoint, rt->settings.max_message_bytes,
-                                      rt->log);
+        rt->router =
+            wz_server_router(rt->ctx, &keys, endpoint, rt->settings.max_message_bytes, rt->log);
     sodium_memzero(keys.secret_z85, sizeof keys.secret_z85);
     if (!rt->router)
         return NULL;

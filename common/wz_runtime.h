@@ -86,6 +86,12 @@ int wz_runtime_on_reload(wz_runtime_t *rt, wz_runtime_reload_fn fn, void *arg);
  * rt->policy points to it; on failure nothing changes. Logs and counts the
  * outcome. 0 applied, -1 refused (reason in err when not NULL). */
 int wz_runtime_reload(wz_runtime_t *rt, char *err, size_t errlen);
+/* Keeps only the regions named in list ("zkij,almere", from a setting such
+ * as matching.regions; "" keeps all) in rt->regions and rt->region_list,
+ * for a replica that owns a shard of the regions. Call before
+ * wz_runtime_publisher. 0, or -1 (logged) when a name is not a region of
+ * the policy or the list names none. */
+int wz_runtime_shard(wz_runtime_t *rt, const char *list);
 /* Tears everything down in reverse order; safe on a partly initialised rt.
  * Consumers (wz_sub) must be destroyed before, as they hold sockets. */
 void wz_runtime_fini(wz_runtime_t *rt);

@@ -35,6 +35,7 @@ static const wz_cfg_field_t s_fields[] = {
     {"matching.publish", WZ_CFG_STRING, S(matching.publish), "tcp://127.0.0.1:7711", 0, 0},
     {"matching.deadline_check_ms", WZ_CFG_INT, I(matching.deadline_check_ms), "500", 10, 3600000},
     {"matching.http", WZ_CFG_STRING, S(matching.http), "127.0.0.1:7719", 0, 0},
+    {"matching.regions", WZ_CFG_STRING, S(matching.regions), "", 0, 0},
     {"notification.endpoint", WZ_CFG_STRING, S(notification.endpoint), "tcp://127.0.0.1:7721", 0,
      0},
     {"notification.publish", WZ_CFG_STRING, S(notification.publish), "tcp://127.0.0.1:7722", 0, 0},

@@ -40,6 +40,7 @@ typedef struct {
         char publish[WZ_ENDPOINT_MAX];
         int deadline_check_ms;          /* how often the deadline timer runs */
         char http[WZ_HTTP_ADDR_MAX];
+        char regions[512];              /* "zkij,almere": this replica's shard; "" all */
     } matching;
     struct {
         char endpoint[WZ_ENDPOINT_MAX]; /* ROUTER for party mailboxes (CURVE) */

@@ -25,6 +25,11 @@ int main(int argc, char **argv)
     wz_sub_t *sub = NULL;
     wz_matching_t *matching = NULL;
     rc = 1;
+    /* A replica owns the regions of matching.regions (all by default). */
+    if (wz_runtime_shard(&rt, s->matching.regions) != 0) {
+        wz_runtime_fini(&rt);
+        return 2;
+    }
     wz_pub_t *pub = wz_runtime_publisher(&rt, s->matching.publish);
     matching = pub ? wz_matching_new(rt.store, pub, rt.policy, rt.log) : NULL;
     sub = matching ? wz_sub_new(rt.ctx, rt.store, pub, "matching", wz_matching_apply, NULL,
@@ -32,6 +37,7 @@ int main(int argc, char **argv)
                    : NULL;
     if (matching) {
         wz_matching_set_metrics(matching, rt.metrics);
+        wz_matching_set_regions(matching, rt.regions, rt.n_regions);
         wz_runtime_on_reload(&rt, s_on_reload, matching);
     }
     if (!sub || wz_runtime_follow(&rt, sub) != 0 || wz_sub_follow(sub, "intake", s->intake.publish, rt.regions, rt.n_regions) != 0 ||

@@ -41,6 +41,8 @@ struct wz_matching_t {
     const wz_policy_t *policy;
     wz_log_t *log;
     wz_metrics_t *metrics; /* borrowed, may be NULL */
+    const char *const *regions; /* the regions this replica owns (borrowed); NULL: all */
+    size_t n_regions;
 };
 
 typedef enum { REC_VACANCY, REC_CANDIDATE, REC_PROPOSAL } s_kind_t;
@@ -125,6 +127,22 @@ wz_matching_t *wz_matching_new(wz_store_t *store, wz_pub_t *pub, const wz_policy
 void wz_matching_set_metrics(wz_matching_t *self, wz_metrics_t *metrics)
 {
     self->metrics = metrics;
+}
+
+void wz_matching_set_regions(wz_matching_t *self, const char *const *regions, size_t n)
+{
+    self->regions = regions;
+    self->n_regions = n;
+}
+
+static bool s_owns(const wz_matching_t *self, const char *region)
+{
+    if (!self->regions)
+        return true;
+    for (size_t i = 0; i < self->n_regions; i++)
+        if (strcmp(self->regions[i], region) == 0)
+            return true;
+    return false;
 }
 
 void wz_matching_set_policy(wz_matching_t *self, const wz_policy_t *policy)
@@ -1813,6 +1831,8 @@ static int s_due(wz_matching_t *self, const char *set, int64_t now_ms,
     int total = 0;
     for (size_t i = 0; i < self->policy->n_regions; i++) {
         const wz_region_t *region = &self->policy->regions[i];
+        if (!s_owns(self, region->id))
+            continue; /* another replica's region */
         char key[KEY_MAX];
         if (wz_store_key(self->store, key, sizeof key, region->id, "%s", set) != 0)
             return -1;

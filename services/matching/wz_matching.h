@@ -28,6 +28,9 @@ wz_matching_t *wz_matching_new(wz_store_t *store, wz_pub_t *pub, const wz_policy
                                wz_log_t *log);
 /* Records the time of every choice in metrics (borrowed, may be NULL). */
 void wz_matching_set_metrics(wz_matching_t *self, wz_metrics_t *metrics);
+/* Restricts the deadline timer to the regions this replica owns (borrowed,
+ * must outlive it); by default it runs every region of the policy. */
+void wz_matching_set_regions(wz_matching_t *self, const char *const *regions, size_t n);
 /* Uses policy (borrowed) from now on: after a reload (see wz_runtime_reload). */
 void wz_matching_set_policy(wz_matching_t *self, const wz_policy_t *policy);
 /* Destroys it; accepts NULL and nulls the pointer. */

@@ -313,6 +313,28 @@ START_TEST(test_http_port_and_redis_readiness)
 }
 END_TEST
 
+START_TEST(test_shard_keeps_the_named_regions)
+{
+    volatile sig_atomic_t stop = 0;
+    wz_runtime_t rt;
+    ck_assert_int_eq(s_init(&rt, "matching", &stop), 0);
+    ck_assert_int_eq(wz_runtime_shard(&rt, ""), 0);
+    ck_assert_uint_eq(rt.n_regions, 2);
+    ck_assert_int_eq(wz_runtime_shard(&rt, "almere,nowhere"), -1);
+    ck_assert_uint_eq(rt.n_regions, 2);
+    ck_assert_str_eq(rt.regions[0], "zkij");
+    ck_assert_str_eq(rt.region_list, "zkij,almere");
+    ck_assert_int_eq(wz_runtime_shard(&rt, " , "), -1);
+    ck_assert_int_eq(wz_runtime_shard(&rt, "almere, almere"), 0);
+    ck_assert_uint_eq(rt.n_regions, 1);
+    ck_assert_str_eq(rt.regions[0], "almere");
+    ck_assert_str_eq(rt.region_list, "almere");
+    /* The publisher then announces only the shard's region. */
+    ck_assert_ptr_nonnull(wz_runtime_publisher(&rt, rt.settings.matching.publish));
+    wz_runtime_fini(&rt);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_runtime");
@@ -326,6 +348,7 @@ int main(void)
     tcase_add_test(tc, test_reload_applies_a_valid_policy_and_refuses_a_bad_one);
     tcase_add_test(tc, test_sighup_reloads_from_the_loop);
     tcase_add_test(tc, test_http_port_and_redis_readiness);
+    tcase_add_test(tc, test_shard_keeps_the_named_regions);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
