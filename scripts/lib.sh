@@ -52,6 +52,19 @@ wz_install_packages() {
     [ $rc -eq 0 ] || die "apt-get failed (exit $rc) installing: ${missing[*]}"
 }
 
+# The Node.js packages of tests/deploy (manifest validation, Containerfile
+# lint), exactly as locked in its package-lock.json. Node itself comes from
+# Debian when the machine has none.
+wz_install_node_deps() {
+    if ! command -v npm >/dev/null; then
+        local WZ_DEBIAN_PACKAGES=(nodejs npm)
+        wz_install_packages
+    fi
+    say "installing tests/deploy's npm packages"
+    (cd tests/deploy && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+        die "npm ci in tests/deploy failed"
+}
+
 # wz_build DIR [cmake options...] [-- targets...]: configure and build with
 # two jobs; the logs stay in DIR, only errors are shown.
 wz_build() {

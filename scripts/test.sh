@@ -11,9 +11,10 @@ source scripts/lib.sh
 
 cat <<'HEADER'
 woonzorg tests
-  1. install missing Debian packages (apt-get, as root)
+  1. install missing Debian packages (apt-get, as root) and tests/deploy's npm packages
   2. build with -DWZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug in build-test/
-  3. ctest: unit tests per module, integration tests against the real services
+  3. ctest: unit tests per module, integration tests against the real services,
+     deploy/ rendered and validated, the network-namespace test (root only)
   4. scripts/fuzz.sh: every libFuzzer target for WZ_FUZZ_SECONDS (default 30) s
      under ASan/UBSan; any crash, leak or sanitizer report fails the run
 HEADER
@@ -22,6 +23,7 @@ fuzz_seconds=${WZ_FUZZ_SECONDS:-30}
 [[ $fuzz_seconds =~ ^[1-9][0-9]*$ ]] || die "WZ_FUZZ_SECONDS must be a whole number > 0"
 WZ_DEBIAN_PACKAGES+=("${WZ_FUZZ_PACKAGES[@]}")
 wz_install_packages
+wz_install_node_deps
 wz_build "$PWD/build-test" -DWZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 say "running the tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0

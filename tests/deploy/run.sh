@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# tests/deploy/run.sh WZCTL: CI's check of everything under deploy/ and the
+# Containerfile, without a cluster or a container engine:
+#   1. every overlay renders with `kubectl kustomize` (secrets made by
+#      deploy/make-secrets.sh in a scratch copy, as an operator would);
+#   2. validate.mjs checks every rendered object against the Kubernetes
+#      schemas (kubernetes-models) and rejects unknown keys, then our rules;
+#   3. its self-test proves the checks catch what they are for (a misspelt
+#      readinessProbe, an unused Secret, a NetworkPolicy port nobody has...);
+#   4. the Containerfile is linted (dockerfile-utils and our rules), and a
+#      broken one must be refused;
+#   5. the init containers' key installer gives the modes the services need.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+wzctl=$(readlink -f "${1:?usage: tests/deploy/run.sh WZCTL}")
+fail() { echo "FAIL: $*" >&2; exit 1; }
+command -v node >/dev/null || fail "node not found (Debian: apt-get install nodejs npm)"
+command -v kubectl >/dev/null ||
+    fail "kubectl not found: install kubectl >= 1.27 (its kustomize renders deploy/; Debian 12's kubernetes-client 1.20 is too old)"
+cd "$root/tests/deploy"
+[ -d node_modules/kubernetes-models ] || npm ci --no-audit --no-fund >/dev/null
+scratch=$(mktemp -d /tmp/wz-deploy-XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+cp -r "$root/deploy" "$root/config" "$root/scripts" "$scratch/"
+rm -rf "$scratch"/deploy/overlays/*/secrets
+
+for overlay in local production; do
+    bash "$scratch/deploy/make-secrets.sh" "$scratch/deploy/overlays/$overlay" "$wzctl" >/dev/null
+    kubectl kustomize --load-restrictor LoadRestrictionsNone "$scratch/deploy/overlays/$overlay" \
+        >"$scratch/$overlay.yaml" || fail "kubectl kustomize deploy/overlays/$overlay"
+    extra=()
+    [ "$overlay" = production ] && extra=(--expect-shards)
+    node validate.mjs --policy "$root/config/policy.yaml" "${extra[@]}" "$scratch/$overlay.yaml" ||
+        fail "deploy/overlays/$overlay does not validate"
+    node validate.mjs --policy "$root/config/policy.yaml" "${extra[@]}" --self-test \
+        "$scratch/$overlay.yaml" || fail "the checks missed a known mistake on $overlay"
+done
+# Production's Redis fsyncs every write.
+grep -q 'appendfsync always' "$scratch/production.yaml" || fail "production Redis is not appendfsync always"
+
+node validate.mjs --containerfile "$root/Containerfile" || fail "Containerfile lint"
+sed -e 's/^USER 10001:10001$/USER root/' -e 's/--no-install-recommends //' \
+    "$root/Containerfile" >"$scratch/Containerfile.bad"
+if node validate.mjs --containerfile "$scratch/Containerfile.bad" >/dev/null; then
+    fail "the Containerfile lint accepted a root user and recommends"
+fi
+
+# The init container's key installer, on a fixture like the mounted Secrets.
+mkdir -p "$scratch/secrets/own" "$scratch/secrets/public" "$scratch/keys"
+keys=$scratch/deploy/overlays/local/secrets
+cp "$keys/keys/intake.key" "$scratch/secrets/own/"
+chmod 0440 "$scratch/secrets/own/intake.key"
+cp "$keys/public-keys" "$scratch/secrets/public/public-keys"
+WZ_SECRETS_DIR=$scratch/secrets sh "$root/deploy/image/wz-install-keys" "$scratch/keys" 2>/dev/null ||
+    fail "wz-install-keys failed on good secrets"
+[ "$(stat -c %a "$scratch/keys/intake.key")" = 600 ] || fail "intake.key is not 0600"
+cmp -s "$scratch/keys/intake.key" "$keys/keys/intake.key" || fail "intake.key changed on the way"
+while read -r name key; do
+    case $name in '#'*) continue ;; esac
+    grep -qF "public-key = \"$key\"" "$scratch/keys/$name.pub" || fail "$name.pub wrong"
+    cmp -s <(sed -n 's/^public-key = //p' "$scratch/keys/$name.pub") \
+        <(sed -n 's/^public-key = //p' "$keys/keys/$name.pub") || fail "$name.pub differs from wzctl's"
+done <"$keys/public-keys"
+echo "bad/id $(head -c 40 /dev/zero | tr '\0' a)" >"$scratch/secrets/public/public-keys"
+if WZ_SECRETS_DIR=$scratch/secrets sh "$root/deploy/image/wz-install-keys" "$scratch/keys" 2>/dev/null; then
+    fail "wz-install-keys accepted a party id with a slash"
+fi
+echo "deploy: overlays local and production render and validate; the checks catch the known mistakes; Containerfile lint ok; key installer ok"
