@@ -47,7 +47,7 @@ cleanup() {
     if [ $status -ne 0 ] && [ $status -ne 77 ]; then
         for f in "$work"/*.log; do echo "--- ${f##*/} (last lines)"; tail -n 15 "$f"; done >&2
     fi
-    rm -rf "$work"
+    [ "${WZ_KEEP_TEST_DIR:-0}" = 1 ] && echo "kept $work" >&2 || rm -rf "$work"
     exit $status
 }
 trap cleanup EXIT
@@ -124,7 +124,7 @@ wait_for 60 "every service ready across the namespaces" all_ready
 
 wz() { on party "$build/wzctl" -c "$cfg" --timeout 10000 "$@"; }
 wz --as ribw-kam register "$root/config/demo/kam-0012.yaml" >/dev/null
-wz --as gem-haarlem grant-urgency kam-0012 --date 2025-03-14 >/dev/null
+wz --as gem-haarlem grant-urgency kam-0012 >/dev/null  # today: inside every urgency window
 active() { [ "$(metric matching 'wz_events_in_total{producer="intake",type="urgency_granted"}')" = 1 ]; }
 wait_for 20 "kam-0012's urgency applied by matching" active
 
