@@ -61,6 +61,13 @@ while read -r name key; do
     cmp -s <(sed -n 's/^public-key = //p' "$scratch/keys/$name.pub") \
         <(sed -n 's/^public-key = //p' "$keys/keys/$name.pub") || fail "$name.pub differs from wzctl's"
 done <"$keys/public-keys"
+# A party gone from the bundle loses its key; the audit signing key stays.
+touch "$scratch/keys/gone-party.pub" "$scratch/keys/audit-sign.pub"
+WZ_SECRETS_DIR=$scratch/secrets sh "$root/deploy/image/wz-install-keys" "$scratch/keys" 2>/dev/null
+[ ! -e "$scratch/keys/gone-party.pub" ] || fail "wz-install-keys kept the key of a party no longer listed"
+[ -e "$scratch/keys/audit-sign.pub" ] || fail "wz-install-keys removed audit-sign.pub"
+WZ_SECRETS_DIR=$scratch/secrets sh "$root/deploy/image/wz-install-keys" "$scratch/fresh/dir" 2>/dev/null
+[ -s "$scratch/fresh/dir/intake.key" ] || fail "wz-install-keys did not create its directory"
 echo "bad/id $(head -c 40 /dev/zero | tr '\0' a)" >"$scratch/secrets/public/public-keys"
 if WZ_SECRETS_DIR=$scratch/secrets sh "$root/deploy/image/wz-install-keys" "$scratch/keys" 2>/dev/null; then
     fail "wz-install-keys accepted a party id with a slash"
