@@ -2,9 +2,11 @@
 # make-secrets.sh OVERLAY_DIR [WZCTL]: creates what the overlay's
 # secretGenerator reads, in OVERLAY_DIR/secrets/ (git-ignored, mode 0700):
 #   keys/<service>.key   CURVE key pairs of intake, notification and audit
+#   keys/redis-<name>.pass  Redis ACL passwords of wz-intake, wz-matching,
+#                        wz-notification, wz-audit and the read-only wz-operator
+#   redis.acl            the ACL file for redis-server (SHA-256 of those only)
 #   public-keys          "<party> <public key>" per line, for every party of
 #                        config/policy.yaml (and the three services)
-#   redis-password       a random Redis password
 # Existing files are kept (keygen never overwrites a key: rotation is a
 # deliberate step, see docs/deploy.md). WZCTL defaults to build/wzctl.
 set -euo pipefail
@@ -14,7 +16,7 @@ overlay=${1:?usage: deploy/make-secrets.sh OVERLAY_DIR [WZCTL]}
 wzctl=${2:-build/wzctl}
 [ -x "$wzctl" ] || die "$wzctl not found: build it first (scripts/run.sh builds build/wzctl)"
 [ -f "$overlay/kustomization.yaml" ] || die "$overlay is not an overlay (no kustomization.yaml)"
-out=$overlay/secrets
+out=$(cd "$overlay" && pwd)/secrets
 mkdir -p "$out/keys"
 chmod 700 "$out" "$out/keys"
 mapfile -t parties < <(wz_policy_parties config/policy.yaml)
@@ -34,8 +36,8 @@ done
         printf '%s %s\n' "$name" "$key"
     done
 } >"$out/public-keys"
-if [ ! -s "$out/redis-password" ]; then
-    head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$out/redis-password"
-fi
-chmod 600 "$out/redis-password" "$out/public-keys"
+# One Redis user per service with only its own writes (docs/security.md);
+# missing passwords are made, existing ones kept.
+WZ_KEYS_DIR=$out/keys "$wzctl" -c config/woonzorg.yaml redis-acl "$out/redis.acl" >/dev/null
+chmod 600 "$out/redis.acl" "$out/public-keys"
 echo "secrets for $overlay in $out"

@@ -48,13 +48,14 @@ fi
 # The init container's key installer, on a fixture like the mounted Secrets.
 mkdir -p "$scratch/secrets/own" "$scratch/secrets/public" "$scratch/keys"
 keys=$scratch/deploy/overlays/local/secrets
-cp "$keys/keys/intake.key" "$scratch/secrets/own/"
-chmod 0440 "$scratch/secrets/own/intake.key"
+cp "$keys/keys/intake.key" "$keys/keys/redis-intake.pass" "$scratch/secrets/own/"
+chmod 0440 "$scratch/secrets/own/intake.key" "$scratch/secrets/own/redis-intake.pass"
 cp "$keys/public-keys" "$scratch/secrets/public/public-keys"
 WZ_SECRETS_DIR=$scratch/secrets sh "$root/deploy/image/wz-install-keys" "$scratch/keys" 2>/dev/null ||
     fail "wz-install-keys failed on good secrets"
 [ "$(stat -c %a "$scratch/keys/intake.key")" = 600 ] || fail "intake.key is not 0600"
 cmp -s "$scratch/keys/intake.key" "$keys/keys/intake.key" || fail "intake.key changed on the way"
+[ "$(stat -c %a "$scratch/keys/redis-intake.pass")" = 600 ] || fail "redis-intake.pass is not 0600"
 while read -r name key; do
     case $name in '#'*) continue ;; esac
     grep -qF "public-key = \"$key\"" "$scratch/keys/$name.pub" || fail "$name.pub wrong"
@@ -72,4 +73,33 @@ echo "bad/id $(head -c 40 /dev/zero | tr '\0' a)" >"$scratch/secrets/public/publ
 if WZ_SECRETS_DIR=$scratch/secrets sh "$root/deploy/image/wz-install-keys" "$scratch/keys" 2>/dev/null; then
     fail "wz-install-keys accepted a party id with a slash"
 fi
-echo "deploy: overlays local and production render and validate; the checks catch the known mistakes; Containerfile lint ok; key installer ok"
+# The rendered Secrets fit together: a redis-server with the ACL file of
+# wz-redis-acl lets each service in with the password of its own Secret
+# (and the operator with wz-redis-operator's), and the default user not.
+node -e '
+const fs = require("fs"), { parseAllDocuments } = require("yaml");
+const out = process.argv[2];
+for (const d of parseAllDocuments(fs.readFileSync(process.argv[1], "utf8"))) {
+  const o = d.toJS();
+  if (!o || o.kind !== "Secret") continue;
+  for (const [k, v] of Object.entries(o.data ?? {}))
+    fs.writeFileSync(`${out}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, "")}.${k}`, Buffer.from(String(v).replace(/\s+/g, ""), "base64"));
+}' "$scratch/local.yaml" "$scratch/secrets" || fail "cannot read the rendered Secrets"
+# On a Unix socket in the scratch directory: no port to collide with.
+sock=$scratch/redis.sock
+redis-server --port 0 --unixsocket "$sock" --save "" --appendonly no \
+    --aclfile "$scratch/secrets/wz-redis-acl.users.acl" >"$scratch/redis.log" 2>&1 &
+redis_pid=$!
+trap 'kill "$redis_pid" 2>/dev/null || true; rm -rf "$scratch"' EXIT
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+login() { REDISCLI_AUTH=$(cat "$2") redis-cli -s "$sock" --user "$1" --no-auth-warning ping 2>&1; }
+for s in intake matching notification audit; do
+    [ "$(login "wz-$s" "$scratch/secrets/wz-$s.redis-$s.pass")" = PONG ] ||
+        fail "wz-$s cannot log in to Redis with the password of Secret wz-$s"
+done
+[ "$(login wz-operator "$scratch/secrets/wz-redis-operator.password")" = PONG ] ||
+    fail "the probes' wz-operator cannot log in"
+[ "$(redis-cli -s "$sock" ping 2>&1)" != PONG ] || fail "Redis lets the default user in"
+kill "$redis_pid"
+
+echo "deploy: overlays local and production render and validate; the checks catch the known mistakes; Containerfile lint ok; key installer ok; Secrets and Redis ACL fit"

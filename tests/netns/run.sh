@@ -71,14 +71,12 @@ on() { local n=$1; shift; ip netns exec "$tag-$n" "$@"; }
 
 # --- configuration, keys ------------------------------------------------------
 mkdir -p "$work/config" "$work/keys" "$work/redis"
-# Redis refuses other hosts without a password (protected mode), as it should.
-password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 cp "$root/config/policy.yaml" "$work/config/policy.yaml"
 cat >"$work/config/woonzorg.yaml" <<EOF
 log_level: info
 keys_dir: ../keys
 policy: policy.yaml
-redis: {host: ${addr[redis]}, port: 6379, password: "$password", connect_timeout_ms: 500, command_timeout_ms: 1000}
+redis: {host: ${addr[redis]}, port: 6379, acl_users: true, connect_timeout_ms: 500, command_timeout_ms: 1000}
 heartbeat_ms: 200
 catch_up_ms: 500
 drain_ms: 1000
@@ -90,10 +88,12 @@ EOF
 cfg=$work/config/woonzorg.yaml
 mapfile -t parties < <(wz_policy_parties "$work/config/policy.yaml")
 "$build/wzctl" -c "$cfg" keygen --dir "$work/keys" "${services[@]}" "${parties[@]}" >/dev/null
+# Each service logs in as its own Redis user, as in production.
+"$build/wzctl" -c "$cfg" redis-acl "$work/redis.acl" >/dev/null
 
 # --- start everything, each in its namespace ----------------------------------
 ip netns exec "$tag-redis" redis-server --bind "${addr[redis]}" --port 6379 --dir "$work/redis" \
-    --requirepass "$password" --appendonly yes --save "" >"$work/redis.log" 2>&1 &
+    --aclfile "$work/redis.acl" --appendonly yes --save "" >"$work/redis.log" 2>&1 &
 pid[redis]=$!
 for s in "${services[@]}"; do
     # Not through a shell function: $! must be the service itself.
