@@ -4,7 +4,7 @@
 
 WZ_DEBIAN_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev
     protobuf-c-compiler libhiredis-dev libyaml-dev libsodium-dev libmicrohttpd-dev check
-    redis-server redis-tools)
+    redis-server redis-tools iproute2)
 # The fuzz targets need clang and its libFuzzer runtime (Debian 12: clang 14).
 # test.sh installs them with the rest, since CI runs the fuzzers too.
 WZ_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
