@@ -1127,6 +1127,17 @@ static int s_dispatch(wz_intake_t *self, const s_ctx_t *c, s_out_t *o, uint8_t *
     char idem[KEY_MAX];
     if (s_key(self, idem, c->region, "idem:%s:%s", c->party->id, req->request_id) != 0)
         return s_fail(o, CODE(INVALID), "request_id", "request_id is too long");
+    wz_verdict_t verdict;
+    memset(&verdict, 0, sizeof verdict);
+    bool valid = req->body_case != BODY(AUDIT) &&
+                 wz_validate_request(req, self->policy, c->party, &verdict) == 0 &&
+                 s_role_allowed(req, c->party->role);
+    /* A valid command looks for its stored reply under WATCH in s_mutate
+     * anyway; reading it here too would cost every publish one more Redis
+     * round trip (docs/performance.md). Validation is pure, so deciding
+     * first changes no answer. */
+    if (valid && req->body_case != BODY(STATUS) && s_decider(req))
+        return s_mutate(self, c, s_decider(req), idem, o, bytes, len, replayed);
     uint8_t *stored = NULL;
     size_t stored_len = 0;
     int found = wz_store_get_bytes(self->store, idem, &stored, &stored_len);
@@ -1139,7 +1150,6 @@ static int s_dispatch(wz_intake_t *self, const s_ctx_t *c, s_out_t *o, uint8_t *
         *replayed = true;
         return 0;
     }
-    wz_verdict_t verdict;
     memset(&verdict, 0, sizeof verdict);
     if (req->body_case == BODY(AUDIT)) {
         s_fail(o, CODE(UNKNOWN_TYPE), "audit", "audit queries go to the audit endpoint");

@@ -500,6 +500,26 @@ START_TEST(test_publish_stores_emits_and_replays)
 }
 END_TEST
 
+START_TEST(test_publish_reads_its_idempotency_record_once)
+{
+    /* A fresh command is checked for a stored reply once, under WATCH in
+     * its transaction; a second read before it would be one more Redis
+     * round trip on every publish (docs/performance.md). */
+    redisReply *r = wz_store_cmd(store, "CONFIG RESETSTAT");
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    s_publish("req-1", "pre-wonen", "PW-1");
+    r = wz_store_cmd(store, "INFO commandstats");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+    const char *get = strstr(r->str, "cmdstat_get:calls=");
+    ck_assert_ptr_nonnull(get);
+    ck_assert_int_eq(strtol(get + strlen("cmdstat_get:calls="), NULL, 10), 1);
+    freeReplyObject(r);
+    ck_assert_int_eq(s_stream_len(), 1);
+}
+END_TEST
+
 START_TEST(test_unknown_party_is_forbidden)
 {
     req_t b;
@@ -1070,6 +1090,7 @@ static Suite *s_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_publish_stores_emits_and_replays);
+    tcase_add_test(tc, test_publish_reads_its_idempotency_record_once);
     tcase_add_test(tc, test_unknown_party_is_forbidden);
     tcase_add_test(tc, test_malformed_and_bad_request_id);
     tcase_add_test(tc, test_invalid_request_is_refused_and_remembered);
