@@ -98,12 +98,12 @@ typedef struct {
 
 typedef struct {
     size_t sent, completed, replies_ok, replies_bad;
-    double elapsed_s;          /* first send to last completion */
-    double throughput;         /* completed / elapsed_s */
-    bench_samples_t reply;     /* publish -> reply (ms) */
-    bench_samples_t proposal;  /* publish -> proposal delivered to the care provider (ms) */
-    bench_samples_t info;      /* publish -> each information delivery (municipality, corporation) */
-    bench_samples_t all;       /* publish -> every delivery */
+    double elapsed_s;         /* first send to last completion */
+    double throughput;        /* completed / elapsed_s */
+    bench_samples_t reply;    /* publish -> reply (ms) */
+    bench_samples_t proposal; /* publish -> proposal delivered to the care provider (ms) */
+    bench_samples_t info;     /* publish -> each information delivery (municipality, corporation) */
+    bench_samples_t all;      /* publish -> every delivery */
     size_t deliveries;
     double wall_start, wall_end; /* CLOCK_REALTIME around the measured part */
 } bench_result_t;
@@ -132,8 +132,8 @@ int bench_census(bench_env_t *env, size_t n, size_t first_index, bench_census_t 
 /* --- the floor -------------------------------------------------------------------- */
 typedef struct {
     pid_t pids[BENCH_SERVICES];
-    char endpoint_in[64];   /* ROUTER of the intake stage */
-    char endpoint_out[64];  /* ROUTER of the notification stage */
+    char endpoint_in[64];  /* ROUTER of the intake stage */
+    char endpoint_out[64]; /* ROUTER of the notification stage */
 } bench_floor_t;
 
 /* Forks the four stage processes, each doing the census's round trips per
@@ -146,7 +146,7 @@ typedef struct {
     size_t m;
     size_t samples;
     double p50_ms, p99_ms, max_ms;
-    double redis_bytes_per_candidate; /* used_memory growth / m */
+    double redis_bytes_per_candidate;    /* used_memory growth / m */
     double peak_rss_bytes_per_candidate; /* harness VmHWM growth during matching / m */
 } bench_match_t;
 

@@ -145,8 +145,12 @@ int bench_census(bench_env_t *env, size_t n, size_t first_index, bench_census_t 
     ts = (struct timespec){(time_t)IDLE_S, 0};
     nanosleep(&ts, NULL);
     w[1] = s_wall();
-    bench_load_t load = {.target = BENCH_SUITE, .n = n, .rate = 0, .window = 1,
-                         .first_index = first_index, .timeout_ms = 20000};
+    bench_load_t load = {.target = BENCH_SUITE,
+                         .n = n,
+                         .rate = 0,
+                         .window = 1,
+                         .first_index = first_index,
+                         .timeout_ms = 20000};
     bench_result_t r;
     int rc = bench_drive(env, &load, NULL, &r);
     w[2] = r.wall_start;

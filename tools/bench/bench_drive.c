@@ -42,6 +42,7 @@ typedef struct {
     void *sock;
     const wz_party_t *party; /* suite only */
     uint64_t last_seq;       /* suite: highest sequence seen (acked after each drain) */
+    double quiet_since;      /* suite: last delivery or Hello */
     bool publisher;
 } s_sock_t;
 
@@ -88,11 +89,20 @@ static void s_delivered(s_drive_t *d, size_t i, int kind, int muni_expected, dou
     if (muni_expected)
         v->muni_expected = (uint8_t)muni_expected;
     switch (kind) {
-    case K_PUBLISHED: v->got |= GOT_PUBLISHED; break;
-    case K_PROPOSAL: v->got |= GOT_PROPOSAL; break;
-    case K_CORP: v->got |= GOT_CORPORATION; break;
-    case K_MUNI: v->muni_got++; break;
-    default: break;
+    case K_PUBLISHED:
+        v->got |= GOT_PUBLISHED;
+        break;
+    case K_PROPOSAL:
+        v->got |= GOT_PROPOSAL;
+        break;
+    case K_CORP:
+        v->got |= GOT_CORPORATION;
+        break;
+    case K_MUNI:
+        v->muni_got++;
+        break;
+    default:
+        break;
     }
     s_finish_check(d, i, now);
 }
@@ -180,8 +190,8 @@ static int s_suite_open(s_drive_t *d)
                 s_sock_t *s = &d->socks[d->n_socks++];
                 s->party = &p->parties[i];
                 s->publisher = true;
-                s->sock = s_curve_dealer(d, s->party->id, "intake",
-                                         d->env->settings.intake.endpoint);
+                s->sock =
+                    s_curve_dealer(d, s->party->id, "intake", d->env->settings.intake.endpoint);
                 if (!s->sock)
                     return -1;
                 break;
@@ -190,10 +200,11 @@ static int s_suite_open(s_drive_t *d)
     for (size_t i = 0; i < p->n_parties && d->n_socks < MAX_SOCKS; i++) {
         s_sock_t *s = &d->socks[d->n_socks++];
         s->party = &p->parties[i];
-        s->sock = s_curve_dealer(d, s->party->id, "notification",
-                                 d->env->settings.notification.endpoint);
+        s->sock =
+            s_curve_dealer(d, s->party->id, "notification", d->env->settings.notification.endpoint);
         if (!s->sock || s_hello(s->sock, 0) != 0)
             return -1;
+        s->quiet_since = bench_now_s();
     }
     return 0;
 }
@@ -203,8 +214,8 @@ static int s_suite_publish(s_drive_t *d, size_t i)
     const wz_policy_t *p = d->env->policy;
     s_sock_t *pub = &d->socks[i % d->n_pub];
     const wz_region_t *region = wz_policy_region(p, pub->party->region);
-    const wz_municipality_t *mu = &region->municipalities[(i / d->n_pub) %
-                                                         region->n_municipalities];
+    const wz_municipality_t *mu =
+        &region->municipalities[(i / d->n_pub) % region->n_municipalities];
     char id[32], rid[40], address[48];
     snprintf(id, sizeof id, "B-%zu", d->load->first_index + i);
     snprintf(rid, sizeof rid, "bench-%zu", d->load->first_index + i);
@@ -372,6 +383,7 @@ static void s_drain(s_drive_t *d, s_sock_t *s)
         zmq_msg_close(&msg);
     }
     if (!s->publisher && s->last_seq > before) {
+        s->quiet_since = bench_now_s();
         if (d->load->target == BENCH_SUITE) {
             s_ack(s->sock, s->last_seq);
         } else {
@@ -424,6 +436,14 @@ static int s_run(s_drive_t *d, size_t from, size_t to, bool paced)
             if (items[i].revents & ZMQ_POLLIN)
                 s_drain(d, &d->socks[i]);
         now = bench_now_s();
+        /* Like wz_listener, a quiet party says Hello again, so a session
+         * that notification dropped after session_timeout_ms resumes; every
+         * 5 s rather than every second, to add little to the census. */
+        for (size_t i = d->n_pub; L->target == BENCH_SUITE && i < d->n_socks; i++)
+            if (now - d->socks[i].quiet_since >= 5.0) {
+                s_hello(d->socks[i].sock, d->socks[i].last_seq);
+                d->socks[i].quiet_since = now;
+            }
         if (d->completed != last_completed) {
             last_completed = d->completed;
             last_progress = now;
@@ -449,8 +469,7 @@ int bench_drive(bench_env_t *env, const bench_load_t *load, const char *floor_en
         goto out;
     for (size_t i = WARMUP; i < d.total; i++)
         d.vacs[i].measured = true;
-    if ((load->target == BENCH_SUITE ? s_suite_open(&d) : s_floor_open(&d, floor_endpoints)) !=
-        0) {
+    if ((load->target == BENCH_SUITE ? s_suite_open(&d) : s_floor_open(&d, floor_endpoints)) != 0) {
         fprintf(stderr, "bench: cannot open the client sockets\n");
         goto out;
     }

@@ -190,9 +190,9 @@ int bench_env_start_redis(bench_env_t *env, const char *build_dir, const char *p
     char port[16], log[600];
     snprintf(port, sizeof port, "%d", env->redis_port);
     snprintf(log, sizeof log, "%s/redis.log", env->dir);
-    char *argv[] = {"redis-server", "--port",      port, "--bind", "127.0.0.1", "--dir",
-                    env->dir,       "--save",      "",   "--appendonly", "no",  "--daemonize",
-                    "no",           NULL};
+    char *argv[] = {"redis-server", "--port",      port,     "--bind", "127.0.0.1",
+                    "--dir",        env->dir,      "--save", "",       "--appendonly",
+                    "no",           "--daemonize", "no",     NULL};
     env->redis_pid = bench_spawn(argv, log);
     if (env->redis_pid <= 0)
         return -1;
@@ -252,8 +252,8 @@ int bench_env_start_redis(bench_env_t *env, const char *build_dir, const char *p
     }
     int rc = 0;
     for (size_t i = 0; i < plain->n_parties + BENCH_SERVICES && rc == 0; i++) {
-        const char *name = i < plain->n_parties ? plain->parties[i].id
-                                                : bench_service_names[i - plain->n_parties];
+        const char *name =
+            i < plain->n_parties ? plain->parties[i].id : bench_service_names[i - plain->n_parties];
         wz_keypair_t kp;
         if (wz_keys_generate(&kp) != 0 ||
             wz_keys_write(env->settings.keys_dir, name, &kp, 0, err, sizeof err) != 0) {
@@ -264,8 +264,8 @@ int bench_env_start_redis(bench_env_t *env, const char *build_dir, const char *p
     wz_policy_destroy(&plain);
     if (rc != 0)
         return -1;
-    env->policy = wz_policy_load(env->settings.policy_path, env->settings.keys_dir, true, err,
-                                 sizeof err);
+    env->policy =
+        wz_policy_load(env->settings.policy_path, env->settings.keys_dir, true, err, sizeof err);
     if (!env->policy) {
         fprintf(stderr, "bench: %s\n", err);
         return -1;
@@ -296,11 +296,23 @@ int bench_env_start_services(bench_env_t *env)
         char exe[700], log[400];
         snprintf(exe, sizeof exe, "%s/wz-%s", env->build_dir, bench_service_names[i]);
         snprintf(log, sizeof log, "%s/%s.log", env->dir, bench_service_names[i]);
-        char *argv[] = {exe, "-c", env->config, NULL};
+        /* WZ_BENCH_WRAP runs each service under a profiler, e.g.
+         * "valgrind --tool=callgrind" (docs/performance.md). */
+        char wrap[512];
+        snprintf(wrap, sizeof wrap, "%s", getenv("WZ_BENCH_WRAP") ? getenv("WZ_BENCH_WRAP") : "");
+        char *argv[32];
+        int argc = 0;
+        for (char *save = NULL, *tok = strtok_r(wrap, " ", &save); tok && argc < 28;
+             tok = strtok_r(NULL, " ", &save))
+            argv[argc++] = tok;
+        argv[argc++] = exe;
+        argv[argc++] = "-c";
+        argv[argc++] = env->config;
+        argv[argc] = NULL;
         env->pids[i] = bench_spawn(argv, log);
         if (env->pids[i] <= 0)
             return -1;
-        double deadline = bench_now_s() + 20;
+        double deadline = bench_now_s() + 60;
         for (;;) {
             char *text = s_slurp(log);
             bool started = text && strstr(text, "\"msg\":\"started\"");

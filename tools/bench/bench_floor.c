@@ -33,8 +33,7 @@ static void s_round_trips(s_stage_t *s)
 {
     s->owed += s->per_input;
     while (s->owed >= 1.0) {
-        redisReply *r = redisCommand(s->redis, "SET %s %b", s->key, s->payload,
-                                     sizeof s->payload);
+        redisReply *r = redisCommand(s->redis, "SET %s %b", s->key, s->payload, sizeof s->payload);
         if (!r)
             _exit(3); /* Redis gone: the bench sees the stage die */
         freeReplyObject(r);

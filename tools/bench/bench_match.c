@@ -67,8 +67,8 @@ int bench_match(bench_env_t *env, size_t m, size_t samples, bench_match_t *out)
     void *ctx = zmq_ctx_new();
     wz_log_t *log = wz_log_new("bench-matching", WZ_LOG_WARN, NULL);
     wz_store_t *store = wz_store_new(&env->settings.redis, log);
-    wz_pub_t *pub = store ? wz_pub_new(ctx, store, "matching", "inproc://bench-matching", log)
-                          : NULL;
+    wz_pub_t *pub =
+        store ? wz_pub_new(ctx, store, "matching", "inproc://bench-matching", log) : NULL;
     wz_matching_t *matching = pub ? wz_matching_new(store, pub, policy, log) : NULL;
     bench_samples_t ms = {0};
     rc = -1;

@@ -37,61 +37,112 @@ typedef struct {
 
 static void s_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: wz-bench [options]\n"
-            "  --n N               vacancies per run (default 500)\n"
-            "  --m M               candidates loaded for the end-to-end runs (default 10000)\n"
-            "  --rate R            offered rate of the fixed-rate run, per second (default 20)\n"
-            "  --window W          unfinished vacancies at most in the full-speed run (64)\n"
-            "  --match-sizes LIST  candidates for the matching-time harness\n"
-            "                      (default 1000,10000,100000,1000000)\n"
-            "  --match-samples K   vacancies timed per size (default 20)\n"
-            "  --no-match          skip the matching-time harness\n"
-            "  --match-only        only the matching-time harness (for profiling)\n"
-            "  --build DIR         where wz-intake etc. are (default: next to wz-bench)\n"
-            "  --policy FILE       policy with the regions (default config/policy.yaml)\n"
-            "  --json FILE         also write the JSON object there\n"
-            "  --log-level L       the services' log level (default info)\n"
-            "  --smoke             tiny run for CI: n 20, m 300, sizes 300,1000\n"
-            "  --keep              keep the temp dir (logs, config)\n");
+    fprintf(f, "usage: wz-bench [options]\n"
+               "  --n N               vacancies per run (default 500)\n"
+               "  --m M               candidates loaded for the end-to-end runs (default 10000)\n"
+               "  --rate R            offered rate of the fixed-rate run, per second (default 10)\n"
+               "  --window W          unfinished vacancies at most in the full-speed run (64)\n"
+               "  --match-sizes LIST  candidates for the matching-time harness\n"
+               "                      (default 1000,10000,100000,1000000)\n"
+               "  --match-samples K   vacancies timed per size (default 20)\n"
+               "  --no-match          skip the matching-time harness\n"
+               "  --match-only        only the matching-time harness (for profiling)\n"
+               "  --build DIR         where wz-intake etc. are (default: next to wz-bench)\n"
+               "  --policy FILE       policy with the regions (default config/policy.yaml)\n"
+               "  --json FILE         also write the JSON object there\n"
+               "  --log-level L       the services' log level (default info)\n"
+               "  --smoke             tiny run for CI: n 20, m 300, sizes 300,1000\n"
+               "  --keep              keep the temp dir (logs, config)\n");
 }
 
 static int s_parse(int argc, char **argv, s_opts_t *o)
 {
-    *o = (s_opts_t){.n = 500, .m = 10000, .window = 64, .census_n = 30, .match_samples = 20,
-                    .rate = 20, .log_level = "info", .timeout_ms = 30000};
+    *o = (s_opts_t){.n = 500,
+                    .m = 10000,
+                    .window = 64,
+                    .census_n = 30,
+                    .match_samples = 20,
+                    .rate = 10,
+                    .log_level = "info",
+                    .timeout_ms = 30000};
     snprintf(o->match_sizes, sizeof o->match_sizes, "1000,10000,100000,1000000");
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[len > 0 ? len : 0] = '\0';
     snprintf(o->build_dir, sizeof o->build_dir, "%s", len > 0 ? dirname(exe) : ".");
     snprintf(o->policy, sizeof o->policy, "%s/config/policy.yaml", WZ_SOURCE_DIR);
-    enum { O_N = 1, O_M, O_RATE, O_WINDOW, O_SIZES, O_SAMPLES, O_NOMATCH, O_MONLY, O_BUILD,
-           O_POLICY, O_JSON, O_LOG, O_SMOKE, O_KEEP, O_HELP };
-    static const struct option opts[] = {
-        {"n", 1, 0, O_N},           {"m", 1, 0, O_M},
-        {"rate", 1, 0, O_RATE},     {"window", 1, 0, O_WINDOW},
-        {"match-sizes", 1, 0, O_SIZES}, {"match-samples", 1, 0, O_SAMPLES},
-        {"no-match", 0, 0, O_NOMATCH}, {"match-only", 0, 0, O_MONLY},
-        {"build", 1, 0, O_BUILD},   {"policy", 1, 0, O_POLICY},
-        {"json", 1, 0, O_JSON},     {"log-level", 1, 0, O_LOG},
-        {"smoke", 0, 0, O_SMOKE},   {"keep", 0, 0, O_KEEP},
-        {"help", 0, 0, O_HELP},     {0, 0, 0, 0}};
+    enum {
+        O_N = 1,
+        O_M,
+        O_RATE,
+        O_WINDOW,
+        O_SIZES,
+        O_SAMPLES,
+        O_NOMATCH,
+        O_MONLY,
+        O_BUILD,
+        O_POLICY,
+        O_JSON,
+        O_LOG,
+        O_SMOKE,
+        O_KEEP,
+        O_HELP
+    };
+    static const struct option opts[] = {{"n", 1, 0, O_N},
+                                         {"m", 1, 0, O_M},
+                                         {"rate", 1, 0, O_RATE},
+                                         {"window", 1, 0, O_WINDOW},
+                                         {"match-sizes", 1, 0, O_SIZES},
+                                         {"match-samples", 1, 0, O_SAMPLES},
+                                         {"no-match", 0, 0, O_NOMATCH},
+                                         {"match-only", 0, 0, O_MONLY},
+                                         {"build", 1, 0, O_BUILD},
+                                         {"policy", 1, 0, O_POLICY},
+                                         {"json", 1, 0, O_JSON},
+                                         {"log-level", 1, 0, O_LOG},
+                                         {"smoke", 0, 0, O_SMOKE},
+                                         {"keep", 0, 0, O_KEEP},
+                                         {"help", 0, 0, O_HELP},
+                                         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case O_N: o->n = strtoul(optarg, NULL, 10); break;
-        case O_M: o->m = strtoul(optarg, NULL, 10); break;
-        case O_RATE: o->rate = strtod(optarg, NULL); break;
-        case O_WINDOW: o->window = strtoul(optarg, NULL, 10); break;
-        case O_SIZES: snprintf(o->match_sizes, sizeof o->match_sizes, "%s", optarg); break;
-        case O_SAMPLES: o->match_samples = strtoul(optarg, NULL, 10); break;
-        case O_NOMATCH: o->skip_match = true; break;
-        case O_MONLY: o->match_only = true; break;
-        case O_BUILD: snprintf(o->build_dir, sizeof o->build_dir, "%s", optarg); break;
-        case O_POLICY: snprintf(o->policy, sizeof o->policy, "%s", optarg); break;
-        case O_JSON: o->json_path = optarg; break;
-        case O_LOG: o->log_level = optarg; break;
+        case O_N:
+            o->n = strtoul(optarg, NULL, 10);
+            break;
+        case O_M:
+            o->m = strtoul(optarg, NULL, 10);
+            break;
+        case O_RATE:
+            o->rate = strtod(optarg, NULL);
+            break;
+        case O_WINDOW:
+            o->window = strtoul(optarg, NULL, 10);
+            break;
+        case O_SIZES:
+            snprintf(o->match_sizes, sizeof o->match_sizes, "%s", optarg);
+            break;
+        case O_SAMPLES:
+            o->match_samples = strtoul(optarg, NULL, 10);
+            break;
+        case O_NOMATCH:
+            o->skip_match = true;
+            break;
+        case O_MONLY:
+            o->match_only = true;
+            break;
+        case O_BUILD:
+            snprintf(o->build_dir, sizeof o->build_dir, "%s", optarg);
+            break;
+        case O_POLICY:
+            snprintf(o->policy, sizeof o->policy, "%s", optarg);
+            break;
+        case O_JSON:
+            o->json_path = optarg;
+            break;
+        case O_LOG:
+            o->log_level = optarg;
+            break;
         case O_SMOKE:
             o->smoke = true;
             o->n = 20;
@@ -102,10 +153,16 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
             o->timeout_ms = 20000;
             snprintf(o->match_sizes, sizeof o->match_sizes, "300,1000");
             break;
-        case O_KEEP: o->keep = true; break;
+        case O_KEEP:
+            o->keep = true;
+            break;
         case 'h':
-        case O_HELP: s_usage(stdout); exit(0);
-        default: s_usage(stderr); return -1;
+        case O_HELP:
+            s_usage(stdout);
+            exit(0);
+        default:
+            s_usage(stderr);
+            return -1;
         }
     }
     if (optind < argc || o->n == 0 || o->window == 0 || o->rate <= 0) {
@@ -138,8 +195,12 @@ static int s_run(bench_env_t *env, const s_opts_t *o, bench_target_t target, boo
     double before[BENCH_SERVICES + 1] = {0}, after[BENCH_SERVICES + 1] = {0};
     if (target == BENCH_SUITE)
         s_cpu(env, before);
-    bench_load_t load = {.target = target, .n = o->n, .rate = paced_rate ? o->rate : 0,
-                         .window = o->window, .first_index = first, .timeout_ms = o->timeout_ms};
+    bench_load_t load = {.target = target,
+                         .n = o->n,
+                         .rate = paced_rate ? o->rate : 0,
+                         .window = o->window,
+                         .first_index = first,
+                         .timeout_ms = o->timeout_ms};
     const char *eps[2] = {floor ? floor->endpoint_in : NULL, floor ? floor->endpoint_out : NULL};
     fprintf(stderr, "bench: %s, %s, %zu vacancies\n", target == BENCH_SUITE ? "suite" : "floor",
             paced_rate ? "fixed rate" : "full speed", o->n);
@@ -159,8 +220,8 @@ static int s_run(bench_env_t *env, const s_opts_t *o, bench_target_t target, boo
 
 static void s_json_lat(FILE *f, const char *name, bench_samples_t *s, const char *tail)
 {
-    fprintf(f, "\"%s\": {\"n\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}%s",
-            name, s->n, bench_pct(s, 0.5), bench_pct(s, 0.99), bench_max(s), tail);
+    fprintf(f, "\"%s\": {\"n\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}%s", name,
+            s->n, bench_pct(s, 0.5), bench_pct(s, 0.99), bench_max(s), tail);
 }
 
 static void s_json_run(FILE *f, const char *name, s_run_t *r, size_t n, bool suite,
@@ -220,8 +281,10 @@ int main(int argc, char **argv)
     if (!o.match_only) {
         size_t needed = per_run * 2 + 20 + o.census_n;
         if (o.m < needed) {
-            fprintf(stderr, "bench: --m %zu is too few: every vacancy takes one candidate and "
-                            "the runs publish %zu\n", o.m, needed);
+            fprintf(stderr,
+                    "bench: --m %zu is too few: every vacancy takes one candidate and "
+                    "the runs publish %zu\n",
+                    o.m, needed);
             goto out;
         }
         const char *regions[16];
@@ -320,12 +383,13 @@ out:
         s_json_run(f, "fixed_rate", &floor_rate, o.n, false, ",");
         s_json_run(f, "full_speed", &floor_full, o.n, false, "");
         fprintf(f, "  },\n");
-        fprintf(f, "  \"latency_ratio\": %.2f, \"latency_ratio_p99\": %.2f, "
-                   "\"throughput_ratio\": %.3f,\n",
-                floor_p50 > 0 ? suite_p50 / floor_p50 : 0, floor_p99 > 0 ? suite_p99 / floor_p99 : 0,
-                floor_full.res.throughput > 0
-                    ? suite_full.res.throughput / floor_full.res.throughput
-                    : 0);
+        fprintf(
+            f,
+            "  \"latency_ratio\": %.2f, \"latency_ratio_p99\": %.2f, "
+            "\"throughput_ratio\": %.3f,\n",
+            floor_p50 > 0 ? suite_p50 / floor_p50 : 0, floor_p99 > 0 ? suite_p99 / floor_p99 : 0,
+            floor_full.res.throughput > 0 ? suite_full.res.throughput / floor_full.res.throughput
+                                          : 0);
     }
     fprintf(f, "  \"matching\": [");
     for (size_t i = 0; i < n_match; i++)
