@@ -274,6 +274,14 @@ int main(int argc, char **argv)
     bench_floor_t floor;
     memset(&floor, 0, sizeof floor);
     double t_start = bench_now_s();
+    char load_start[64] = "";
+    FILE *ls = fopen("/proc/loadavg", "r");
+    if (ls) {
+        if (!fgets(load_start, sizeof load_start, ls))
+            load_start[0] = '\0';
+        fclose(ls);
+        load_start[strcspn(load_start, "\n")] = '\0';
+    }
 
     if (bench_env_start_redis(&env, o.build_dir, o.policy, o.log_level) != 0)
         goto out;
@@ -356,10 +364,21 @@ out:
     double floor_p50 = bench_pct(&floor_rate.res.proposal, 0.5);
     double suite_p99 = bench_pct(&suite_rate.res.proposal, 0.99);
     double floor_p99 = bench_pct(&floor_rate.res.proposal, 0.99);
+    /* Other work on the machine disturbs every timing: say how much. */
+    char load_end[64] = "";
+    FILE *la = fopen("/proc/loadavg", "r");
+    if (la) {
+        if (!fgets(load_end, sizeof load_end, la))
+            load_end[0] = '\0';
+        fclose(la);
+        load_end[strcspn(load_end, "\n")] = '\0';
+    }
     char host[128] = "";
     gethostname(host, sizeof host);
     fprintf(f, "{\n  \"host\": \"%s\", \"cpus\": %ld, \"smoke\": %s, \"wall_s\": %.1f,\n", host,
             sysconf(_SC_NPROCESSORS_ONLN), o.smoke ? "true" : "false", bench_now_s() - t_start);
+    fprintf(f, "  \"loadavg_at_start\": \"%s\", \"loadavg_at_end\": \"%s\",\n", load_start,
+            load_end);
     fprintf(f, "  \"n\": %zu, \"m\": %zu, \"offered_rate_per_s\": %.1f, \"window\": %zu,\n", o.n,
             o.m, o.rate, o.window);
     if (!o.match_only) {
