@@ -77,12 +77,12 @@ int bench_wait(pid_t pid, int timeout_ms);
 double bench_now_s(void); /* monotonic seconds */
 
 /* --- candidates ---------------------------------------------------------------- */
-/* Writes m candidates as they are after registration and urgency (intake's
- * candidate:<id>, matching's m:candidate:<id> and m:candidates), spread over
- * the regions given (round robin), pipelined. Every candidate is eligible for
- * the vacancies bench_vacancy builds. 0 or -1. */
-int bench_seed_candidates(redisContext *c, const wz_policy_t *policy, const char *prefix,
-                          const char *const *regions, size_t n_regions, size_t m);
+/* Makes m candidates as they are after registration and urgency (matching's
+ * records written by wz_matching_apply on CandidateRegistered and
+ * UrgencyGranted events, intake's candidate:<id>), spread over the regions
+ * given; every one is eligible for the vacancies the driver publishes under
+ * tools/bench/policy.yaml. 0 or -1. */
+int bench_seed_candidates(bench_env_t *env, const char *const *regions, size_t n_regions, size_t m);
 
 /* --- the load driver ------------------------------------------------------------ */
 typedef enum { BENCH_SUITE, BENCH_FLOOR } bench_target_t;

@@ -223,8 +223,8 @@ int bench_env_start_redis(bench_env_t *env, const char *build_dir, const char *p
         fprintf(stderr, "bench: cannot copy %s\n", policy_path);
         return -1;
     }
-    int p[7];
-    for (int i = 0; i < 7; i++)
+    int p[11];
+    for (int i = 0; i < 11; i++)
         p[i] = bench_free_port();
     char yaml[4096];
     /* The defaults of config/woonzorg.yaml but for ports and the log level:
@@ -233,10 +233,13 @@ int bench_env_start_redis(bench_env_t *env, const char *build_dir, const char *p
              "log_level: %s\nkeys_dir: ../keys\npolicy: policy.yaml\n"
              "redis:\n  host: 127.0.0.1\n  port: %d\n  prefix: \"wz:\"\n"
              "intake:\n  endpoint: tcp://127.0.0.1:%d\n  publish: tcp://127.0.0.1:%d\n"
-             "matching:\n  publish: tcp://127.0.0.1:%d\n"
+             "  http: 127.0.0.1:%d\n"
+             "matching:\n  publish: tcp://127.0.0.1:%d\n  http: 127.0.0.1:%d\n"
              "notification:\n  endpoint: tcp://127.0.0.1:%d\n  publish: tcp://127.0.0.1:%d\n"
-             "audit:\n  endpoint: tcp://127.0.0.1:%d\n",
-             log_level, env->redis_port, p[0], p[1], p[2], p[3], p[4], p[5]);
+             "  http: 127.0.0.1:%d\n"
+             "audit:\n  endpoint: tcp://127.0.0.1:%d\n  http: 127.0.0.1:%d\n",
+             log_level, env->redis_port, p[0], p[1], p[6], p[2], p[7], p[3], p[4], p[8], p[5],
+             p[9]);
     snprintf(env->config, sizeof env->config, "%s/config/woonzorg.yaml", env->dir);
     if (s_write(env->config, yaml) != 0)
         return -1;

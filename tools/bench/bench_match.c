@@ -55,7 +55,7 @@ int bench_match(bench_env_t *env, size_t m, size_t samples, bench_match_t *out)
         freeReplyObject(r);
     long before = s_used_memory(c);
     double t0 = bench_now_s();
-    int rc = bench_seed_candidates(c, policy, env->settings.redis.prefix, regions, 1, m);
+    int rc = bench_seed_candidates(env, regions, 1, m);
     long after = s_used_memory(c);
     redisFree(c);
     if (rc != 0)
@@ -75,6 +75,11 @@ int bench_match(bench_env_t *env, size_t m, size_t samples, bench_match_t *out)
     if (!matching)
         goto out;
     const wz_municipality_t *mu = &region->municipalities[0];
+    const char *corporation = "";
+    for (size_t i = 0; i < policy->n_parties && !corporation[0]; i++)
+        if (policy->parties[i].role == WZ_ROLE_CORPORATION &&
+            strcmp(policy->parties[i].region, region->id) == 0)
+            corporation = policy->parties[i].id;
     bench_proc_t proc;
     bench_proc_read(getpid(), &proc);
     long rss_before = proc.rss_kib;
@@ -88,7 +93,7 @@ int bench_match(bench_env_t *env, size_t m, size_t samples, bench_match_t *out)
         from.day = 1;
         WzVacancy v = WOONZORG__V1__VACANCY__INIT;
         v.id = id;
-        v.corporation = (char *)"bench";
+        v.corporation = (char *)corporation;
         v.region = (char *)region->id;
         v.municipality = (char *)mu->id;
         v.neighbourhood = mu->n_neighbourhoods ? (char *)mu->neighbourhoods[0].code : (char *)"";

@@ -48,7 +48,7 @@ static void s_usage(FILE *f)
                "  --no-match          skip the matching-time harness\n"
                "  --match-only        only the matching-time harness (for profiling)\n"
                "  --build DIR         where wz-intake etc. are (default: next to wz-bench)\n"
-               "  --policy FILE       policy with the regions (default config/policy.yaml)\n"
+               "  --policy FILE       policy (default tools/bench/policy.yaml)\n"
                "  --json FILE         also write the JSON object there\n"
                "  --log-level L       the services' log level (default info)\n"
                "  --smoke             tiny run for CI: n 20, m 300, sizes 300,1000\n"
@@ -70,7 +70,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[len > 0 ? len : 0] = '\0';
     snprintf(o->build_dir, sizeof o->build_dir, "%s", len > 0 ? dirname(exe) : ".");
-    snprintf(o->policy, sizeof o->policy, "%s/config/policy.yaml", WZ_SOURCE_DIR);
+    snprintf(o->policy, sizeof o->policy, "%s/tools/bench/policy.yaml", WZ_SOURCE_DIR);
     enum {
         O_N = 1,
         O_M,
@@ -299,14 +299,10 @@ int main(int argc, char **argv)
         size_t n_regions = 0;
         for (size_t i = 0; i < env.policy->n_regions && n_regions < 16; i++)
             regions[n_regions++] = env.policy->regions[i].id;
-        redisContext *c = bench_env_redis(&env);
-        if (!c || bench_seed_candidates(c, env.policy, env.settings.redis.prefix, regions,
-                                        n_regions, o.m) != 0) {
-            if (c)
-                redisFree(c);
+        double t_seed = bench_now_s();
+        if (bench_seed_candidates(&env, regions, n_regions, o.m) != 0)
             goto out;
-        }
-        redisFree(c);
+        fprintf(stderr, "bench: %zu candidates made in %.1f s\n", o.m, bench_now_s() - t_seed);
         if (bench_env_start_services(&env) != 0)
             goto out;
         fprintf(stderr, "bench: %zu candidates over %zu regions, services up\n", o.m, n_regions);
