@@ -66,6 +66,8 @@ int bench_env_stop(bench_env_t *env);
 int bench_env_stop_services(bench_env_t *env);
 /* A new blocking connection to the private Redis (NULL on failure). */
 redisContext *bench_env_redis(const bench_env_t *env);
+/* Redis's used_memory (INFO memory), or -1. */
+long bench_redis_used_memory(redisContext *c);
 /* Process figures of pid from /proc (0 on success). */
 int bench_proc_read(pid_t pid, bench_proc_t *out);
 /* A free port on 127.0.0.1 below the ephemeral range. */

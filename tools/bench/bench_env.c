@@ -177,6 +177,20 @@ redisContext *bench_env_redis(const bench_env_t *env)
     return c;
 }
 
+long bench_redis_used_memory(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "INFO memory");
+    long v = -1;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        const char *p = strstr(r->str, "used_memory:");
+        if (p)
+            v = strtol(p + 12, NULL, 10);
+    }
+    if (r)
+        freeReplyObject(r);
+    return v;
+}
+
 int bench_env_start_redis(bench_env_t *env, const char *build_dir, const char *policy_path,
                           const char *log_level)
 {

@@ -154,7 +154,9 @@ int bench_seed_candidates(bench_env_t *env, const char *const *regions, size_t n
     redisContext *c = bench_env_redis(env);
     void *ctx = zmq_ctx_new();
     wz_log_t *log = wz_log_new("bench-seed", WZ_LOG_WARN, NULL);
-    wz_store_t *store = log ? wz_store_new(&env->settings.redis, log) : NULL;
+    wz_redis_settings_t rs = env->settings.redis;
+    rs.command_timeout_ms = 120000;
+    wz_store_t *store = log ? wz_store_new(&rs, log) : NULL;
     wz_pub_t *pub = store ? wz_pub_new(ctx, store, "matching", "inproc://bench-seed", log) : NULL;
     wz_matching_t *matching = pub ? wz_matching_new(store, pub, policy, log) : NULL;
     int rc = matching && c ? 0 : -1;
