@@ -241,11 +241,13 @@ int bench_env_start_redis(bench_env_t *env, const char *build_dir, const char *p
     for (int i = 0; i < 11; i++)
         p[i] = bench_free_port();
     char yaml[4096];
-    /* The defaults of config/woonzorg.yaml but for ports and the log level:
-     * what an installation runs with. */
+    /* The defaults of config/woonzorg.yaml but for ports, the log level and
+     * Redis ACL users: off, so the bench's own connections (seeding, MONITOR,
+     * the floor) need no passwords; an ACL user costs one AUTH per connection
+     * and a permission check per command, which Redis does in memory. */
     snprintf(yaml, sizeof yaml,
              "log_level: %s\nkeys_dir: ../keys\npolicy: policy.yaml\n"
-             "redis:\n  host: 127.0.0.1\n  port: %d\n  prefix: \"wz:\"\n"
+             "redis:\n  host: 127.0.0.1\n  port: %d\n  prefix: \"wz:\"\n  acl_users: false\n"
              "intake:\n  endpoint: tcp://127.0.0.1:%d\n  publish: tcp://127.0.0.1:%d\n"
              "  http: 127.0.0.1:%d\n"
              "matching:\n  publish: tcp://127.0.0.1:%d\n  http: 127.0.0.1:%d\n"
