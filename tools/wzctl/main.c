@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "wz_audit.h"
 #include "wz_client.h"
 #include "wz_codec.h"
 #include "wz_config.h"
@@ -561,6 +562,94 @@ static int s_listen(const wzctl_args_t *a)
     return rc;
 }
 
+/* A municipality's report: its region's chain, page by page, through the
+ * audit service, which answers municipalities about their own region only. */
+static int s_report_party(const wzctl_args_t *a, wz_report_t **report)
+{
+    s_env_t env;
+    wz_client_t *client = NULL;
+    int rc = s_env_init(&env, a, "audit");
+    if (rc == 0)
+        rc = s_env_connect(&env, a);
+    if (rc == 0) {
+        *report = wz_report_new((wz_period_t)a->period, env.policy);
+        client = wz_client_new(env.ctx, env.endpoint, env.server_public, &env.kp);
+        if (!*report || !client) {
+            fprintf(stderr, "wzctl: cannot connect to audit at %s: %s\n", env.endpoint,
+                    zmq_strerror(errno));
+            rc = WZCTL_EXIT_USAGE;
+        }
+    }
+    uint64_t after = 0;
+    while (rc == 0) {
+        char request_id[33];
+        wz_random_id(request_id);
+        Woonzorg__V1__AuditQuery q = WOONZORG__V1__AUDIT_QUERY__INIT;
+        q.after_seq = after;
+        q.last = WZ_AUDIT_PAGE_MAX;
+        WzRequest req = WOONZORG__V1__REQUEST__INIT;
+        req.request_id = request_id;
+        req.body_case = WOONZORG__V1__REQUEST__BODY_AUDIT;
+        req.audit = &q;
+        WzReply *reply = NULL;
+        if (wz_client_call(client, &req, a->timeout_ms, RETRY_MS, &reply) != 0) {
+            fprintf(stderr, "error: TIMEOUT: no reply from audit at %s within %d ms\n",
+                    env.endpoint, a->timeout_ms);
+            rc = WZCTL_EXIT_TIMEOUT;
+            break;
+        }
+        if (reply->code != WOONZORG__V1__CODE__CODE_OK ||
+            reply->result_case != WOONZORG__V1__REPLY__RESULT_AUDIT) {
+            wzctl_print_error(stderr, reply->code, reply->field, reply->message, NULL);
+            rc = WZCTL_EXIT_REFUSED;
+            WZ_FREE_UNPACKED(reply);
+            break;
+        }
+        const WzAuditPage *page = reply->audit;
+        for (size_t i = 0; i < page->n_entries; i++) {
+            if (page->entries[i]->event && wz_report_add(*report, page->entries[i]->event) != 0)
+                rc = WZCTL_EXIT_USAGE;
+            if (page->entries[i]->seq > after)
+                after = page->entries[i]->seq;
+        }
+        size_t got = page->n_entries;
+        WZ_FREE_UNPACKED(reply);
+        if (got < WZ_AUDIT_PAGE_MAX)
+            break;
+    }
+    wz_client_destroy(&client);
+    s_env_fini(&env);
+    return rc;
+}
+
+static int s_report(const wzctl_args_t *a)
+{
+    wz_report_t *report = NULL;
+    wz_policy_t *policy = NULL;
+    int rc;
+    if (a->party) {
+        if (a->region) {
+            fprintf(stderr, "wzctl: report --region is for the operator; a municipality sees "
+                            "its own region\n");
+            return WZCTL_EXIT_USAGE;
+        }
+        rc = s_report_party(a, &report);
+    } else {
+        policy = wzctl_report_policy(a);
+        report = policy ? wz_report_new((wz_period_t)a->period, policy) : NULL;
+        rc = report ? wzctl_report_redis(a, report) : WZCTL_EXIT_USAGE;
+    }
+    if (rc == 0) {
+        wz_report_format_t f =
+            a->json ? WZ_REPORT_JSON : a->csv ? WZ_REPORT_CSV : WZ_REPORT_TABLE;
+        if (wz_report_write(report, stdout, f, a->by) != 0 || fflush(stdout) != 0)
+            rc = WZCTL_EXIT_USAGE;
+    }
+    wz_report_destroy(&report);
+    wz_policy_destroy(&policy);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     wzctl_args_t a;
@@ -580,6 +669,8 @@ int main(int argc, char **argv)
         return s_listen(&a);
     case WZCTL_CMD_REDIS_ACL:
         return wzctl_redis_acl(&a);
+    case WZCTL_CMD_REPORT:
+        return s_report(&a);
     case WZCTL_CMD_AUDIT:
         if (!strcmp(a.pos[0], "verify"))
             return wzctl_audit_verify(&a);

@@ -41,6 +41,7 @@ typedef enum {
     WZCTL_CMD_EXPLAIN,
     WZCTL_CMD_NOMINATE,
     WZCTL_CMD_REDIS_ACL,
+    WZCTL_CMD_REPORT,
 } wzctl_cmd_t;
 
 /* Everything the command line said. Strings point into argv. */
@@ -70,6 +71,9 @@ typedef struct {
     const char *region; /* audit verify/export --region */
     const char *file;   /* audit verify --file */
     const char *out;    /* audit export -o */
+    int period;         /* report --period, a wz_period_t (default month) */
+    int by;             /* report --by, a wz_dim_t; WZ_DIM_COUNT (4): all */
+    bool csv;           /* report --csv */
 } wzctl_args_t;
 
 /* Parses argv (argv[0] is the program). Global options go before the command

@@ -262,6 +262,65 @@ int wzctl_audit_export(const wzctl_args_t *a)
     return rc;
 }
 
+/* --- report (operator) ---------------------------------------------------------------- */
+
+wz_policy_t *wzctl_report_policy(const wzctl_args_t *a)
+{
+    char err[512];
+    wz_settings_t settings;
+    if (wz_settings_load(&settings, a->config, err, sizeof err) != 0) {
+        fprintf(stderr, "wzctl: %s\n", err);
+        return NULL;
+    }
+    wz_policy_t *p = wz_policy_load(settings.policy_path, NULL, false, err, sizeof err);
+    if (!p)
+        fprintf(stderr, "wzctl: %s\n", err);
+    return p;
+}
+
+int wzctl_report_redis(const wzctl_args_t *a, wz_report_t *report)
+{
+    s_ctx_t c;
+    int rc = s_ctx_init(&c, a, true);
+    wz_store_t *store = rc == 0 ? s_store(&c) : NULL;
+    if (rc == 0 && !store)
+        rc = WZCTL_EXIT_TIMEOUT;
+    for (size_t i = 0; rc == 0 && i < c.n_regions; i++) {
+        char key[KEY_MAX], start[48] = "-";
+        if (wz_store_key(store, key, sizeof key, c.regions[i], "audit") != 0) {
+            rc = WZCTL_EXIT_USAGE;
+            break;
+        }
+        for (;;) {
+            redisReply *r = wz_store_cmd(store, "XRANGE %s %s + COUNT %d", key, start, BATCH);
+            if (!r) {
+                fprintf(stderr, "wzctl: redis: %s\n", wz_store_errstr(store));
+                rc = WZCTL_EXIT_TIMEOUT;
+                break;
+            }
+            size_t rows = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+            for (size_t k = 0; rc == 0 && k < rows; k++) {
+                const redisReply *e = r->element[k];
+                if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+                    e->element[0]->type != REDIS_REPLY_STRING)
+                    continue;
+                snprintf(start, sizeof start, "(%s", e->element[0]->str);
+                const redisReply *ev = s_field(e->element[1], "e");
+                if (ev && wz_report_add_bytes(report, (const uint8_t *)ev->str, ev->len) != 0) {
+                    fprintf(stderr, "wzctl: out of memory\n");
+                    rc = WZCTL_EXIT_USAGE;
+                }
+            }
+            freeReplyObject(r);
+            if (rows < BATCH)
+                break;
+        }
+    }
+    wz_store_destroy(&store);
+    s_ctx_fini(&c);
+    return rc;
+}
+
 /* --- verify an export ------------------------------------------------------------------ */
 
 typedef struct {

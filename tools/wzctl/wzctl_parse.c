@@ -10,6 +10,7 @@
 #include "wz_util.h"
 #include "wz_validate.h"
 #include "wzctl.h"
+#include "wz_report.h"
 
 static int s_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -83,6 +84,12 @@ void wzctl_usage(FILE *out)
           "      and exits 1. Needs redis access (config) and keys_dir/audit-sign.pub.\n"
           "  audit export [--region R] [-o FILE]    operator: the chains and checkpoints\n"
           "      as JSON lines (stdout by default), verifiable offline with verify --file\n"
+          "  report [--period month|quarter|year] [--by region|municipality|corporation|\n"
+          "         care_provider|all] [--csv] [--region R]\n"
+          "      the figures of docs/reports.md per period, computed from the audit trail:\n"
+          "      a municipality (--as) gets its own region through the audit service; the\n"
+          "      operator (no --as) reads every region (or R) from Redis. --csv: one figure\n"
+          "      per line; --json: one object\n"
           "  redis-acl FILE                         operator: write the ACL file for\n"
           "      redis-server --aclfile: one user per service with only its commands and\n"
           "      keys, a read-only wz-operator; passwords in keys_dir/redis-<name>.pass\n"
@@ -303,6 +310,7 @@ static const s_command_t s_commands[] = {
     {"listen", WZCTL_CMD_LISTEN, 0, 0, "--count --timeout --no-ack"},
     {"audit", WZCTL_CMD_AUDIT, 1, 1, "-n --region --file -o"},
     {"redis-acl", WZCTL_CMD_REDIS_ACL, 1, 1, ""},
+    {"report", WZCTL_CMD_REPORT, 0, 0, "--period --by --csv --region"},
 };
 
 static bool s_has_option(const s_command_t *c, const char *opt)
@@ -399,6 +407,24 @@ static int s_command_option(wzctl_args_t *a, const char *opt, const char *value,
         if (!wz_id_valid(value, 63))
             return s_fail(err, errlen, "--region wants a region id, got '%s'", value);
         a->region = value;
+    } else if (!strcmp(opt, "--period")) {
+        int p = value ? wz_period_parse(value) : -1;
+        if (p < 0)
+            return s_fail(err, errlen, "--period: say month, quarter or year, not '%s'",
+                          value ? value : "");
+        a->period = p;
+    } else if (!strcmp(opt, "--by")) {
+        int d = value ? wz_dim_parse(value) : -1;
+        if (d < 0 && value && !strcmp(value, "all"))
+            d = WZ_DIM_COUNT;
+        if (d < 0)
+            return s_fail(err, errlen,
+                          "--by: say region, municipality, corporation, care_provider or all, "
+                          "not '%s'",
+                          value ? value : "");
+        a->by = d;
+    } else if (!strcmp(opt, "--csv")) {
+        a->csv = true;
     } else if (!strcmp(opt, "--file")) {
         if (!*value)
             return s_fail(err, errlen, "--file needs a file name");
@@ -423,6 +449,8 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
     a->timeout_ms = WZCTL_DEFAULT_TIMEOUT_MS;
     a->contract = WOONZORG__V1__CONTRACT_TYPE__CONTRACT_TYPE_THREE_PARTY;
     a->last = WZCTL_DEFAULT_AUDIT_LAST;
+    a->period = WZ_PERIOD_MONTH;
+    a->by = WZ_DIM_COUNT;
     const s_command_t *cmd = NULL;
     bool options_done = false;
 
@@ -463,7 +491,8 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
         }
         if (cmd && s_has_option(cmd, opt)) {
             bool flag = !strcmp(opt, "--force") || !strcmp(opt, "--no-ack") ||
-                        !strcmp(opt, "--extend") || !strcmp(opt, "--replay");
+                        !strcmp(opt, "--extend") || !strcmp(opt, "--replay") ||
+                        !strcmp(opt, "--csv");
             const char *value = flag ? (eq ? eq + 1 : NULL) : s_opt_value(argc, argv, &i, arg, eq);
             if (s_command_option(a, opt, value, err, errlen) != 0)
                 return -1;
@@ -521,6 +550,8 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
             [WZCTL_CMD_AUDIT] = "audit tail [-n N] | verify [--region R] [--file F] | export "
                                 "[--region R] [-o FILE]",
             [WZCTL_CMD_REDIS_ACL] = "redis-acl FILE",
+            [WZCTL_CMD_REPORT] = "report [--period month|quarter|year] [--by DIMENSION] [--csv] "
+                                 "[--region R]",
         };
         return s_fail(err, errlen, "usage: wzctl %s", usage[cmd->cmd]);
     }
