@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+#include <sodium.h>
 
 #include "wz_settings.h"
 
@@ -31,6 +32,11 @@ struct wz_http_t {
         void *arg;
     } checks[MAX_CHECKS];
     size_t n_checks;
+    bool loopback;
+    char prefix[64];
+    char token[128];
+    wz_http_page_fn page;
+    void *page_arg;
 };
 
 static enum MHD_Result s_reply(struct MHD_Connection *conn, unsigned status, const char *type,
@@ -76,6 +82,20 @@ int wz_http_ready(wz_http_t *self, char *out, size_t outlen)
     return rc;
 }
 
+/* The page token, compared in constant time, from the header or the query. */
+static bool s_token_ok(const wz_http_t *self, struct MHD_Connection *conn)
+{
+    const char *given = NULL;
+    const char *auth =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth && strncmp(auth, "Bearer ", 7) == 0)
+        given = auth + 7;
+    if (!given)
+        given = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token");
+    size_t len = strlen(self->token);
+    return given && strlen(given) == len && sodium_memcmp(given, self->token, len) == 0;
+}
+
 static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const char *url,
                                 const char *method, const char *version, const char *upload_data,
                                 size_t *upload_data_size, void **con_cls)
@@ -108,6 +128,22 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *conn, const ch
         return s_reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len,
                        MHD_RESPMEM_MUST_FREE);
     }
+    size_t plen = strlen(self->prefix);
+    if (self->page && plen && strncmp(url, self->prefix, plen) == 0 &&
+        (url[plen] == '\0' || url[plen] == '/')) {
+        if (self->token[0] && !s_token_ok(self, conn))
+            return s_text(conn, MHD_HTTP_UNAUTHORIZED, "a token is needed: Authorization: Bearer "
+                                                       "TOKEN, or ?token=TOKEN\n");
+        char *body = NULL;
+        size_t len = 0;
+        const char *type = "text/plain; charset=utf-8";
+        const char *region = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "region");
+        unsigned status = self->page(self->page_arg, url, region, &body, &len, &type);
+        if (!body)
+            return s_text(conn, status == MHD_HTTP_OK ? MHD_HTTP_INTERNAL_SERVER_ERROR : status,
+                          status == MHD_HTTP_NOT_FOUND ? "not found\n" : "cannot make the page\n");
+        return s_reply(conn, status, type, body, len, MHD_RESPMEM_MUST_FREE);
+    }
     return s_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /healthz, /readyz or /metrics\n");
 }
 
@@ -137,6 +173,7 @@ wz_http_t *wz_http_new(const char *addr, wz_metrics_t *metrics, wz_log_t *log, c
     }
     self->metrics = metrics;
     self->log = log;
+    self->loopback = strcmp(host, "127.0.0.1") == 0;
     errno = 0;
     self->daemon = MHD_start_daemon(
         MHD_USE_EPOLL, (uint16_t)port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR,
@@ -176,6 +213,25 @@ int wz_http_add_check(wz_http_t *self, const char *name, wz_http_check_fn fn, vo
     self->checks[self->n_checks].fn = fn;
     self->checks[self->n_checks].arg = arg;
     self->n_checks++;
+    return 0;
+}
+
+int wz_http_add_pages(wz_http_t *self, const char *prefix, const char *token, wz_http_page_fn fn,
+                      void *arg, char *err, size_t errlen)
+{
+    if (!self || !fn || !prefix || prefix[0] != '/' || strlen(prefix) >= sizeof self->prefix ||
+        (token && strlen(token) >= sizeof self->token)) {
+        snprintf(err, errlen, "bad page prefix or token");
+        return -1;
+    }
+    if (!self->loopback && (!token || !*token)) {
+        snprintf(err, errlen, "the http port is not on 127.0.0.1: the pages need a token");
+        return -1;
+    }
+    snprintf(self->prefix, sizeof self->prefix, "%s", prefix);
+    snprintf(self->token, sizeof self->token, "%s", token ? token : "");
+    self->page = fn;
+    self->page_arg = arg;
     return 0;
 }
 

@@ -41,6 +41,17 @@ int wz_http_add_check(wz_http_t *self, const char *name, wz_http_check_fn fn, vo
 /* Runs every readiness check: 0 when all pass, else -1 with one
  * "name: reason" line per failing check in out (may be NULL). */
 int wz_http_ready(wz_http_t *self, char *out, size_t outlen);
+/* A page under a prefix: sets *body (malloc'd; wz_http frees it) with
+ * *len and *type for url (the whole path) and the "region" query value (may
+ * be NULL); returns the HTTP status. Runs on the loop thread. */
+typedef unsigned (*wz_http_page_fn)(void *arg, const char *url, const char *region, char **body,
+                                    size_t *len, const char **type);
+/* Serves GET prefix and prefix/... with fn (one prefix per daemon). A
+ * non-empty token (copied) is then required as "Authorization: Bearer
+ * TOKEN" or "?token=TOKEN"; an address other than 127.0.0.1 without a token
+ * is refused: -1 with the reason in err. 0 otherwise. */
+int wz_http_add_pages(wz_http_t *self, const char *prefix, const char *token, wz_http_page_fn fn,
+                      void *arg, char *err, size_t errlen);
 /* Serves requests from loop: registers the daemon's descriptor and a timer
  * for its connection timeouts. 0 or -1. */
 int wz_http_attach(wz_http_t *self, wz_loop_t *loop);

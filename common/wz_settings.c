@@ -48,6 +48,8 @@ static const wz_cfg_field_t s_fields[] = {
     {"audit.checkpoint_dir", WZ_CFG_STRING, S(audit.checkpoint_dir), "../var/audit", 0, 0},
     {"audit.checkpoint_entries", WZ_CFG_INT, I(audit.checkpoint_entries), "100", 1, 1000000},
     {"audit.checkpoint_ms", WZ_CFG_INT, I(audit.checkpoint_ms), "60000", 100, 86400000},
+    {"audit.dashboard_token_file", WZ_CFG_STRING, S(audit.dashboard_token_file), "", 0, 0},
+    {"audit.small_number", WZ_CFG_INT, I(audit.small_number), "5", 1, 1000},
 };
 
 #define N_FIELDS (sizeof s_fields / sizeof s_fields[0])
@@ -185,7 +187,10 @@ int wz_settings_load(wz_settings_t *out, const char *path, char *err, size_t err
     }
     if (s_resolve(doc, "keys_dir", s.keys_dir, dir, err, errlen) != 0 ||
         s_resolve(doc, "policy", s.policy_path, dir, err, errlen) != 0 ||
-        s_resolve(doc, "audit.checkpoint_dir", s.audit.checkpoint_dir, dir, err, errlen) != 0)
+        s_resolve(doc, "audit.checkpoint_dir", s.audit.checkpoint_dir, dir, err, errlen) != 0 ||
+        (s.audit.dashboard_token_file[0] &&
+         s_resolve(doc, "audit.dashboard_token_file", s.audit.dashboard_token_file, dir, err,
+                   errlen) != 0))
         goto out;
     *out = s;
     rc = 0;

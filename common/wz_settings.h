@@ -55,6 +55,8 @@ typedef struct {
         char checkpoint_dir[WZ_PATH_MAX]; /* signed checkpoints, outside Redis */
         int checkpoint_entries;         /* sign after this many new entries of a region */
         int checkpoint_ms;              /* and at least this often when there are new ones */
+        char dashboard_token_file[WZ_PATH_MAX]; /* token for /dashboard; "" none (loopback only) */
+        int small_number;               /* dashboard counts below this are not shown */
     } audit;
 } wz_settings_t;
 

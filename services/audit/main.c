@@ -4,6 +4,7 @@
 #include <zmq.h>
 
 #include "wz_audit.h"
+#include "wz_pages.h"
 
 int main(int argc, char **argv)
 {
@@ -22,6 +23,11 @@ int main(int argc, char **argv)
     audit = router ? wz_audit_new(&rt, router) : NULL;
     if (!audit || wz_audit_attach(audit, rt.loop) != 0) {
         wz_log(rt.log, WZ_LOG_ERROR, "cannot start", "endpoint", s->audit.endpoint, NULL);
+        goto out;
+    }
+    char err[256];
+    if (wz_pages_attach(&rt, err, sizeof err) != 0) {
+        wz_log(rt.log, WZ_LOG_ERROR, "cannot serve the dashboard", "error", err, NULL);
         goto out;
     }
     wz_log(rt.log, WZ_LOG_INFO, "started", "endpoint", s->audit.endpoint, "regions",
