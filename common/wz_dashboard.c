@@ -127,12 +127,17 @@ static void s_foot(s_out_t *o)
 {
     int y, m, d;
     wz_civil_from_day(wz_day_of_ms(o->o->now_ms), &y, &m, &d);
+    char rule[160];
+    if (o->o->small_number > 1)
+        snprintf(rule, sizeof rule, "Aantallen van 1 tot %d worden niet getoond (&lt; %d).",
+                 o->o->small_number, o->o->small_number);
+    else
+        snprintf(rule, sizeof rule, "Alle aantallen worden getoond (geen drempel ingesteld).");
     fprintf(o->f,
             "</main>\n<footer><p class=\"note\">Alleen aantallen, berekend uit het "
-            "auditspoor; geen persoonsgegevens. Aantallen van 1 tot %d worden niet getoond "
-            "(&lt; %d). Stand van %02d-%02d-%04d. Definities: docs/reports.md.</p></footer>"
-            "\n</body></html>\n",
-            o->o->small_number, o->o->small_number, d, m, y);
+            "auditspoor; geen persoonsgegevens. %s Stand van %02d-%02d-%04d. Definities: "
+            "docs/reports.md.</p></footer>\n</body></html>\n",
+            rule, d, m, y);
 }
 
 /* Sums of the region's rows of year (all when year is 0). */
@@ -169,9 +174,12 @@ static int s_sum(wz_report_t *rep, const char *region, int year, s_sum_t *s)
         s->lets += r->lets;
         s->releases += r->releases;
         s->lapsed += r->lapsed;
-        memcpy(s->wait.days + s->wait.n, r->wait.days, r->wait.n * sizeof(double));
+        if (r->wait.n) /* memcpy from NULL is undefined even for 0 bytes */
+            memcpy(s->wait.days + s->wait.n, r->wait.days, r->wait.n * sizeof(double));
         s->wait.n += r->wait.n;
-        memcpy(s->vac.days + s->vac.n, r->vacancy_let.days, r->vacancy_let.n * sizeof(double));
+        if (r->vacancy_let.n)
+            memcpy(s->vac.days + s->vac.n, r->vacancy_let.days,
+                   r->vacancy_let.n * sizeof(double));
         s->vac.n += r->vacancy_let.n;
     }
     return 0;

@@ -8,6 +8,9 @@ WZ_DEBIAN_PACKAGES=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-d
 # The fuzz targets need clang and its libFuzzer runtime (Debian 12: clang 14).
 # test.sh installs them with the rest, since CI runs the fuzzers too.
 WZ_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+# The dashboard test (integration.test_dashboard) loads every page in
+# headless Chromium; a large package (~100 MB), so only test.sh installs it.
+WZ_BROWSER_PACKAGES=(chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

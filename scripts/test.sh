@@ -21,7 +21,7 @@ HEADER
 
 fuzz_seconds=${WZ_FUZZ_SECONDS:-30}
 [[ $fuzz_seconds =~ ^[1-9][0-9]*$ ]] || die "WZ_FUZZ_SECONDS must be a whole number > 0"
-WZ_DEBIAN_PACKAGES+=("${WZ_FUZZ_PACKAGES[@]}")
+WZ_DEBIAN_PACKAGES+=("${WZ_FUZZ_PACKAGES[@]}" "${WZ_BROWSER_PACKAGES[@]}")
 wz_install_packages
 wz_install_node_deps
 wz_build "$PWD/build-test" -DWZ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug

@@ -356,7 +356,7 @@ static int s_command_option(wzctl_args_t *a, const char *opt, const char *value,
 {
     long n;
     if (!strcmp(opt, "--force") || !strcmp(opt, "--no-ack") || !strcmp(opt, "--extend") ||
-        !strcmp(opt, "--replay")) {
+        !strcmp(opt, "--replay") || !strcmp(opt, "--csv")) {
         if (value)
             return s_fail(err, errlen, "%s takes no value", opt);
         if (!strcmp(opt, "--force"))
@@ -365,6 +365,8 @@ static int s_command_option(wzctl_args_t *a, const char *opt, const char *value,
             a->extend = true;
         else if (!strcmp(opt, "--replay"))
             a->replay = true;
+        else if (!strcmp(opt, "--csv"))
+            a->csv = true;
         else
             a->no_ack = true;
         return 0;
@@ -423,8 +425,6 @@ static int s_command_option(wzctl_args_t *a, const char *opt, const char *value,
                           "not '%s'",
                           value ? value : "");
         a->by = d;
-    } else if (!strcmp(opt, "--csv")) {
-        a->csv = true;
     } else if (!strcmp(opt, "--file")) {
         if (!*value)
             return s_fail(err, errlen, "--file needs a file name");
