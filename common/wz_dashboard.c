@@ -44,14 +44,22 @@ void wz_nl_dec(double x, int decimals, char *out, size_t outlen)
     uint64_t v = (uint64_t)llround(fabs(x) * scale);
     char whole[32];
     wz_nl_int(v / (uint64_t)scale, whole, sizeof whole);
+    char tmp[64];
     if (decimals > 0) {
         char frac[8];
         snprintf(frac, sizeof frac, "%03u", (unsigned)(v % (uint64_t)scale));
         /* "%03u" of the remainder, keeping the last `decimals` digits */
-        snprintf(out, outlen, "%s%s,%s", neg ? "-" : "", whole, frac + 3 - decimals);
+        snprintf(tmp, sizeof tmp, "%s%s,%s", neg ? "-" : "", whole, frac + 3 - decimals);
+    } else {
+        snprintf(tmp, sizeof tmp, "%s%s", neg ? "-" : "", whole);
     }
-    else
-        snprintf(out, outlen, "%s%s", neg ? "-" : "", whole);
+    size_t n = strlen(tmp);
+    if (n >= outlen)
+        n = outlen ? outlen - 1 : 0;
+    if (outlen) {
+        memcpy(out, tmp, n);
+        out[n] = '\0';
+    }
 }
 
 typedef struct {

@@ -156,6 +156,12 @@ if [ "$(redis_ping)" != PONG ]; then
     die "redis-server did not answer on 127.0.0.1:$REDIS_PORT within 10 s; see var/log/redis.log"
 fi
 
+# The demo's handful of invented people would all fall under the dashboard's
+# small-number threshold (audit.small_number, 5 by default and for real
+# data); with demo data the local run shows every count unless told otherwise.
+if [ $demo -eq 1 ]; then
+    export WZ_AUDIT_SMALL_NUMBER=${WZ_AUDIT_SMALL_NUMBER:-1}
+fi
 for svc in "${SERVICES[@]}"; do
     : >"$VAR/log/$svc.log"
     setsid "$BUILD/wz-$svc" -c "$CONFIG" </dev/null >>"$VAR/log/$svc.log" 2>&1 &
@@ -183,7 +189,16 @@ if [ $demo -eq 1 ]; then
         [ "${RUN_DEMO_ONLY:-0}" = 1 ] && exit 1
     fi
 fi
-[ "${RUN_DEMO_ONLY:-0}" = 1 ] && exit 0
+AUDIT_HTTP=$(wz_yaml_get "$CONFIG" audit http)
+DASHBOARD="http://$AUDIT_HTTP/dashboard/?region=zkij"
+if [ $demo -eq 1 ]; then
+    say "what the municipality sees: wzctl --as gem-haarlem report --period year --by region"
+    "${WZCTL[@]}" --as gem-haarlem report --period year --by region | sed 's/^/    /' || true
+fi
+if [ "${RUN_DEMO_ONLY:-0}" = 1 ]; then
+    say "dashboard (served while the suite runs; this run stops now): $DASHBOARD"
+    exit 0
+fi
 
 W="$BUILD/wzctl -c $CONFIG"
 cat <<PANEL
@@ -199,8 +214,15 @@ cat <<PANEL
  as the municipality
    $W --as gem-haarlem listen --timeout 5
    $W --as gem-haarlem audit tail -n 10
+ reports from the audit trail
+   $W --as gem-haarlem report --period quarter
+   $W --as gem-almere report --csv
  everything else: $W --help
  Ctrl-C here stops everything.
+──────────────────────────────────────────────────────────────────────────────
+ Dashboard with the demo data (read-only, this machine only):
+   $DASHBOARD
+   (also Almere: http://$AUDIT_HTTP/dashboard/?region=almere)
 ──────────────────────────────────────────────────────────────────────────────
 PANEL
 
