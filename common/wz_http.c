@@ -200,6 +200,11 @@ void wz_http_destroy(wz_http_t **self_p)
     *self_p = NULL;
 }
 
+bool wz_http_loopback(const wz_http_t *self)
+{
+    return self->loopback;
+}
+
 int wz_http_port(const wz_http_t *self)
 {
     return self->port;

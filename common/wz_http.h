@@ -15,6 +15,7 @@
 #ifndef WZ_HTTP_H_INCLUDED
 #define WZ_HTTP_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "wz_log.h"
@@ -34,6 +35,8 @@ wz_http_t *wz_http_new(const char *addr, wz_metrics_t *metrics, wz_log_t *log, c
                        size_t errlen);
 /* Stops the daemon; accepts NULL and nulls the pointer. */
 void wz_http_destroy(wz_http_t **self_p);
+/* True when it listens on 127.0.0.1 only. */
+bool wz_http_loopback(const wz_http_t *self);
 /* The port it listens on (useful after port 0). */
 int wz_http_port(const wz_http_t *self);
 /* Adds a readiness check named name (at most 8; name is copied). 0 or -1. */

@@ -26,10 +26,13 @@ int main(int argc, char **argv)
         goto out;
     }
     char err[256];
-    if (wz_pages_attach(&rt, err, sizeof err) != 0) {
+    int pages = wz_pages_attach(&rt, err, sizeof err);
+    if (pages < 0) {
         wz_log(rt.log, WZ_LOG_ERROR, "cannot serve the dashboard", "error", err, NULL);
         goto out;
     }
+    if (pages > 0)
+        wz_log(rt.log, WZ_LOG_WARN, "dashboard off", "reason", err, NULL);
     wz_log(rt.log, WZ_LOG_INFO, "started", "endpoint", s->audit.endpoint, "regions",
            rt.region_list, NULL);
     rc = wz_loop_run(rt.loop) == 0 ? 0 : 1;

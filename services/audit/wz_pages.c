@@ -124,7 +124,16 @@ int wz_pages_attach(wz_runtime_t *rt, char *err, size_t errlen)
             return -1;
         }
     }
-    int rc = wz_http_add_pages(rt->http, "/dashboard", token, s_page, rt, err, errlen);
+    int rc = 0;
+    if (!token[0] && !wz_http_loopback(rt->http)) {
+        /* Probes and metrics must keep working on an exposed port (nodes,
+         * Kubernetes); only the pages stay off until a token is set. */
+        snprintf(err, errlen, "the http port is not on 127.0.0.1 and audit.dashboard_token_file "
+                              "is not set: the dashboard is off");
+        rc = 1;
+    } else if (wz_http_add_pages(rt->http, "/dashboard", token, s_page, rt, err, errlen) != 0) {
+        rc = -1;
+    }
     explicit_bzero(token, sizeof token);
     return rc;
 }

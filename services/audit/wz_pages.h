@@ -10,8 +10,9 @@
 #include "wz_runtime.h"
 
 /* Serves the dashboard on rt->http (borrowed; nothing when rt->http is
- * NULL). 0, or -1 with the reason in err (token file unreadable, or the
- * port exposed without a token). */
+ * NULL). 0; 1 with the reason in err when the port is not on loopback and
+ * no token is configured (the dashboard stays off, the port serves its
+ * probes and metrics); -1 with the reason when the token file is unusable. */
 int wz_pages_attach(wz_runtime_t *rt, char *err, size_t errlen);
 
 #endif

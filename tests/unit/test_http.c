@@ -98,6 +98,44 @@ START_TEST(test_not_ready_says_why_and_health_stays_up)
 }
 END_TEST
 
+static unsigned s_hello(void *arg, const char *url, const char *region, char **body, size_t *len,
+                        const char **type)
+{
+    (void)arg;
+    *body = malloc(128);
+    *len = (size_t)snprintf(*body, 128, "%s %s", url, region ? region : "-");
+    *type = "text/plain";
+    return 200;
+}
+
+START_TEST(test_token_pages)
+{
+    char err[256];
+    /* exposed without a token: refused */
+    wz_http_t *open = wz_http_new("*:0", NULL, NULL, err, sizeof err);
+    ck_assert_ptr_nonnull(open);
+    ck_assert(!wz_http_loopback(open));
+    ck_assert_int_eq(wz_http_add_pages(open, "/dashboard", "", s_hello, NULL, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "token"));
+    wz_http_destroy(&open);
+    wz_http_t *http = wz_http_new("127.0.0.1:0", NULL, NULL, err, sizeof err);
+    ck_assert(wz_http_loopback(http));
+    ck_assert_int_eq(wz_http_add_pages(http, "/dashboard", "0123456789abcdef", s_hello, NULL, err,
+                                       sizeof err),
+                     0);
+    s_client_t c = {.paths = {"/dashboard/x?region=zkij", "/dashboard/x?token=0123456789abcdeF",
+                              "/dashboard/x?region=zkij&token=0123456789abcdef",
+                              "/dashboardx?token=0123456789abcdef"}};
+    s_serve(http, &c);
+    ck_assert_int_eq(c.status[0], 401);
+    ck_assert_int_eq(c.status[1], 401);
+    ck_assert_int_eq(c.status[2], 200);
+    ck_assert_str_eq(c.body[2], "/dashboard/x zkij");
+    ck_assert_int_eq(c.status[3], 404);
+    wz_http_destroy(&http);
+}
+END_TEST
+
 START_TEST(test_bad_address_and_taken_port)
 {
     char err[256];
@@ -123,6 +161,7 @@ int main(void)
     tcase_add_test(tc, test_pages);
     tcase_add_test(tc, test_not_ready_says_why_and_health_stays_up);
     tcase_add_test(tc, test_bad_address_and_taken_port);
+    tcase_add_test(tc, test_token_pages);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
