@@ -37,16 +37,24 @@ static const s_user_t s_users[] = {
     {"intake",
      {"{*}:vacancy:* {*}:candidate:* {*}:idem:* {*}:answered:* {*}:signed:* "
       "{*}:confirmed:*|+set",
-      "{*}:stream:intake|+xadd", NULL}},
+      "{*}:stream:intake|+xadd +xtrim", NULL}},
     {"matching",
      {"{*}:m:* {*}:proposal:* {*}:deadlines {*}:nominations {*}:reminders "
       "{*}:cursor:matching:*|+set +del +sadd +srem +zadd +zrem +hset +hdel +hincrby",
-      "{*}:stream:matching|+xadd", NULL}},
+      "{*}:stream:matching|+xadd +xtrim",
+      "{*}:dead:matching {*}:dead:matching:replay|+xadd +xdel +srem", NULL}},
     {"notification",
-     {"{*}:acked:* {*}:cursor:notification:*|+set", "{*}:mailbox:* {*}:stream:notification|+xadd",
-      NULL}},
-    {"audit", {"{*}:cursor:audit:*|+set", "{*}:audit|+xadd", NULL}},
-    {"operator", {NULL}},
+     {"{*}:acked:* {*}:cursor:notification:*|+set",
+      "{*}:mailbox:* {*}:stream:notification|+xadd +xtrim",
+      "{*}:dead:notification {*}:dead:notification:replay|+xadd +xdel +srem", NULL}},
+    /* Dead letters (docs/guarantees.md): a consumer sets events aside in its
+     * own dead-letter stream and removes one when a replay succeeded; the
+     * operator may only ask for replays. Trimming: a producer its outbox,
+     * notification the acknowledged part of mailboxes; never the audit chain. */
+    {"audit",
+     {"{*}:cursor:audit:*|+set", "{*}:audit|+xadd",
+      "{*}:dead:audit {*}:dead:audit:replay|+xadd +xdel +srem"}},
+    {"operator", {"{*}:dead:*:replay|+sadd", NULL}},
 };
 
 #define N_USERS (sizeof s_users / sizeof s_users[0])

@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "wz_codec.h"
+#include "wz_dead.h"
 #include "wz_util.h"
 
 #define REGION_MAX 64
@@ -16,6 +17,7 @@
 #define KEY_MAX 256
 #define CATCH_UP_BATCH 128
 #define COMMIT_ATTEMPTS 5
+#define DEAD_LETTER_ATTEMPTS 5
 
 /* A sequence travels as 8 bytes big-endian: fixed size, no parsing. */
 static void s_put_seq(uint8_t out[8], uint64_t seq)
@@ -59,6 +61,10 @@ struct wz_pub_t {
     s_region_seq_t *regions;
     size_t n_regions;
     wz_metrics_t *metrics; /* borrowed, may be NULL */
+    char (*consumers)[NAME_MAX_];
+    size_t n_consumers;
+    int trim_interval_ms;
+    int64_t next_trim_ms;
 };
 
 void wz_pub_set_metrics(wz_pub_t *self, wz_metrics_t *metrics)
@@ -68,6 +74,12 @@ void wz_pub_set_metrics(wz_pub_t *self, wz_metrics_t *metrics)
 
 wz_pub_t *wz_pub_new(void *ctx, wz_store_t *store, const char *service, const char *endpoint,
                      wz_log_t *log)
+{
+    return wz_pub_new_hwm(ctx, store, service, endpoint, 0, 0, log);
+}
+
+wz_pub_t *wz_pub_new_hwm(void *ctx, wz_store_t *store, const char *service, const char *endpoint,
+                         int hwm, int buffer_bytes, wz_log_t *log)
 {
     wz_pub_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -84,6 +96,11 @@ wz_pub_t *wz_pub_new(void *ctx, wz_store_t *store, const char *service, const ch
     zmq_setsockopt(self->socket, ZMQ_LINGER, &linger, sizeof linger);
     /* A PUB only receives subscriptions; nothing larger has a reason to come. */
     zmq_setsockopt(self->socket, ZMQ_MAXMSGSIZE, &max_in, sizeof max_in);
+    /* Before the bind: the listener copies the options it accepts with. */
+    if (hwm > 0)
+        zmq_setsockopt(self->socket, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    if (buffer_bytes > 0)
+        zmq_setsockopt(self->socket, ZMQ_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
     if (zmq_bind(self->socket, endpoint) != 0) {
         wz_log(log, WZ_LOG_ERROR, "cannot bind publisher", "endpoint", endpoint, "error",
                zmq_strerror(errno), NULL);
@@ -103,8 +120,14 @@ void wz_pub_destroy(wz_pub_t **self_p)
     if (self->socket)
         zmq_close(self->socket);
     free(self->regions);
+    free(self->consumers);
     free(self);
     *self_p = NULL;
+}
+
+void wz_pub_set_linger(wz_pub_t *self, int linger_ms)
+{
+    zmq_setsockopt(self->socket, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
 }
 
 const char *wz_pub_service(const wz_pub_t *self)
@@ -203,8 +226,94 @@ void wz_pub_forget(wz_pub_t *self, const char *region)
         r->known = false;
 }
 
+int wz_pub_set_consumers(wz_pub_t *self, const char *const *consumers, size_t n, int interval_ms)
+{
+    free(self->consumers);
+    self->consumers = n ? calloc(n, sizeof *self->consumers) : NULL;
+    self->n_consumers = 0;
+    if (n && !self->consumers)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (wz_strlcpy(self->consumers[i], consumers[i], NAME_MAX_) != 0)
+            return -1;
+    self->n_consumers = n;
+    self->trim_interval_ms = interval_ms;
+    self->next_trim_ms = wz_mono_ms() + interval_ms;
+    return 0;
+}
+
+/* The lowest cursor of every consumer on region's stream; 0 when one has none. */
+static int s_lowest_cursor(wz_pub_t *self, const char *region, uint64_t *out)
+{
+    const char **argv = calloc(self->n_consumers + 1, sizeof *argv);
+    char(*keys)[KEY_MAX] = calloc(self->n_consumers, sizeof *keys);
+    int rc = -1;
+    if (!argv || !keys)
+        goto out;
+    argv[0] = "MGET";
+    for (size_t i = 0; i < self->n_consumers; i++) {
+        if (wz_store_key(self->store, keys[i], KEY_MAX, region, "cursor:%s:%s",
+                         self->consumers[i], self->service) != 0)
+            goto out;
+        argv[i + 1] = keys[i];
+    }
+    redisReply *r = wz_store_argv(self->store, (int)self->n_consumers + 1, argv, NULL);
+    if (!r)
+        goto out;
+    uint64_t lowest = UINT64_MAX;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        uint64_t v = e->type == REDIS_REPLY_STRING ? strtoull(e->str, NULL, 10) : 0;
+        if (v < lowest)
+            lowest = v;
+    }
+    *out = r->elements == self->n_consumers ? lowest : 0;
+    freeReplyObject(r);
+    rc = 0;
+out:
+    free(argv);
+    free(keys);
+    return rc;
+}
+
+long wz_pub_trim(wz_pub_t *self)
+{
+    long removed = 0;
+    for (size_t i = 0; self->n_consumers && i < self->n_regions; i++) {
+        const char *region = self->regions[i].region;
+        uint64_t lowest = 0;
+        if (s_lowest_cursor(self, region, &lowest) != 0)
+            return -1;
+        if (lowest < 2)
+            continue;
+        char key[KEY_MAX];
+        if (wz_pub_stream_key(self, region, key, sizeof key) != 0)
+            return -1;
+        /* MINID keeps the entry at the lowest cursor itself: applied by
+         * everyone, and never the only one left to hold the last sequence
+         * unless it is the last. Not MAXLEN, which counts nobody's cursor. */
+        redisReply *r = wz_store_cmd(self->store, "XTRIM %s MINID %llu-0", key,
+                                     (unsigned long long)lowest);
+        if (!r)
+            return -1;
+        if (r->type == REDIS_REPLY_INTEGER)
+            removed += (long)r->integer;
+        freeReplyObject(r);
+    }
+    return removed;
+}
+
 void wz_pub_heartbeat(wz_pub_t *self)
 {
+    if (self->n_consumers && self->trim_interval_ms > 0 && wz_mono_ms() >= self->next_trim_ms) {
+        self->next_trim_ms = wz_mono_ms() + self->trim_interval_ms;
+        long removed = wz_pub_trim(self);
+        if (removed > 0) {
+            char n[24];
+            snprintf(n, sizeof n, "%ld", removed);
+            wz_log(self->log, WZ_LOG_DEBUG, "outbox trimmed", "removed", n, NULL);
+        }
+    }
     for (size_t i = 0; i < self->n_regions; i++) {
         uint64_t last = 0;
         if (wz_pub_last_seq(self, self->regions[i].region, &last) != 0)
@@ -220,6 +329,8 @@ typedef struct {
     uint64_t cursor;
     bool known;
     uint64_t announced; /* highest sequence the producer published or announced */
+    uint64_t failing_seq;   /* the event that failed last, and how often */
+    int failures;
 } s_cursor_t;
 
 typedef struct {
@@ -242,6 +353,13 @@ struct wz_sub_t {
     s_follow_t *follows;
     size_t n_follows;
     wz_metrics_t *metrics; /* borrowed, may be NULL */
+    int hwm;          /* 0: ZeroMQ's default */
+    int buffer;       /* 0: the OS default */
+    uint64_t gaps;
+    int dead_attempts;
+    wz_sub_dead_fn dead_fn;
+    void *dead_arg;
+    volatile sig_atomic_t *stop;
 };
 
 void wz_sub_set_metrics(wz_sub_t *self, wz_metrics_t *metrics)
@@ -293,7 +411,31 @@ wz_sub_t *wz_sub_new(void *ctx, wz_store_t *store, wz_pub_t *own_pub, const char
     self->done = done;
     self->arg = arg;
     self->log = log;
+    self->dead_attempts = DEAD_LETTER_ATTEMPTS;
     return self;
+}
+
+void wz_sub_set_dead_letter(wz_sub_t *self, int max_attempts, wz_sub_dead_fn dead_fn, void *arg)
+{
+    self->dead_attempts = max_attempts > 0 ? max_attempts : DEAD_LETTER_ATTEMPTS;
+    self->dead_fn = dead_fn;
+    self->dead_arg = arg;
+}
+
+void wz_sub_set_stop(wz_sub_t *self, volatile sig_atomic_t *stop)
+{
+    self->stop = stop;
+}
+
+void wz_sub_set_hwm(wz_sub_t *self, int hwm, int buffer_bytes)
+{
+    self->hwm = hwm;
+    self->buffer = buffer_bytes;
+}
+
+uint64_t wz_sub_gaps(const wz_sub_t *self)
+{
+    return self->gaps;
 }
 
 void wz_sub_destroy(wz_sub_t **self_p)
@@ -332,6 +474,10 @@ int wz_sub_follow(wz_sub_t *self, const char *producer, const char *endpoint,
     /* Bounded like every socket: an oversized frame drops the connection,
      * and the consumer catches up from Redis, which has the event anyway. */
     zmq_setsockopt(f->socket, ZMQ_MAXMSGSIZE, &max_in, sizeof max_in);
+    if (self->hwm > 0)
+        zmq_setsockopt(f->socket, ZMQ_RCVHWM, &self->hwm, sizeof self->hwm);
+    if (self->buffer > 0)
+        zmq_setsockopt(f->socket, ZMQ_RCVBUF, &self->buffer, sizeof self->buffer);
     for (size_t i = 0; i < n_regions; i++) {
         char topic[NAME_MAX_ + REGION_MAX + 4];
         int len = snprintf(topic, sizeof topic, "%s/%s/", producer, regions[i]);
@@ -391,6 +537,90 @@ static int s_load_cursor(wz_sub_t *self, s_follow_t *f, s_cursor_t *c)
     return 0;
 }
 
+/* Moves the event seq (data, ev may be NULL when unreadable) to the
+ * dead-letter stream, with the cursor and the audit entry, in one
+ * transaction. Returns 0 moved (or already past), 1 an earlier event is
+ * missing, -1 on failure (tried again later). */
+static int s_dead_letter(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t seq,
+                         const uint8_t *data, size_t len, const WzEvent *ev, const char *reason,
+                         int attempts)
+{
+    char key[KEY_MAX], dead[KEY_MAX], seqbuf[24], attbuf[16], atbuf[24], dl_id[80];
+    if (s_cursor_key(self, f, c->region, key, sizeof key) != 0 ||
+        wz_dead_key(self->store, c->region, self->consumer, dead, sizeof dead) != 0)
+        return -1;
+    snprintf(seqbuf, sizeof seqbuf, "%" PRIu64, seq);
+    snprintf(attbuf, sizeof attbuf, "%d", attempts);
+    snprintf(atbuf, sizeof atbuf, "%lld", (long long)wz_now_ms());
+    snprintf(dl_id, sizeof dl_id, "%s:%" PRIu64, f->producer, seq);
+    const char *event_id = ev && ev->id ? ev->id : "";
+    Woonzorg__V1__EventDeadLettered body = WOONZORG__V1__EVENT_DEAD_LETTERED__INIT;
+    body.consumer = self->consumer;
+    body.producer = f->producer;
+    body.seq = seq;
+    body.event_id = (char *)event_id;
+    body.reason = (char *)reason;
+    body.attempts = (uint32_t)attempts;
+    body.dead_letter_id = dl_id;
+    WzEvent note = WOONZORG__V1__EVENT__INIT;
+    note.payload_case = WOONZORG__V1__EVENT__PAYLOAD_EVENT_DEAD_LETTERED;
+    note.event_dead_lettered = &body;
+    note.actor = self->consumer;
+    note.region = c->region;
+    note.occurred_ms = wz_now_ms();
+    int rc = -1;
+    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        wz_txn_t *txn = wz_txn_begin(self->store, self->own_pub, c->region);
+        if (!txn)
+            break;
+        uint64_t stored = 0;
+        if (wz_txn_watch(txn, key) != 0 || wz_store_get_u64(self->store, key, &stored) < 0) {
+            wz_txn_destroy(&txn);
+            break;
+        }
+        if (stored >= seq || stored + 1 != seq) {
+            wz_txn_destroy(&txn);
+            rc = stored >= seq ? 0 : 1;
+            break;
+        }
+        char note_id[200];
+        snprintf(note_id, sizeof note_id, "%s:%s:dead:%s", self->consumer, c->region, dl_id);
+        note.id = note_id;
+        bool ok = wz_txn_cmd(txn,
+                             "XADD %s * producer %s seq %s event_id %s reason %s attempts %s "
+                             "at_ms %s e %b",
+                             dead, f->producer, seqbuf, event_id, reason, attbuf, atbuf,
+                             data ? (const char *)data : "", data ? len : (size_t)0) == 0 &&
+                  wz_txn_cmd(txn, "SET %s %llu", key, (unsigned long long)seq) == 0;
+        if (ok && self->dead_fn)
+            ok = self->dead_fn(self->dead_arg, txn, &note) == 0;
+        else if (ok && self->own_pub) {
+            note.id = NULL; /* the outbox stamps its own */
+            ok = wz_txn_emit(txn, &note) != 0;
+        }
+        if (!ok) {
+            wz_txn_destroy(&txn);
+            break;
+        }
+        int committed = wz_txn_commit(txn);
+        wz_txn_destroy(&txn);
+        if (committed == 0) {
+            c->cursor = seq;
+            c->failures = 0;
+            rc = 0;
+            wz_log(self->log, WZ_LOG_ERROR, "event moved to the dead letters", "producer",
+                   f->producer, "region", c->region, "seq", seqbuf, "event", event_id, "reason",
+                   reason, "attempts", attbuf, "hint", "wzctl dead-letters list", NULL);
+            break;
+        }
+        if (committed < 0) {
+            c->known = false;
+            break;
+        }
+    }
+    return rc;
+}
+
 /* Applies the event with sequence seq, exactly once: the cursor is re-read
  * under WATCH, and the effect commits with the new cursor.
  * Returns 0 applied or already applied, 1 if an earlier event is missing,
@@ -402,14 +632,18 @@ static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t se
     if (s_cursor_key(self, f, c->region, key, sizeof key) != 0)
         return -1;
     WzEvent *ev = wz_event_unpack(data, len);
-    if (!ev)
-        /* Producers only write what they packed themselves; an unreadable
-         * entry is logged and passed, or it would block the stream forever. */
-        wz_log(self->log, WZ_LOG_ERROR, "unreadable event skipped", "producer", f->producer,
-               "region", c->region, NULL);
+    if (!ev) {
+        /* No retry can make it readable; keep it, and let the rest flow. */
+        int rc = s_dead_letter(self, f, c, seq, data, len, NULL, "unreadable event", 1);
+        if (rc < 0)
+            wz_log(self->log, WZ_LOG_WARN, "unreadable event not moved yet", "producer",
+                   f->producer, "region", c->region, "error", wz_store_errstr(self->store), NULL);
+        return rc;
+    }
     int rc = -1;
     if (ev && ev->id && *ev->id)
         wz_log_context(self->log, "event_id", ev->id);
+    bool apply_failed = false;
     for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
         wz_txn_t *txn = wz_txn_begin(self->store, self->own_pub, c->region);
         if (!txn)
@@ -431,8 +665,12 @@ static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t se
             rc = 1;
             break;
         }
-        if ((ev && self->apply(self->arg, txn, f->producer, ev) != 0) ||
-            wz_txn_cmd(txn, "SET %s %llu", key, (unsigned long long)seq) != 0) {
+        if (self->apply(self->arg, txn, f->producer, ev) != 0) {
+            apply_failed = true;
+            wz_txn_destroy(&txn);
+            break;
+        }
+        if (wz_txn_cmd(txn, "SET %s %llu", key, (unsigned long long)seq) != 0) {
             wz_txn_destroy(&txn);
             break;
         }
@@ -440,8 +678,9 @@ static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t se
         wz_txn_destroy(&txn);
         if (committed == 0) {
             c->cursor = seq;
+            c->failures = 0;
             wz_metrics_event(self->metrics, true, f->producer, ev);
-            if (ev && self->done)
+            if (self->done)
                 self->done(self->arg, f->producer, ev);
             rc = 0;
             break;
@@ -449,6 +688,21 @@ static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t se
         if (committed < 0) {
             c->known = false;
             break;
+        }
+    }
+    if (rc < 0 && apply_failed && !wz_store_transient(self->store)) {
+        /* Redis is there and answered: the event itself is the problem. */
+        if (c->failing_seq != seq) {
+            c->failing_seq = seq;
+            c->failures = 0;
+        }
+        if (++c->failures >= self->dead_attempts) {
+            char reason[300];
+            snprintf(reason, sizeof reason, "processing failed %d times: %s", c->failures,
+                     wz_store_errstr(self->store));
+            rc = s_dead_letter(self, f, c, seq, data, len, ev, reason, c->failures);
+            WZ_FREE_UNPACKED(ev);
+            return rc;
         }
     }
     if (rc < 0)
@@ -479,7 +733,12 @@ static int s_catch_up_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c)
             counted = true;
         }
         int rc = 0;
+        bool stopping = false;
         for (size_t i = 0; i < n && rc == 0; i++) {
+            if (self->stop && *self->stop) {
+                stopping = true;
+                break;
+            }
             redisReply *entry = r->element[i];
             if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2)
                 continue;
@@ -505,7 +764,7 @@ static int s_catch_up_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c)
         freeReplyObject(r);
         if (rc != 0)
             return -1;
-        if (n < CATCH_UP_BATCH)
+        if (n < CATCH_UP_BATCH || stopping)
             return 0;
     }
 }
@@ -557,6 +816,14 @@ static void s_on_message(wz_sub_t *self, s_follow_t *f, zmq_msg_t *parts, int n)
     if (seq <= c->cursor)
         return;
     if (len == 0 || seq != c->cursor + 1) {
+        /* A heartbeat ahead of the cursor or a jump: publications were lost
+         * (high-water mark, slow joiner, reconnect); Redis has them. */
+        self->gaps++;
+        char have[24], got[24];
+        snprintf(have, sizeof have, "%" PRIu64, c->cursor);
+        snprintf(got, sizeof got, "%" PRIu64, seq);
+        wz_log(self->log, WZ_LOG_DEBUG, "gap, catching up from redis", "producer", f->producer,
+               "region", c->region, "cursor", have, "announced", got, NULL);
         s_catch_up_one(self, f, c);
         return;
     }
@@ -599,10 +866,111 @@ static int s_on_readable(wz_loop_t *loop, void *socket, void *arg)
     return 0;
 }
 
+/* Applies one replay request "<producer>:<seq>" of region: the effect, the
+ * removal of the dead letter and of the request commit together. */
+static int s_replay_one(wz_sub_t *self, const char *region, const char *member)
+{
+    char dead[KEY_MAX], rkey[KEY_MAX];
+    if (wz_dead_key(self->store, region, self->consumer, dead, sizeof dead) != 0 ||
+        wz_dead_replay_key(self->store, region, self->consumer, rkey, sizeof rkey) != 0)
+        return -1;
+    const char *colon = strrchr(member, ':');
+    char producer[NAME_MAX_];
+    if (!colon || (size_t)(colon - member) >= sizeof producer)
+        colon = NULL;
+    else
+        snprintf(producer, sizeof producer, "%.*s", (int)(colon - member), member);
+    uint64_t seq = colon ? strtoull(colon + 1, NULL, 10) : 0;
+    wz_txn_t *txn = wz_txn_begin(self->store, self->own_pub, region);
+    if (!txn)
+        return -1;
+    int rc = -1;
+    WzEvent *ev = NULL;
+    redisReply *all = NULL;
+    if (wz_txn_watch(txn, dead) != 0 || wz_txn_watch(txn, rkey) != 0)
+        goto out;
+    all = wz_store_cmd(self->store, "XRANGE %s - +", dead);
+    if (!all)
+        goto out;
+    const char *entry_id = NULL;
+    for (size_t i = 0; colon && all->type == REDIS_REPLY_ARRAY && i < all->elements && !ev; i++) {
+        redisReply *e = all->element[i], *fields = e->element[1];
+        const char *p = NULL, *data = NULL;
+        uint64_t s = 0;
+        size_t len = 0;
+        for (size_t j = 0; j + 1 < fields->elements; j += 2) {
+            const char *name = fields->element[j]->str;
+            if (!strcmp(name, "producer"))
+                p = fields->element[j + 1]->str;
+            else if (!strcmp(name, "seq"))
+                s = strtoull(fields->element[j + 1]->str, NULL, 10);
+            else if (!strcmp(name, "e")) {
+                data = fields->element[j + 1]->str;
+                len = fields->element[j + 1]->len;
+            }
+        }
+        if (p && s == seq && strcmp(p, producer) == 0) {
+            entry_id = e->element[0]->str;
+            ev = data ? wz_event_unpack((const uint8_t *)data, len) : NULL;
+            if (!ev)
+                break;
+        }
+    }
+    const char *outcome = "replayed";
+    if (!entry_id)
+        outcome = "no such dead letter";
+    else if (!ev)
+        outcome = "still unreadable";
+    else if (self->apply(self->arg, txn, producer, ev) != 0)
+        outcome = "failed again";
+    bool applied = strcmp(outcome, "replayed") == 0;
+    /* The request is used up either way; a failed replay stays a dead letter. */
+    if ((applied && wz_txn_cmd(txn, "XDEL %s %s", dead, entry_id) != 0) ||
+        wz_txn_cmd(txn, "SREM %s %s", rkey, member) != 0)
+        goto out;
+    int committed = wz_txn_commit(txn);
+    if (committed == 0) {
+        rc = 0;
+        wz_log(self->log, applied ? WZ_LOG_INFO : WZ_LOG_WARN, "dead letter replay", "letter",
+               member, "region", region, "outcome", outcome, NULL);
+        if (applied && self->done)
+            self->done(self->arg, producer, ev);
+    }
+out:
+    wz_txn_destroy(&txn);
+    if (all)
+        freeReplyObject(all);
+    WZ_FREE_UNPACKED(ev);
+    return rc;
+}
+
+int wz_sub_replay(wz_sub_t *self)
+{
+    int rc = 0;
+    /* Regions are the same for every producer a consumer follows. */
+    for (size_t j = 0; self->n_follows && j < self->follows[0].n_cursors; j++) {
+        const char *region = self->follows[0].cursors[j].region;
+        char rkey[KEY_MAX];
+        if (wz_dead_replay_key(self->store, region, self->consumer, rkey, sizeof rkey) != 0)
+            continue;
+        redisReply *r = wz_store_cmd(self->store, "SMEMBERS %s", rkey);
+        if (!r) {
+            rc = -1;
+            continue;
+        }
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+            if (s_replay_one(self, region, r->element[i]->str) != 0)
+                rc = -1;
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
 static int s_on_timer(wz_loop_t *loop, void *arg)
 {
     (void)loop;
-    wz_sub_catch_up(arg);
+    if (wz_sub_catch_up(arg) == 0)
+        wz_sub_replay(arg);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #ifndef WZ_BUS_H_INCLUDED
 #define WZ_BUS_H_INCLUDED
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,10 +35,27 @@
 wz_pub_t *wz_pub_new(void *ctx, wz_store_t *store, const char *service, const char *endpoint,
                      wz_log_t *log);
 void wz_pub_destroy(wz_pub_t **self_p);
+/* The same with a send high-water mark per subscriber (0: ZeroMQ's default)
+ * and, when buffer_bytes > 0, a kernel send buffer of that size. A full
+ * queue drops publications, which consumers recover from Redis. */
+wz_pub_t *wz_pub_new_hwm(void *ctx, wz_store_t *store, const char *service, const char *endpoint,
+                         int hwm, int buffer_bytes, wz_log_t *log);
 const char *wz_pub_service(const wz_pub_t *self);
+/* How long queued publications may still leave when the socket closes. */
+void wz_pub_set_linger(wz_pub_t *self, int linger_ms);
 /* Publishes a heartbeat for every region the producer knows (see
  * wz_pub_add_region). Call from a timer. */
 void wz_pub_heartbeat(wz_pub_t *self);
+/* Names the consumers of this producer's stream and turns on trimming: every
+ * interval_ms (from the heartbeat timer) each region's stream is trimmed to
+ * start at the lowest cursor of all of them (XTRIM MINID), so nothing a
+ * consumer has not applied is ever removed, and the newest entry (which
+ * holds the last sequence) always stays. A consumer without a cursor yet
+ * stops trimming. Names are copied. 0 or -1. */
+int wz_pub_set_consumers(wz_pub_t *self, const char *const *consumers, size_t n, int interval_ms);
+/* Trims every region's stream now (see wz_pub_set_consumers). Returns the
+ * number of entries removed, or -1 if Redis failed. */
+long wz_pub_trim(wz_pub_t *self);
 /* Declares a region this producer writes, so heartbeats cover it from start. */
 int wz_pub_add_region(wz_pub_t *self, const char *region);
 
@@ -67,11 +85,34 @@ typedef int (*wz_sub_apply_fn)(void *arg, wz_txn_t *txn, const char *producer,
 /* Called after a successful commit, e.g. to push to connected clients. May be NULL. */
 typedef void (*wz_sub_done_fn)(void *arg, const char *producer, const WzEvent *ev);
 
+/* Leaves the audit entry of a dead letter inside its transaction (dl carries
+ * the region in the envelope's region field). 0, or -1 to abort the move. */
+typedef int (*wz_sub_dead_fn)(void *arg, wz_txn_t *txn, const WzEvent *dl);
+
 /* consumer names the cursors; own_pub (may be NULL) is the consumer's own
  * producer, so emitted events commit with the cursor. All borrowed. */
 wz_sub_t *wz_sub_new(void *ctx, wz_store_t *store, wz_pub_t *own_pub, const char *consumer,
                      wz_sub_apply_fn apply, wz_sub_done_fn done, void *arg, wz_log_t *log);
 void wz_sub_destroy(wz_sub_t **self_p);
+/* Sets the receive high-water mark (and, when buffer_bytes > 0, the kernel
+ * receive buffer) of the SUB sockets created from now on (call before
+ * wz_sub_follow). */
+void wz_sub_set_hwm(wz_sub_t *self, int hwm, int buffer_bytes);
+/* How many gaps (missed publications) and catch-ups from Redis this
+ * consumer went through; for logs and tests. */
+uint64_t wz_sub_gaps(const wz_sub_t *self);
+/* Dead letters (wz_dead.h): an event that failed max_attempts times (default
+ * 5) while Redis was reachable, or that is unreadable, moves to the consumer's
+ * dead-letter stream together with the cursor. Its EventDeadLettered goes to
+ * dead_fn when given (a consumer without an outbox, e.g. audit), else onto
+ * own_pub's outbox. */
+void wz_sub_set_dead_letter(wz_sub_t *self, int max_attempts, wz_sub_dead_fn dead_fn, void *arg);
+/* Applies the dead letters an operator asked to replay (wz_dead.h); called by
+ * the catch-up timer. 0, or -1 if Redis failed. */
+int wz_sub_replay(wz_sub_t *self);
+/* A stop flag (borrowed): a catch-up stops between two events once it is
+ * set, so SIGTERM is not held up by a long backlog (the rest waits in Redis). */
+void wz_sub_set_stop(wz_sub_t *self, volatile sig_atomic_t *stop);
 /* Follows producer's PUB at endpoint for the given regions. */
 int wz_sub_follow(wz_sub_t *self, const char *producer, const char *endpoint,
                   const char *const *regions, size_t n_regions);

@@ -114,6 +114,33 @@ static bool s_stopped(const wz_loop_t *self)
     return self->stop && *self->stop;
 }
 
+int wz_loop_drain(wz_loop_t *self, int budget_ms)
+{
+    int64_t until = wz_mono_ms() + budget_ms;
+    int handled = 0;
+    while (wz_mono_ms() < until) {
+        s_compact(self);
+        size_t n = self->n_readers;
+        zmq_pollitem_t items[n ? n : 1];
+        for (size_t i = 0; i < n; i++)
+            items[i] = (zmq_pollitem_t){self->readers[i].socket, self->readers[i].fd, ZMQ_POLLIN,
+                                        0};
+        int rc = zmq_poll(items, (int)n, 0);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            break;
+        for (size_t i = 0; i < n && wz_mono_ms() < until; i++) {
+            if (!(items[i].revents & ZMQ_POLLIN) || self->readers[i].removed)
+                continue;
+            s_reader_t r = self->readers[i];
+            r.fn(self, r.socket ? r.socket : (void *)(intptr_t)r.fd, r.arg);
+            handled++;
+        }
+    }
+    return handled;
+}
+
 int wz_loop_run(wz_loop_t *self)
 {
     while (!s_stopped(self)) {

@@ -25,4 +25,9 @@ int wz_loop_add_timer(wz_loop_t *self, int interval_ms, wz_loop_timer_fn fn, voi
  * (flag or handler), -1 if zmq_poll failed for another reason than EINTR. */
 int wz_loop_run(wz_loop_t *self);
 
+/* After a stop: handles what already arrived on the sockets (not the
+ * timers), until nothing is readable or budget_ms has passed. Returns the
+ * number of handler calls. */
+int wz_loop_drain(wz_loop_t *self, int budget_ms);
+
 #endif

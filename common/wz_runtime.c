@@ -4,6 +4,7 @@
 #include "wz_acl.h"
 
 #include "wz_server.h"
+#include "wz_util.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -70,6 +71,7 @@ int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv
 {
     memset(rt, 0, sizeof *rt);
     rt->service = service;
+    rt->stop = stop;
     rt->config_path = getenv("WZ_CONFIG") ? getenv("WZ_CONFIG") : DEFAULT_CONFIG;
     for (int i = 1; i < argc; i++) {
         if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
@@ -149,6 +151,10 @@ int wz_runtime_follow(wz_runtime_t *rt, wz_sub_t *sub)
     if (rt->n_subs == sizeof rt->subs / sizeof rt->subs[0])
         return -1;
     wz_sub_set_metrics(sub, rt->metrics);
+    /* The guarantees' settings (docs/guarantees.md), before any wz_sub_follow. */
+    wz_sub_set_hwm(sub, rt->settings.pubsub_hwm, rt->settings.pubsub_buffer);
+    wz_sub_set_dead_letter(sub, rt->settings.dead_letter_attempts, NULL, NULL);
+    wz_sub_set_stop(sub, rt->stop);
     rt->subs[rt->n_subs++] = sub;
     if (rt->n_subs > 1 || !rt->http)
         return 0;
@@ -311,18 +317,53 @@ void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint)
     return rt->router;
 }
 
+/* Who follows whose outbox (see docs/architecture.md): a stream is trimmed
+ * only below all of its consumers' cursors. */
+static const struct {
+    const char *producer;
+    const char *consumers[3];
+    size_t n;
+} s_topology[] = {
+    {"intake", {"matching", "notification", "audit"}, 3},
+    {"matching", {"notification", "audit"}, 2},
+    {"notification", {"audit"}, 1},
+};
+
 wz_pub_t *wz_runtime_publisher(wz_runtime_t *rt, const char *endpoint)
 {
-    rt->pub = wz_pub_new(rt->ctx, rt->store, rt->service, endpoint, rt->log);
+    rt->pub = wz_pub_new_hwm(rt->ctx, rt->store, rt->service, endpoint, rt->settings.pubsub_hwm,
+                             rt->settings.pubsub_buffer, rt->log);
     if (!rt->pub)
         return NULL;
     wz_pub_set_metrics(rt->pub, rt->metrics);
     for (size_t i = 0; i < rt->n_regions; i++)
         if (wz_pub_add_region(rt->pub, rt->regions[i]) != 0)
             return NULL;
+    for (size_t i = 0; i < sizeof s_topology / sizeof s_topology[0]; i++)
+        if (strcmp(s_topology[i].producer, rt->service) == 0 &&
+            wz_pub_set_consumers(rt->pub, s_topology[i].consumers, s_topology[i].n,
+                                 rt->settings.trim_interval_ms) != 0)
+            return NULL;
     if (wz_loop_add_timer(rt->loop, rt->settings.heartbeat_ms, s_heartbeat, rt->pub) < 0)
         return NULL;
     return rt->pub;
+}
+
+void wz_runtime_drain(wz_runtime_t *rt)
+{
+    int grace = rt->settings.drain_ms;
+    int64_t start = wz_mono_ms();
+    int handled = wz_loop_drain(rt->loop, grace / 2);
+    int left = grace - (int)(wz_mono_ms() - start);
+    int linger = left > 0 ? left : 0;
+    if (rt->router)
+        zmq_setsockopt(rt->router, ZMQ_LINGER, &linger, sizeof linger);
+    if (rt->pub)
+        wz_pub_set_linger(rt->pub, linger);
+    char n[16], ms[16];
+    snprintf(n, sizeof n, "%d", handled);
+    snprintf(ms, sizeof ms, "%d", linger);
+    wz_log(rt->log, WZ_LOG_INFO, "draining", "handled", n, "linger_ms", ms, NULL);
 }
 
 void wz_runtime_fini(wz_runtime_t *rt)

@@ -52,6 +52,7 @@ typedef struct {
     size_t n_subs;
     wz_policy_t **retired;    /* policies replaced by a reload, freed at fini */
     size_t n_retired;
+    volatile sig_atomic_t *stop; /* main's stop flag (borrowed) */
 } wz_runtime_t;
 
 /* Parses argv (-c/--config PATH; default $WZ_CONFIG, else config/woonzorg.yaml;
@@ -73,7 +74,8 @@ void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint);
 wz_pub_t *wz_runtime_publisher(wz_runtime_t *rt, const char *endpoint);
 /* Makes sub count its events in rt's metrics and adds "streams" (every
  * producer heard from within 3 heartbeats, every cursor caught up) to the
- * readiness checks. 0 or -1. */
+ * readiness checks; applies the PUB/SUB high-water mark, dead-letter attempts
+ * and the stop flag of rt. Call before wz_sub_follow. 0 or -1. */
 int wz_runtime_follow(wz_runtime_t *rt, wz_sub_t *sub);
 /* Asks for fn(arg, new policy) on every applied policy reload (at most
  * WZ_RUNTIME_MAX_RELOAD). Modules that only look up parties need none: a
@@ -92,6 +94,11 @@ int wz_runtime_reload(wz_runtime_t *rt, char *err, size_t errlen);
  * wz_runtime_publisher. 0, or -1 (logged) when a name is not a region of
  * the policy or the list names none. */
 int wz_runtime_shard(wz_runtime_t *rt, const char *list);
+/* After the loop stopped on SIGTERM/SIGINT: handles what already arrived
+ * (requests, acknowledgements, events) for up to half of drain_ms, then lets
+ * queued replies and publications leave for the rest of it when the sockets
+ * close. Call before destroying consumers and before wz_runtime_fini. */
+void wz_runtime_drain(wz_runtime_t *rt);
 /* Tears everything down in reverse order; safe on a partly initialised rt.
  * Consumers (wz_sub) must be destroyed before, as they hold sockets. */
 void wz_runtime_fini(wz_runtime_t *rt);

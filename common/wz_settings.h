@@ -31,6 +31,10 @@ typedef struct {
     int idempotency_ttl_s;  /* how long a request_id's reply is kept */
     int max_message_bytes;  /* ZMQ_MAXMSGSIZE on external sockets */
     int drain_ms;           /* grace period on SIGTERM */
+    int pubsub_hwm;         /* ZeroMQ high-water mark of event PUB and SUB sockets */
+    int pubsub_buffer;      /* their kernel socket buffers in bytes; 0: the OS default */
+    int dead_letter_attempts; /* failed tries (Redis reachable) before an event is set aside */
+    int trim_interval_ms;   /* producers trim their outbox this often; 0: never */
     struct {
         char endpoint[WZ_ENDPOINT_MAX]; /* ROUTER for party requests (CURVE) */
         char publish[WZ_ENDPOINT_MAX];  /* PUB of intake's events */

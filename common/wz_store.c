@@ -96,6 +96,20 @@ const char *wz_store_errstr(const wz_store_t *self)
     return self->errstr;
 }
 
+bool wz_store_transient(const wz_store_t *self)
+{
+    static const char *const busy[] = {"redis: LOADING", "redis: OOM",         "redis: READONLY",
+                                       "redis: BUSY",    "redis: MASTERDOWN",  "redis: TRYAGAIN",
+                                       "redis: CLUSTERDOWN", "redis: NOREPLICAS", "redis: MOVED",
+                                       "redis: ASK"};
+    if (!self->ctx)
+        return true;
+    for (size_t i = 0; i < sizeof busy / sizeof busy[0]; i++)
+        if (strncmp(self->errstr, busy[i], strlen(busy[i])) == 0)
+            return true;
+    return false;
+}
+
 static int s_auth(wz_store_t *self)
 {
     if (!self->settings.password[0])

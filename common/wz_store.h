@@ -34,6 +34,11 @@ int wz_store_connect(wz_store_t *self);
 bool wz_store_connected(const wz_store_t *self);
 /* The last error, for logs and replies. */
 const char *wz_store_errstr(const wz_store_t *self);
+/* Whether the last failure was Redis being away or busy (disconnected,
+ * loading, out of memory, read-only replica, cluster reconfiguring) rather
+ * than something about the data: such failures never count against an
+ * event (see wz_dead.h). */
+bool wz_store_transient(const wz_store_t *self);
 
 /* Runs one command (hiredis format, %s and %b). Returns the reply, which the
  * caller frees with freeReplyObject, or NULL when Redis is unreachable or

@@ -406,6 +406,14 @@ static int s_checkpoints_init(wz_audit_t *self, const wz_runtime_t *rt)
     return 0;
 }
 
+/* Audit has no outbox: the note of an event it set aside goes straight
+ * into the chain, in the same transaction. */
+static int s_dead_letter(void *arg, wz_txn_t *txn, const WzEvent *note)
+{
+    wz_audit_t *self = arg;
+    return wz_audit_append(self->store, txn, note, self->log);
+}
+
 wz_audit_t *wz_audit_new(wz_runtime_t *rt, void *router)
 {
     if (sodium_init() < 0) return NULL;
@@ -424,6 +432,7 @@ wz_audit_t *wz_audit_new(wz_runtime_t *rt, void *router)
     if (rt->settings.audit.checkpoint_dir[0] && s_checkpoints_init(self, rt) != 0) goto fail;
     self->sub = wz_sub_new(rt->ctx, rt->store, NULL, "audit", s_apply, s_done, self, rt->log);
     if (!self->sub || wz_runtime_follow(rt, self->sub) != 0) goto fail;
+    wz_sub_set_dead_letter(self->sub, rt->settings.dead_letter_attempts, s_dead_letter, self);
     const char *endpoints[N_PRODUCERS] = {rt->settings.intake.publish,
                                           rt->settings.matching.publish,
                                           rt->settings.notification.publish};

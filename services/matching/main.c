@@ -57,6 +57,8 @@ int main(int argc, char **argv)
     rc = wz_loop_run(rt.loop) == 0 ? 0 : 1;
     if (rc != 0)
         wz_log(rt.log, WZ_LOG_ERROR, "loop failed", "error", zmq_strerror(errno), NULL);
+    else
+        wz_runtime_drain(&rt);
     /* The loop is single-threaded: the event or expiry in hand is finished. */
     wz_log(rt.log, WZ_LOG_INFO, "stopping", NULL);
 out:

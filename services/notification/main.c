@@ -47,6 +47,8 @@ int main(int argc, char **argv)
     rc = wz_loop_run(rt.loop) == 0 ? 0 : 1;
     if (rc != 0)
         wz_log(rt.log, WZ_LOG_ERROR, "loop failed", "error", zmq_strerror(errno), NULL);
+    else
+        wz_runtime_drain(&rt);
     wz_log(rt.log, WZ_LOG_INFO, "stopping", NULL);
 out:
     wz_sub_destroy(&sub);

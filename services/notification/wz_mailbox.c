@@ -451,7 +451,11 @@ int wz_mailbox_ack(wz_mailbox_t *self, wz_pub_t *pub, const wz_party_t *party, u
         ev.actor = (char *)party->id;
         ev.payload_case = PAYLOAD(NOTIFICATION_DELIVERED);
         ev.notification_delivered = &nd;
-        if (wz_txn_cmd(txn, "SET %s %" PRIu64, key, up_to) != 0 || wz_txn_emit(txn, &ev) == 0) {
+        /* What is acknowledged is never sent again (a session starts after
+         * the acknowledged sequence): trim it, keeping the newest entry. */
+        if (wz_txn_cmd(txn, "SET %s %" PRIu64, key, up_to) != 0 ||
+            wz_txn_cmd(txn, "XTRIM %s MINID %" PRIu64 "-0", mailbox, up_to) != 0 ||
+            wz_txn_emit(txn, &ev) == 0) {
             wz_txn_destroy(&txn);
             return -1;
         }

@@ -35,6 +35,7 @@ struct wz_testenv_t {
     pid_t redis_pid;
     pid_t service_pids[N_SERVICES];
     bool suite;
+    bool redis_aof;
     wz_settings_t settings;
     wz_store_t *store;
 };
@@ -146,7 +147,11 @@ static void s_write_file(const char *path, const char *text)
 
 static void s_start_redis(wz_testenv_t *self)
 {
-    self->redis_port = wz_test_free_port();
+    /* A restart (wz_testenv_start_redis) keeps the port, the ACL file and
+     * the passwords the services already hold. */
+    bool first = !self->redis_port;
+    if (first)
+        self->redis_port = wz_test_free_port();
     char port[16], log[600], dir[300], keys[400], acl[400], err[512];
     snprintf(port, sizeof port, "%d", self->redis_port);
     snprintf(log, sizeof log, "%s/redis.log", self->dir);
@@ -155,13 +160,19 @@ static void s_start_redis(wz_testenv_t *self)
      * keys directory, which the services' config points at (keys_dir). */
     snprintf(keys, sizeof keys, "%s/keys", self->dir);
     snprintf(acl, sizeof acl, "%s/redis.acl", self->dir);
-    ck_assert_int_eq(mkdir(keys, 0700), 0);
-    wz_random_id(self->admin_password);
-    ck_assert_msg(wz_acl_write_file(acl, keys, "wz:", self->admin_password, err, sizeof err) == 0,
-                  "%s", err);
+    if (first) {
+        ck_assert_int_eq(mkdir(keys, 0700), 0);
+        wz_random_id(self->admin_password);
+        ck_assert_msg(
+            wz_acl_write_file(acl, keys, "wz:", self->admin_password, err, sizeof err) == 0, "%s",
+            err);
+    }
+    /* With AOF (fault tests) every write reaches the file before Redis
+     * replies, so a kill -9 loses nothing acknowledged; everysec is enough
+     * for a process crash (see docs/guarantees.md). */
     char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", dir,
-                    "--save", "", "--appendonly", "no", "--daemonize", "no", "--aclfile", acl,
-                    NULL};
+                    "--save", "", "--appendonly", self->redis_aof ? "yes" : "no",
+                    "--appendfsync", "everysec", "--daemonize", "no", "--aclfile", acl, NULL};
     self->redis_pid = wz_test_spawn(argv, log);
     ck_assert_int_gt(self->redis_pid, 0);
 
@@ -351,11 +362,17 @@ int wz_testenv_stop_all(wz_testenv_t *self)
 
 wz_testenv_t *wz_testenv_new(bool suite, int answer_seconds)
 {
+    return wz_testenv_new_opts(suite, answer_seconds, false);
+}
+
+wz_testenv_t *wz_testenv_new_opts(bool suite, int answer_seconds, bool redis_aof)
+{
     wz_testenv_t *self = calloc(1, sizeof *self);
     ck_assert_ptr_nonnull(self);
     snprintf(self->dir, sizeof self->dir, "/tmp/wz-test-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(self->dir));
     self->suite = suite;
+    self->redis_aof = redis_aof;
     s_start_redis(self);
     wz_redis_settings_t rs;
     wz_testenv_redis_settings(self, &rs);
@@ -434,4 +451,10 @@ pid_t wz_testenv_pid(const wz_testenv_t *self, const char *name)
         if (strcmp(s_services[i], name) == 0)
             return self->service_pids[i] > 0 ? self->service_pids[i] : -1;
     return -1;
+}
+
+void wz_testenv_start_redis(wz_testenv_t *self)
+{
+    ck_assert_msg(self->redis_pid <= 0, "redis-server is still running");
+    s_start_redis(self);
 }

@@ -20,6 +20,9 @@ typedef struct wz_testenv_t wz_testenv_t;
  * four services, waiting until each has logged its startup line.
  * Aborts the test (ck_abort) on failure. */
 wz_testenv_t *wz_testenv_new(bool suite, int answer_seconds);
+/* The same, with redis-server writing an append-only file (appendfsync
+ * everysec) when redis_aof is true, so it can be killed and restarted. */
+wz_testenv_t *wz_testenv_new_opts(bool suite, int answer_seconds, bool redis_aof);
 void wz_testenv_destroy(wz_testenv_t **self_p);
 /* Writes config/woonzorg.yaml (free ports, the private redis) and
  * config/policy.yaml into the env's dir and a key pair for every party and
@@ -50,6 +53,10 @@ void wz_testenv_start_service(wz_testenv_t *self, const char *name);
 int wz_testenv_stop_all(wz_testenv_t *self);
 /* Kills the private redis-server with SIGKILL (tests of Redis being away). */
 void wz_testenv_kill_redis(wz_testenv_t *self);
+/* Starts redis-server again after wz_testenv_kill_redis, on the same port
+ * and directory (so it loads its append-only file, if it wrote one), and
+ * waits until it answers PING. */
+void wz_testenv_start_redis(wz_testenv_t *self);
 
 /* A free TCP port on 127.0.0.1 (bound and released; good enough for tests). */
 int wz_test_free_port(void);

@@ -88,6 +88,10 @@ START_TEST(test_users)
     ck_assert(s_may(operator, "XRANGE wz:{zkij}:audit - +"));
     ck_assert(!s_may(operator, "SET wz:{zkij}:cursor:audit:intake 0"));
     ck_assert(!s_may(operator, "XADD wz:{zkij}:audit 2-0 e x"));
+    /* Besides reading, it may only ask a consumer to replay a dead letter. */
+    ck_assert(s_may(operator, "SADD wz:{zkij}:dead:matching:replay intake:1"));
+    ck_assert(!s_may(operator, "XDEL wz:{zkij}:dead:matching 1-0"));
+    ck_assert(!s_may(operator, "XTRIM wz:{zkij}:stream:intake MINID 1-0"));
 
     /* Wrong password, and no login at all. */
     redisContext *c = redisConnect("127.0.0.1", wz_testenv_redis_port(env));

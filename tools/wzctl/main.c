@@ -14,6 +14,9 @@
 #include "wz_client.h"
 #include "wz_codec.h"
 #include "wz_config.h"
+#include "wz_acl.h"
+#include "wz_dead.h"
+#include "wz_store.h"
 #include "wz_keys.h"
 #include "wz_policy.h"
 #include "wz_settings.h"
@@ -650,6 +653,107 @@ static int s_report(const wzctl_args_t *a)
     return rc;
 }
 
+/* --- dead letters (operator, straight to Redis) ------------------------------------- */
+
+static const char *const s_consumers[] = {"matching", "notification", "audit"};
+
+static int s_dead_letters(const wzctl_args_t *a)
+{
+    char err[512];
+    wz_settings_t settings;
+    if (wz_settings_load(&settings, a->config, err, sizeof err) != 0) {
+        fprintf(stderr, "wzctl: %s\n", err);
+        return WZCTL_EXIT_USAGE;
+    }
+    wz_policy_t *policy = wz_policy_load(settings.policy_path, NULL, false, err, sizeof err);
+    if (!policy) {
+        fprintf(stderr, "wzctl: %s\n", err);
+        return WZCTL_EXIT_USAGE;
+    }
+    /* As the operator's ACL user when the suite uses them (it may read, and
+     * ask for replays). */
+    if (wz_acl_login(&settings.redis, settings.keys_dir, "operator", err, sizeof err) != 0) {
+        fprintf(stderr, "wzctl: %s\n", err);
+        wz_policy_destroy(&policy);
+        return WZCTL_EXIT_USAGE;
+    }
+    wz_store_t *store = wz_store_new(&settings.redis, NULL);
+    int rc = WZCTL_EXIT_OK;
+    if (!store || wz_store_connect(store) != 0) {
+        fprintf(stderr, "error: UNREACHABLE: redis at %s:%d: %s\n", settings.redis.host,
+                settings.redis.port, store ? wz_store_errstr(store) : "out of memory");
+        rc = WZCTL_EXIT_TIMEOUT;
+    } else if (strcmp(a->pos[0], "replay") == 0) {
+        const char *colon = strrchr(a->pos[3], ':');
+        char producer[64];
+        snprintf(producer, sizeof producer, "%.*s", (int)(colon - a->pos[3]), a->pos[3]);
+        char *end = NULL;
+        unsigned long long seq = strtoull(colon + 1, &end, 10);
+        int r = *end || !seq ? 1
+                             : wz_dead_request_replay(store, a->pos[1], a->pos[2], producer, seq);
+        if (r == 0) {
+            printf("replay of %s requested: %s applies it on its next catch-up\n", a->pos[3],
+                   a->pos[2]);
+        } else if (r == 1) {
+            fprintf(stderr, "error: NOT_FOUND: no dead letter %s of %s in region %s\n", a->pos[3],
+                    a->pos[2], a->pos[1]);
+            rc = WZCTL_EXIT_REFUSED;
+        } else {
+            fprintf(stderr, "error: UNAVAILABLE: %s\n", wz_store_errstr(store));
+            rc = WZCTL_EXIT_TIMEOUT;
+        }
+    } else {
+        size_t total = 0;
+        for (size_t r = 0; r < policy->n_regions && rc == WZCTL_EXIT_OK; r++)
+            for (size_t c = 0; c < sizeof s_consumers / sizeof s_consumers[0]; c++) {
+                wz_dead_letter_t *all = NULL;
+                size_t n = 0;
+                const char *region = policy->regions[r].id;
+                if (wz_dead_list(store, region, s_consumers[c], &all, &n) != 0) {
+                    fprintf(stderr, "error: UNAVAILABLE: %s\n", wz_store_errstr(store));
+                    rc = WZCTL_EXIT_TIMEOUT;
+                    break;
+                }
+                for (size_t i = 0; i < n; i++) {
+                    const wz_dead_letter_t *d = &all[i];
+                    if (a->json) {
+                        wzctl_json_t j;
+                        wzctl_json_init(&j);
+                        wzctl_json_begin(&j, NULL, false);
+                        wzctl_json_str(&j, "region", region);
+                        wzctl_json_str(&j, "consumer", d->consumer);
+                        wzctl_json_str(&j, "producer", d->producer);
+                        wzctl_json_uint(&j, "seq", d->seq);
+                        wzctl_json_str(&j, "event_id", d->event_id);
+                        wzctl_json_str(&j, "reason", d->reason);
+                        wzctl_json_uint(&j, "attempts", d->attempts);
+                        wzctl_json_int(&j, "at_ms", d->at_ms);
+                        wzctl_json_bool(&j, "replay_requested", d->replay_requested);
+                        wzctl_json_end(&j, false);
+                        const char *text = wzctl_json_text(&j);
+                        if (text)
+                            puts(text);
+                        wzctl_json_free(&j);
+                    } else {
+                        printf("%s %s %s:%llu  event %s  attempts %u  reason: %s%s\n"
+                               "    replay: wzctl dead-letters replay %s %s %s:%llu\n",
+                               region, d->consumer, d->producer, (unsigned long long)d->seq,
+                               d->event_id[0] ? d->event_id : "(unreadable)", d->attempts,
+                               d->reason, d->replay_requested ? "  [replay requested]" : "",
+                               region, d->consumer, d->producer, (unsigned long long)d->seq);
+                    }
+                }
+                total += n;
+                free(all);
+            }
+        if (rc == WZCTL_EXIT_OK && !a->json)
+            printf("%zu dead letter%s\n", total, total == 1 ? "" : "s");
+    }
+    wz_store_destroy(&store);
+    wz_policy_destroy(&policy);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     wzctl_args_t a;
@@ -677,6 +781,8 @@ int main(int argc, char **argv)
         if (!strcmp(a.pos[0], "export"))
             return wzctl_audit_export(&a);
         return s_request(&a);
+    case WZCTL_CMD_DEAD_LETTERS:
+        return s_dead_letters(&a);
     default:
         return s_request(&a);
     }

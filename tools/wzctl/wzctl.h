@@ -42,6 +42,7 @@ typedef enum {
     WZCTL_CMD_NOMINATE,
     WZCTL_CMD_REDIS_ACL,
     WZCTL_CMD_REPORT,
+    WZCTL_CMD_DEAD_LETTERS,
 } wzctl_cmd_t;
 
 /* Everything the command line said. Strings point into argv. */

@@ -93,6 +93,11 @@ void wzctl_usage(FILE *out)
           "  redis-acl FILE                         operator: write the ACL file for\n"
           "      redis-server --aclfile: one user per service with only its commands and\n"
           "      keys, a read-only wz-operator; passwords in keys_dir/redis-<name>.pass\n"
+          "  dead-letters list                      operator (Redis access, no --as): events\n"
+          "      a consumer set aside after failing repeatedly, per region and consumer\n"
+          "  dead-letters replay REGION CONSUMER PRODUCER:SEQ\n"
+          "      operator: have the consumer apply that dead letter again on its next\n"
+          "      catch-up; it leaves the list once the effect is committed\n"
           "\n"
           "Vacancy file (publish):\n"
           "  id: PW-2025-0142\n"
@@ -311,6 +316,7 @@ static const s_command_t s_commands[] = {
     {"audit", WZCTL_CMD_AUDIT, 1, 1, "-n --region --file -o"},
     {"redis-acl", WZCTL_CMD_REDIS_ACL, 1, 1, ""},
     {"report", WZCTL_CMD_REPORT, 0, 0, "--period --by --csv --region"},
+    {"dead-letters", WZCTL_CMD_DEAD_LETTERS, 1, 4, ""},
 };
 
 static bool s_has_option(const s_command_t *c, const char *opt)
@@ -552,6 +558,8 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
             [WZCTL_CMD_REDIS_ACL] = "redis-acl FILE",
             [WZCTL_CMD_REPORT] = "report [--period month|quarter|year] [--by DIMENSION] [--csv] "
                                  "[--region R]",
+            [WZCTL_CMD_DEAD_LETTERS] =
+                "dead-letters list | dead-letters replay REGION CONSUMER PRODUCER:SEQ",
         };
         return s_fail(err, errlen, "usage: wzctl %s", usage[cmd->cmd]);
     }
@@ -564,6 +572,12 @@ int wzctl_args_parse(int argc, char **argv, wzctl_args_t *a, char *err, size_t e
     if (cmd->cmd == WZCTL_CMD_STATUS && wzctl_status_kind_parse(a->pos[0]) < 0)
         return s_fail(err, errlen, "status: say vacancy, candidate or proposal, not '%s'",
                       a->pos[0]);
+    if (cmd->cmd == WZCTL_CMD_DEAD_LETTERS &&
+        !((strcmp(a->pos[0], "list") == 0 && a->npos == 1) ||
+          (strcmp(a->pos[0], "replay") == 0 && a->npos == 4 && strrchr(a->pos[3], ':'))))
+        return s_fail(err, errlen,
+                      "usage: wzctl dead-letters list | dead-letters replay REGION CONSUMER "
+                      "PRODUCER:SEQ");
     if (cmd->cmd == WZCTL_CMD_AUDIT) {
         const char *sub = a->pos[0];
         if (strcmp(sub, "tail") && strcmp(sub, "verify") && strcmp(sub, "export"))
