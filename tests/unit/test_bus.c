@@ -6,6 +6,8 @@
 #include <zmq.h>
 
 #include "wz_bus.h"
+#include "wz_codec.h"
+#include "wz_dead.h"
 #include "wz_testenv.h"
 #include "wz_util.h"
 
@@ -19,11 +21,14 @@ typedef struct {
     int fail_next;       /* apply fails this many times before succeeding */
     wz_pub_t *emit_to;   /* consumer that produces: emit one event per event */
     int done_calls;
+    bool reject_poison;  /* events with actor "poison" always fail */
 } consumer_t;
 
 static int s_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEvent *ev)
 {
     consumer_t *c = arg;
+    if (c->reject_poison && ev->actor && strcmp(ev->actor, "poison") == 0)
+        return -1;
     if (c->fail_next > 0) {
         c->fail_next--;
         return -1;
@@ -237,6 +242,144 @@ START_TEST(test_redis_away_then_nothing_applied)
 }
 END_TEST
 
+START_TEST(test_poison_set_aside_after_attempts_then_replayed)
+{
+    char out_ep[64];
+    snprintf(out_ep, sizeof out_ep, "tcp://127.0.0.1:%d", wz_test_free_port());
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    wz_pub_t *own = wz_pub_new(ctx, store, "matching", out_ep, NULL);
+    consumer_t c = {.reject_poison = true};
+    wz_sub_t *sub = wz_sub_new(ctx, store, own, "matching", s_apply, s_done, &c, NULL);
+    wz_sub_set_dead_letter(sub, 3, NULL, NULL);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    s_produce(pub, "poison");
+    s_produce(pub, "fine");
+    /* Two failures: still waiting, nothing behind it applied. */
+    ck_assert_int_eq(wz_sub_catch_up(sub), -1);
+    ck_assert_int_eq(wz_sub_catch_up(sub), -1);
+    ck_assert_int_eq(s_applied_count(), 0);
+    wz_dead_letter_t *all = NULL;
+    size_t n = 9;
+    ck_assert_int_eq(wz_dead_list(store, "zkij", "matching", &all, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    /* The third: set aside with the cursor, and the rest flows. */
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+    ck_assert_int_eq(s_applied_count(), 1);
+    ck_assert(wz_sub_cursor(sub, "intake", "zkij") == 2);
+    ck_assert_int_eq(wz_dead_list(store, "zkij", "matching", &all, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert(all[0].seq == 1);
+    ck_assert_str_eq(all[0].producer, "intake");
+    ck_assert_str_eq(all[0].event_id, "intake:zkij:1");
+    ck_assert_uint_eq(all[0].attempts, 3);
+    ck_assert_msg(strstr(all[0].reason, "failed 3 times") != NULL, "%s", all[0].reason);
+    free(all);
+    /* Its audit entry is on the consumer's own outbox. */
+    redisReply *r = wz_store_cmd(store, "XRANGE wz:{zkij}:stream:matching - +");
+    ck_assert_uint_eq(r->elements, 1);
+    WzEvent *note = wz_event_unpack((const uint8_t *)r->element[0]->element[1]->element[1]->str,
+                                    r->element[0]->element[1]->element[1]->len);
+    freeReplyObject(r);
+    ck_assert_ptr_nonnull(note);
+    ck_assert_int_eq(note->payload_case, WOONZORG__V1__EVENT__PAYLOAD_EVENT_DEAD_LETTERED);
+    ck_assert_str_eq(note->event_dead_lettered->consumer, "matching");
+    ck_assert(note->event_dead_lettered->seq == 1);
+    WZ_FREE_UNPACKED(note);
+
+    /* Fixed: a replay applies it once and removes the letter. */
+    c.reject_poison = false;
+    ck_assert_int_eq(wz_dead_request_replay(store, "zkij", "matching", "intake", 1), 0);
+    ck_assert_int_eq(wz_dead_list(store, "zkij", "matching", &all, &n), 0);
+    ck_assert(n == 1 && all[0].replay_requested);
+    free(all);
+    ck_assert_int_eq(wz_sub_replay(sub), 0);
+    ck_assert_int_eq(s_applied_count(), 2);
+    ck_assert_int_eq(wz_sub_replay(sub), 0);
+    ck_assert_int_eq(s_applied_count(), 2);
+    ck_assert_int_eq(wz_dead_list(store, "zkij", "matching", &all, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(wz_dead_request_replay(store, "zkij", "matching", "intake", 1), 1);
+    wz_sub_destroy(&sub);
+    wz_pub_destroy(&own);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
+START_TEST(test_unreadable_event_set_aside_at_once)
+{
+    static const char garbage[] = "\xff\xff\xff";
+    redisReply *r =
+        wz_store_cmd(store, "XADD wz:{zkij}:stream:intake 1-0 e %b", garbage, sizeof garbage - 1);
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    s_produce(pub, "after");
+    consumer_t c = {0};
+    wz_sub_t *sub = wz_sub_new(ctx, store, NULL, "audit", s_apply, NULL, &c, NULL);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+    ck_assert_int_eq(s_applied_count(), 1);
+    wz_dead_letter_t *all = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(wz_dead_list(store, "zkij", "audit", &all, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(all[0].reason, "unreadable event");
+    ck_assert_str_eq(all[0].event_id, "");
+    free(all);
+    wz_sub_destroy(&sub);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
+static void s_set(const char *key, const char *value)
+{
+    redisReply *r = wz_store_cmd(store, "SET %s %s", key, value);
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+}
+
+static long long s_xlen(const char *key)
+{
+    redisReply *r = wz_store_cmd(store, "XLEN %s", key);
+    ck_assert_ptr_nonnull(r);
+    long long n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+START_TEST(test_trim_only_below_every_consumer)
+{
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    ck_assert_int_eq(wz_pub_add_region(pub, "zkij"), 0);
+    const char *const consumers[] = {"matching", "audit"};
+    ck_assert_int_eq(wz_pub_set_consumers(pub, consumers, 2, 1000), 0);
+    for (int i = 0; i < 5; i++)
+        s_produce(pub, "x");
+    const char *stream = "wz:{zkij}:stream:intake";
+    /* audit has no cursor yet: nothing goes, however far matching is. */
+    s_set("wz:{zkij}:cursor:matching:intake", "5");
+    ck_assert_int_eq(wz_pub_trim(pub), 0);
+    ck_assert_int_eq(s_xlen(stream), 5);
+    /* Only what both applied, keeping the entry at the lowest cursor. */
+    s_set("wz:{zkij}:cursor:audit:intake", "3");
+    ck_assert_int_eq(wz_pub_trim(pub), 2);
+    ck_assert_int_eq(s_xlen(stream), 3);
+    /* Everything applied: the newest entry stays, and with it the sequence. */
+    s_set("wz:{zkij}:cursor:audit:intake", "5");
+    ck_assert_int_eq(wz_pub_trim(pub), 2);
+    ck_assert_int_eq(s_xlen(stream), 1);
+    wz_pub_forget(pub, "zkij");
+    uint64_t last = 0;
+    ck_assert_int_eq(wz_pub_last_seq(pub, "zkij", &last), 0);
+    ck_assert(last == 5);
+    s_produce(pub, "y");
+    redisReply *r = wz_store_cmd(store, "XREVRANGE %s + - COUNT 1", stream);
+    ck_assert_str_eq(r->element[0]->element[0]->str, "6-0");
+    freeReplyObject(r);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_bus");
@@ -248,6 +391,9 @@ int main(void)
     tcase_add_test(tc, test_failed_apply_is_retried_not_lost);
     tcase_add_test(tc, test_consumer_output_commits_with_cursor);
     tcase_add_test(tc, test_redis_away_then_nothing_applied);
+    tcase_add_test(tc, test_poison_set_aside_after_attempts_then_replayed);
+    tcase_add_test(tc, test_unreadable_event_set_aside_at_once);
+    tcase_add_test(tc, test_trim_only_below_every_consumer);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
