@@ -368,7 +368,7 @@ static void h_answer(h_t *h, int care, const WzProposal *p)
     Woonzorg__V1__Answer a = WOONZORG__V1__ANSWER__INIT;
     a.proposal_id = p->id;
     a.accept = !h_decline(p->id);
-    a.reason = a.accept ? "" : "te ver van het netwerk";
+    a.reason = a.accept ? "" : "dwelling_unsuitable";
     char rid[96];
     snprintf(rid, sizeof rid, "ans-%s", p->id);
     for (char *c = rid; *c; c++)
@@ -661,6 +661,39 @@ static void h_tick(h_t *h)
 
 /* --- the run ---------------------------------------------------------------------- */
 
+/* The test policy's yearly caps and spread limits are sized for the
+ * lifecycle tests; a run of hundreds of vacancies in one neighbourhood needs
+ * them wider, or most vacancies would just be released. */
+static void h_widen_policy(h_t *h)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/config/policy.yaml", wz_testenv_dir(h->env));
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *text = calloc(1, 1 << 16);
+    ck_assert_ptr_nonnull(text);
+    size_t len = fread(text, 1, (1 << 16) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (const char *p = text; *p;) {
+        const char *caps = strstr(p, "dwellings: ");
+        const char *spread = strstr(p, "per_neighbourhood: ");
+        const char *hit = caps && (!spread || caps < spread) ? caps : spread;
+        if (!hit) {
+            fputs(p, f);
+            break;
+        }
+        const char *num = strchr(hit, ' ') + 1;
+        fwrite(p, 1, (size_t)(num - p), f);
+        fputs("100000", f);
+        p = num + strspn(num, "0123456789");
+    }
+    fclose(f);
+    free(text);
+}
+
 static void h_open(h_t *h)
 {
     bool late = strcmp(h->fault, "redis-late") == 0;
@@ -671,16 +704,18 @@ static void h_open(h_t *h)
         setenv("WZ_PUBSUB_HWM", "1", 1);
         setenv("WZ_PUBSUB_BUFFER", "2048", 1);
     }
-    h->env = wz_testenv_new_opts(!late, 600, true);
+    h->env = wz_testenv_new_opts(false, 600, true);
+    wz_testenv_write_config(h->env, 600);
+    h_widen_policy(h);
     if (late) {
-        wz_testenv_write_config(h->env, 600);
         wz_testenv_kill_redis(h->env);
         h->redis_down = true;
-        for (int i = 0; i < 4; i++)
-            wz_testenv_start_service(h->env, s_services[i]);
         h->fault_at_ms = wz_mono_ms() + 5000;
-        h_log(h, "services started without redis-server");
     }
+    for (int i = 0; i < 4; i++)
+        wz_testenv_start_service(h->env, s_services[i]);
+    if (late)
+        h_log(h, "services started without redis-server");
     h->settings = wz_testenv_settings(h->env);
     h->store = wz_testenv_store(h->env);
     char err[512];
