@@ -625,9 +625,21 @@ static int s_dead_letter(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t 
  * under WATCH, and the effect commits with the new cursor.
  * Returns 0 applied or already applied, 1 if an earlier event is missing,
  * -1 on failure (retried by the next catch-up). */
+static int s_catch_up_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c);
+
 static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t seq,
                        const uint8_t *data, size_t len)
 {
+    /* Producers are followed in causal order (intake before matching before
+     * notification): an event of a later one was caused by events of the
+     * earlier ones that are in Redis already. Applying those first keeps the
+     * consumer's effects in causal order (a municipality learns of a vacancy
+     * before of its release) even when their publications were missed. */
+    for (s_follow_t *up = self->follows; up != f; up++) {
+        s_cursor_t *uc = s_cursor(up, c->region);
+        if (uc)
+            s_catch_up_one(self, up, uc);
+    }
     char key[KEY_MAX];
     if (s_cursor_key(self, f, c->region, key, sizeof key) != 0)
         return -1;

@@ -113,7 +113,9 @@ int wz_sub_replay(wz_sub_t *self);
 /* A stop flag (borrowed): a catch-up stops between two events once it is
  * set, so SIGTERM is not held up by a long backlog (the rest waits in Redis). */
 void wz_sub_set_stop(wz_sub_t *self, volatile sig_atomic_t *stop);
-/* Follows producer's PUB at endpoint for the given regions. */
+/* Follows producer's PUB at endpoint for the given regions. Follow producers
+ * in causal order (intake, matching, notification): before an event of one
+ * is applied, the streams followed before it are caught up. */
 int wz_sub_follow(wz_sub_t *self, const char *producer, const char *endpoint,
                   const char *const *regions, size_t n_regions);
 /* Registers the SUB sockets and the catch-up timer (every catch_up_ms) with loop. */

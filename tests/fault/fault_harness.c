@@ -482,6 +482,16 @@ static void h_on_delivery(h_t *h, int i, WzDelivery *d)
     const WzEvent *ev = d->event;
     if (ev->payload_case == EV(VACANCY_PUBLISHED) && (i == P_HAARLEM || i == P_ALMERE))
         h_set_add(&h->announced, ev->vacancy_published->vacancy->id);
+    /* Causal order: the municipality hears of a vacancy before of what came of it. */
+    const char *about = ev->payload_case == EV(VACANCY_RELEASED) ? ev->vacancy_released->vacancy->id
+                        : ev->payload_case == EV(PROPOSAL_CREATED)
+                            ? ev->proposal_created->proposal->vacancy_id
+                            : NULL;
+    if (about && (i == P_HAARLEM || i == P_ALMERE) && !h_set_has(&h->announced, about)) {
+        size_t used = strlen(h->note);
+        snprintf(h->note + used, sizeof h->note - used,
+                 "%s heard of %s (%s) before its publication; ", s_party[i], about, d->reason);
+    }
     if (ev->payload_case == EV(PROPOSAL_CREATED) && strcmp(d->reason, "proposal") == 0) {
         h_set_add(&h->proposed, ev->proposal_created->proposal->id);
         const WzProposal *pr = ev->proposal_created->proposal;
