@@ -1,0 +1,149 @@
+/* test_canary.c - recognisable personal strings, put by parties into every
+ * free-text field they can send (a parked candidate's reason, a decline
+ * note, and, refused, into ids, dates-as-text and reasons that are not the
+ * policy's), must appear in no log line of any service and in no metric of
+ * any /metrics page. (The plaintext audit chain is the known exception
+ * until per-candidate payloads are encrypted: docs/security.md, "Left".) */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wz_it.h"
+#include "wz_testhttp.h"
+
+#define ZKIJ "zkij"
+#define NO_EXPIRY 600
+#define CANARY "Kanarie"
+
+static const char *const s_services[] = {"intake", "matching", "notification", "audit"};
+
+/* Fails when any service's log or metrics hold the canary. */
+static void s_no_canary(it_t *it)
+{
+    for (size_t i = 0; i < 4; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s.log", wz_testenv_dir(it->env), s_services[i]);
+        FILE *f = fopen(path, "r");
+        ck_assert_ptr_nonnull(f);
+        char line[8192];
+        int lineno = 0;
+        while (fgets(line, sizeof line, f)) {
+            lineno++;
+            ck_assert_msg(strstr(line, CANARY) == NULL, "%s.log:%d holds the canary: %s",
+                          s_services[i], lineno, line);
+        }
+        fclose(f);
+        static char body[1 << 17];
+        int status = wz_test_http_get_addr(wz_settings_http(it->settings, s_services[i]),
+                                           "/metrics", body, sizeof body, IT_CALL_MS);
+        ck_assert_int_eq(status, 200);
+        ck_assert_msg(strstr(body, CANARY) == NULL, "%s /metrics holds the canary", s_services[i]);
+    }
+}
+
+START_TEST(test_canary_nowhere)
+{
+    it_t it;
+    it_open(&it, NO_EXPIRY);
+    wz_client_t *kam = it_client(&it, "ribw-kam");
+    wz_client_t *haarlem = it_client(&it, "gem-haarlem");
+    wz_client_t *pre = it_client(&it, "pre-wonen");
+
+    /* A parked candidate, with a personal reason as free text. */
+    it_candidate_t parked = it_candidate("kam-0970");
+    WzHousehold h = WOONZORG__V1__HOUSEHOLD__INIT;
+    h.adults = 1;
+    WzDate until = WOONZORG__V1__DATE__INIT;
+    until.year = 2099;
+    until.month = 1;
+    until.day = 1;
+    WzCandidate cand = WOONZORG__V1__CANDIDATE__INIT;
+    cand.id = (char *)parked.id;
+    cand.municipality = (char *)parked.municipality;
+    cand.group = (char *)parked.group;
+    cand.household = &h;
+    cand.age_band = parked.age_band;
+    cand.income_class = parked.income;
+    cand.consent = true;
+    cand.parked_until = &until;
+    cand.park_reason = "Jan " CANARY " (BSN 123456782) is opgenomen";
+    WzRequest req = WOONZORG__V1__REQUEST__INIT;
+    req.body_case = WOONZORG__V1__REQUEST__BODY_REGISTER_CANDIDATE;
+    req.register_candidate = &cand;
+    WzReply *r = it_send(kam, &req);
+    it_ok(&r);
+
+    /* An active one gets a proposal, declined with a personal note. */
+    it_candidate_t c = it_candidate("kam-0971");
+    r = it_register(kam, NULL, &c);
+    it_ok(&r);
+    r = it_grant(haarlem, NULL, "kam-0971", 2025, 1, 5);
+    it_ok(&r);
+    it_wait_candidate_state(&it, ZKIJ, "kam-0971", IT_CSTATE(ACTIVE));
+    it_vacancy_t v = it_vacancy("PW-2025-0970");
+    r = it_publish(pre, NULL, &v);
+    it_ok(&r);
+    it_wait_vacancy_state(&it, ZKIJ, "PW-2025-0970", IT_VSTATE(OFFERED));
+    r = it_answer(kam, NULL, "PW-2025-0970/1", false,
+                  "client_refuses: mevrouw " CANARY " woont liever bij haar zus");
+    it_ok(&r);
+    WzProposal *p = NULL;
+    int64_t deadline = wz_mono_ms() + IT_WAIT_MS;
+    for (;;) {
+        p = it_proposal(&it, ZKIJ, "PW-2025-0970/1");
+        bool done = p->state == IT_PSTATE(DECLINED);
+        WZ_FREE_UNPACKED(p);
+        if (done)
+            break;
+        ck_assert_msg(wz_mono_ms() < deadline, "the decline was not applied");
+        zmq_poll(NULL, 0, 50);
+    }
+
+    /* Refused input carrying the canary: the refusal goes back to the
+     * sender, not into any log. */
+    r = it_answer(kam, NULL, "PW-2025-0970/1", false, CANARY " Pietersen");
+    ck_assert_int_ne(r->code, IT_CODE(OK));
+    WZ_FREE_UNPACKED(r);
+    it_candidate_t bad = it_candidate("Jan " CANARY);
+    r = it_register(kam, NULL, &bad);
+    it_refused(&r, IT_CODE(INVALID), "register_candidate.id");
+    r = it_status(haarlem, IT_KIND(CANDIDATE), CANARY " 123456782");
+    ck_assert_int_ne(r->code, IT_CODE(OK));
+    WZ_FREE_UNPACKED(r);
+    WzRequest odd = WOONZORG__V1__REQUEST__INIT;
+    odd.body_case = WOONZORG__V1__REQUEST__BODY_STATUS;
+    Woonzorg__V1__StatusQuery q = WOONZORG__V1__STATUS_QUERY__INIT;
+    q.kind = IT_KIND(VACANCY);
+    q.id = "PW-2025-0970";
+    odd.status = &q;
+    odd.request_id = "Jan " CANARY " as request id";
+    r = NULL;
+    ck_assert_int_eq(wz_client_call(pre, &odd, IT_CALL_MS, 1000, &r), 0);
+    it_refused(&r, IT_CODE(INVALID), "request_id");
+
+    /* Everything above has been through every service (the decline was
+     * applied by matching, delivered by notification, chained by audit). */
+    wz_listener_t *mail = it_listener(&it, "pre-wonen");
+    wz_listener_destroy(&mail);
+    s_no_canary(&it);
+
+    wz_client_destroy(&kam);
+    wz_client_destroy(&haarlem);
+    wz_client_destroy(&pre);
+    it_close(&it);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("canary");
+    TCase *tc = tcase_create("canary");
+    tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
+    tcase_add_test(tc, test_canary_nowhere);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
