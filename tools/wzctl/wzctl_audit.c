@@ -66,6 +66,12 @@ static void s_ctx_fini(s_ctx_t *c)
 
 static wz_store_t *s_store(s_ctx_t *c)
 {
+    /* An operator's walk over a whole chain need not fail fast the way a
+     * service's command must: a busy Redis gets time to answer. */
+    if (c->settings.redis.connect_timeout_ms < 5000)
+        c->settings.redis.connect_timeout_ms = 5000;
+    if (c->settings.redis.command_timeout_ms < 15000)
+        c->settings.redis.command_timeout_ms = 15000;
     wz_store_t *store = wz_store_new(&c->settings.redis, NULL);
     if (!store || wz_store_connect(store) != 0) {
         fprintf(stderr, "wzctl: cannot reach redis at %s:%d: %s\n", c->settings.redis.host,
