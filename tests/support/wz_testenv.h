@@ -21,7 +21,8 @@ typedef struct wz_testenv_t wz_testenv_t;
  * Aborts the test (ck_abort) on failure. */
 wz_testenv_t *wz_testenv_new(bool suite, int answer_seconds);
 /* The same, with redis-server writing an append-only file (appendfsync
- * everysec) when redis_aof is true, so it can be killed and restarted. */
+ * always, as in production) when redis_aof is true, so it can be killed and
+ * restarted. */
 wz_testenv_t *wz_testenv_new_opts(bool suite, int answer_seconds, bool redis_aof);
 void wz_testenv_destroy(wz_testenv_t **self_p);
 /* Writes config/woonzorg.yaml (free ports, the private redis) and
