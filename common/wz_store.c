@@ -291,7 +291,30 @@ struct wz_txn_t {
     size_t n_events, cap_events;
     uint64_t last_seq;  /* of the outbox, as read after WATCH */
     char stream_key[256];
+    wz_txn_outcome_fn outcome; /* told once how the transaction ended; may be NULL */
+    void *outcome_arg;
 };
+
+/* Tells the outcome hook (once) how the transaction ended. */
+static void s_txn_outcome(wz_txn_t *self, int outcome)
+{
+    wz_txn_outcome_fn fn = self->outcome;
+    self->outcome = NULL;
+    if (fn)
+        fn(self->outcome_arg, outcome);
+}
+
+void wz_txn_on_outcome(wz_txn_t *self, wz_txn_outcome_fn fn, void *arg)
+{
+    s_txn_outcome(self, 1); /* a hook replaced is one whose writes never happen */
+    self->outcome = fn;
+    self->outcome_arg = arg;
+}
+
+unsigned long wz_store_generation(const wz_store_t *self)
+{
+    return self->generation;
+}
 
 static int s_txn_push(wz_txn_t *self, char *cmd, size_t len)
 {
@@ -462,6 +485,7 @@ int wz_txn_commit(wz_txn_t *self)
         freeReplyObject(exec);
         if (self->pub)
             wz_pub_forget(self->pub, self->region);
+        s_txn_outcome(self, 1);
         return 1;
     }
     int rc = queued;
@@ -485,10 +509,12 @@ int wz_txn_commit(wz_txn_t *self)
     for (size_t i = 0; self->pub && i < self->n_events; i++)
         wz_pub_committed(self->pub, self->region, self->events[i].seq, self->events[i].bytes,
                          self->events[i].len);
+    s_txn_outcome(self, 0);
     return 0;
 failed:
     if (self->pub)
         wz_pub_forget(self->pub, self->region);
+    s_txn_outcome(self, -1);
     return -1;
 }
 
@@ -497,6 +523,7 @@ void wz_txn_destroy(wz_txn_t **self_p)
     if (!self_p || !*self_p)
         return;
     wz_txn_t *self = *self_p;
+    s_txn_outcome(self, 1); /* never committed: nothing was written */
     if (!self->finished && self->store->ctx && self->store->generation == self->generation) {
         redisReply *r = redisCommand(self->store->ctx, "UNWATCH");
         if (r)

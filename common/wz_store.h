@@ -39,6 +39,9 @@ const char *wz_store_errstr(const wz_store_t *self);
  * than something about the data: such failures never count against an
  * event (see wz_dead.h). */
 bool wz_store_transient(const wz_store_t *self);
+/* Bumped on every new connection: whoever caches Redis state re-reads it when
+ * this changed (another server, or one restarted, may hold other data). */
+unsigned long wz_store_generation(const wz_store_t *self);
 
 /* Runs one command (hiredis format, %s and %b). Returns the reply, which the
  * caller frees with freeReplyObject, or NULL when Redis is unreachable or
@@ -83,6 +86,14 @@ size_t wz_txn_size(const wz_txn_t *self);
  * -1 on error (nothing or, if Redis died during EXEC, an unknown part was
  * written: the caller must treat the outcome as unknown and re-read). */
 int wz_txn_commit(wz_txn_t *self);
+/* How a transaction ended, for wz_txn_on_outcome: 0 committed, 1 nothing
+ * written (a watched key changed, or discarded without commit), -1 unknown
+ * (Redis failed around EXEC: re-read what it wrote). */
+typedef void (*wz_txn_outcome_fn)(void *arg, int outcome);
+/* Calls fn(arg, outcome) exactly once, when the transaction is committed or
+ * destroyed, so a cache of what it writes can follow it. One hook per
+ * transaction: a second call first ends the first hook with outcome 1. */
+void wz_txn_on_outcome(wz_txn_t *self, wz_txn_outcome_fn fn, void *arg);
 /* Discards an uncommitted transaction (UNWATCH); accepts NULL, nulls the pointer. */
 void wz_txn_destroy(wz_txn_t **self_p);
 

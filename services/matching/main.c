@@ -47,6 +47,11 @@ int main(int argc, char **argv)
         wz_log(rt.log, WZ_LOG_ERROR, "cannot start", "publish", s->matching.publish, NULL);
         goto out;
     }
+    /* Decisions run on the candidates in memory; a region Redis cannot
+     * give now is read on its first decision. */
+    if (wz_matching_load(matching) != 0)
+        wz_log(rt.log, WZ_LOG_WARN, "candidates not loaded yet, will retry", "error",
+               wz_store_errstr(rt.store), NULL);
     /* Whatever intake wrote while we were away; with Redis down the
      * catch-up timer tries again, so this is not a reason to stop. */
     if (wz_sub_catch_up(sub) != 0)

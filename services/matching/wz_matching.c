@@ -35,7 +35,23 @@
 #define REASON_CANDIDATE_WITHDRAWN "candidate withdrawn"
 #define REASON_CONSENT_WITHDRAWN "consent withdrawn"
 
+/* The candidates of one region as committed in Redis (see "The candidate
+ * view" below): every m:candidate record the region's index names. */
+typedef struct {
+    char region[WZ_ID_MAX];
+    bool loaded;
+    unsigned long generation; /* of the store connection it was read over */
+    WzCandidate **cands;      /* owned, dense, in no particular order */
+    size_t n, cap;
+    uint32_t *slots;          /* hash of id -> index + 1 into cands; 0 empty */
+    size_t n_slots;           /* a power of two, at least twice n */
+    char **stale;             /* ids a transaction of unknown outcome wrote */
+    size_t n_stale;
+} s_view_t;
+
 struct wz_matching_t {
+    s_view_t *views; /* one per region met so far */
+    size_t n_views;
     wz_store_t *store;
     wz_pub_t *pub;
     const wz_policy_t *policy;
@@ -150,10 +166,15 @@ void wz_matching_set_policy(wz_matching_t *self, const wz_policy_t *policy)
     self->policy = policy;
 }
 
+static void s_view_clear(s_view_t *v);
+
 void wz_matching_destroy(wz_matching_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    for (size_t i = 0; i < (*self_p)->n_views; i++)
+        s_view_clear(&(*self_p)->views[i]);
+    free((*self_p)->views);
     free(*self_p);
     *self_p = NULL;
 }
@@ -307,7 +328,10 @@ static s_rec_t *s_put(s_work_t *w, s_kind_t kind, const char *id, ProtobufCMessa
     return r;
 }
 
-/* Queues a SET for every changed record. */
+static void s_stage(s_work_t *w);
+
+/* Queues a SET for every changed record; the candidate view follows the
+ * commit (s_stage). */
 static void s_flush(s_work_t *w)
 {
     for (s_rec_t *r = w->recs; r && !w->failed; r = r->next) {
@@ -325,6 +349,7 @@ static void s_flush(s_work_t *w)
         S_CMD(w, "SET %s %b", key, bytes, len);
         free(bytes);
     }
+    s_stage(w);
 }
 
 /* Sets a string field of an unpacked message (allocated by protobuf-c's
@@ -351,6 +376,287 @@ static void s_emit(s_work_t *w, WzEvent *ev)
 #define VAC(r) ((WzVacancy *)(r)->msg)
 #define CAND(r) ((WzCandidate *)(r)->msg)
 #define PROP(r) ((WzProposal *)(r)->msg)
+
+/* --- the candidate view --------------------------------------------------- */
+
+/* Matching is the only writer of m:candidate, so it keeps each region's
+ * candidates in memory: read once (at start, after a reconnect, or when in
+ * doubt), then changed only by what its own transactions commit (the staged
+ * records of s_flush, applied by the transaction's outcome hook). A decision
+ * reads no candidate from Redis; the records this transaction changed
+ * overlay the view (see s_collect). */
+
+static uint32_t s_hash(const char *id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    return h;
+}
+
+/* The slot of id: the one holding it, or the empty one it would go to. */
+static size_t s_view_slot(const s_view_t *v, const char *id)
+{
+    size_t mask = v->n_slots - 1;
+    for (size_t i = s_hash(id) & mask;; i = (i + 1) & mask)
+        if (!v->slots[i] || strcmp(v->cands[v->slots[i] - 1]->id, id) == 0)
+            return i;
+}
+
+static WzCandidate *s_view_find(const s_view_t *v, const char *id)
+{
+    if (!v->n_slots)
+        return NULL;
+    uint32_t at = v->slots[s_view_slot(v, id)];
+    return at ? v->cands[at - 1] : NULL;
+}
+
+/* Puts c (taken) in the view, replacing the candidate of the same id. 0, or
+ * -1 on OOM (c freed). */
+static int s_view_put(s_view_t *v, WzCandidate *c)
+{
+    if (2 * (v->n + 1) > v->n_slots) {
+        size_t n_slots = v->n_slots ? v->n_slots * 2 : 1024;
+        uint32_t *slots = calloc(n_slots, sizeof *slots);
+        if (!slots)
+            goto oom;
+        free(v->slots);
+        v->slots = slots;
+        v->n_slots = n_slots;
+        for (size_t i = 0; i < v->n; i++)
+            v->slots[s_view_slot(v, v->cands[i]->id)] = (uint32_t)(i + 1);
+    }
+    size_t slot = s_view_slot(v, c->id);
+    if (v->slots[slot]) {
+        WZ_FREE_UNPACKED(v->cands[v->slots[slot] - 1]);
+        v->cands[v->slots[slot] - 1] = c;
+        return 0;
+    }
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 256;
+        WzCandidate **cands = realloc(v->cands, cap * sizeof *cands);
+        if (!cands)
+            goto oom;
+        v->cands = cands;
+        v->cap = cap;
+    }
+    v->cands[v->n] = c;
+    v->slots[slot] = (uint32_t)(++v->n);
+    return 0;
+oom:
+    WZ_FREE_UNPACKED(c);
+    return -1;
+}
+
+static void s_view_clear(s_view_t *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        WZ_FREE_UNPACKED(v->cands[i]);
+    free(v->cands);
+    free(v->slots);
+    for (size_t i = 0; i < v->n_stale; i++)
+        free(v->stale[i]);
+    free(v->stale);
+    char region[WZ_ID_MAX];
+    memcpy(region, v->region, sizeof region);
+    memset(v, 0, sizeof *v);
+    memcpy(v->region, region, sizeof region);
+}
+
+/* The view of region, created empty (not loaded) on first use; NULL on OOM. */
+static s_view_t *s_view_of(wz_matching_t *self, const char *region)
+{
+    for (size_t i = 0; i < self->n_views; i++)
+        if (strcmp(self->views[i].region, region) == 0)
+            return &self->views[i];
+    s_view_t *views = realloc(self->views, (self->n_views + 1) * sizeof *views);
+    if (!views)
+        return NULL;
+    self->views = views;
+    s_view_t *v = &views[self->n_views++];
+    memset(v, 0, sizeof *v);
+    wz_strlcpy(v->region, region, sizeof v->region);
+    return v;
+}
+
+/* Reads the records of ids[0..n-1] (MGET in batches) into the view; ids
+ * without a record are left out. 0, or -1 (Redis failed or OOM). */
+static int s_view_read(wz_matching_t *self, s_view_t *v, const char *const *ids, size_t n)
+{
+    const char *argv[MGET_BATCH + 1];
+    size_t lens[MGET_BATCH + 1];
+    char(*keys)[KEY_MAX] = malloc(MGET_BATCH * sizeof *keys);
+    if (!keys)
+        return -1;
+    int rc = 0;
+    for (size_t done = 0; done < n && rc == 0; done += MGET_BATCH) {
+        size_t batch = n - done < MGET_BATCH ? n - done : MGET_BATCH;
+        argv[0] = "MGET";
+        lens[0] = 4;
+        for (size_t i = 0; i < batch && rc == 0; i++) {
+            if (wz_store_key(self->store, keys[i], KEY_MAX, v->region, "m:candidate:%s",
+                             ids[done + i]) != 0)
+                rc = -1;
+            argv[i + 1] = keys[i];
+            lens[i + 1] = strlen(keys[i]);
+        }
+        redisReply *r = rc ? NULL : wz_store_argv(self->store, (int)batch + 1, argv, lens);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != batch) {
+            if (r)
+                freeReplyObject(r);
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < batch && rc == 0; i++) {
+            redisReply *e = r->element[i];
+            if (e->type != REDIS_REPLY_STRING) {
+                wz_log(self->log, WZ_LOG_WARN, "candidate in the index has no record",
+                       "candidate", ids[done + i], "region", v->region, NULL);
+                continue;
+            }
+            WzCandidate *c = wz_candidate_unpack(e->str, e->len);
+            if (!c) {
+                wz_log(self->log, WZ_LOG_ERROR, "unreadable candidate skipped", "candidate",
+                       ids[done + i], "region", v->region, NULL);
+                continue;
+            }
+            rc = s_view_put(v, c);
+        }
+        freeReplyObject(r);
+    }
+    free(keys);
+    return rc;
+}
+
+/* (Re)reads the whole region: its index, then every record. 0 or -1. */
+static int s_view_load(wz_matching_t *self, s_view_t *v)
+{
+    s_view_clear(v);
+    char index[KEY_MAX];
+    if (wz_store_key(self->store, index, sizeof index, v->region, "m:candidates") != 0)
+        return -1;
+    unsigned long generation = wz_store_generation(self->store);
+    redisReply *ids = wz_store_cmd(self->store, "SMEMBERS %s", index);
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        if (ids)
+            freeReplyObject(ids);
+        return -1;
+    }
+    const char **names = calloc(ids->elements ? ids->elements : 1, sizeof *names);
+    size_t n = 0;
+    for (size_t i = 0; names && i < ids->elements; i++)
+        if (ids->element[i]->type == REDIS_REPLY_STRING)
+            names[n++] = ids->element[i]->str;
+    int rc = names ? s_view_read(self, v, names, n) : -1;
+    free(names);
+    freeReplyObject(ids);
+    /* A reconnect while reading may have mixed two servers' data. */
+    if (rc != 0 || generation != wz_store_generation(self->store)) {
+        s_view_clear(v);
+        return -1;
+    }
+    v->loaded = true;
+    v->generation = generation;
+    wz_log(self->log, WZ_LOG_INFO, "candidates loaded", "region", v->region, NULL);
+    return 0;
+}
+
+/* The view of the work's region, current: loaded when it is not (or the
+ * connection changed), the entries of unknown outcome read again. NULL when
+ * Redis failed (the work is failed). */
+static s_view_t *s_view(s_work_t *w)
+{
+    wz_matching_t *self = w->self;
+    s_view_t *v = s_view_of(self, w->region->id);
+    if (v && (!v->loaded || v->generation != wz_store_generation(self->store)) &&
+        s_view_load(self, v) != 0)
+        v = NULL;
+    if (v && v->n_stale) {
+        /* Candidates are never deleted, so re-reading the records suffices. */
+        if (s_view_read(self, v, (const char *const *)v->stale, v->n_stale) != 0 ||
+            v->generation != wz_store_generation(self->store)) {
+            v->loaded = false;
+            v = NULL;
+        } else {
+            for (size_t i = 0; i < v->n_stale; i++)
+                free(v->stale[i]);
+            v->n_stale = 0;
+        }
+    }
+    if (!v)
+        w->failed = true;
+    return v;
+}
+
+/* The candidate records one transaction writes, applied to the view when
+ * (and only when) it commits. */
+typedef struct {
+    wz_matching_t *self;
+    char region[WZ_ID_MAX];
+    WzCandidate **cands; /* owned */
+    size_t n;
+} s_staged_t;
+
+static void s_staged_outcome(void *arg, int outcome)
+{
+    s_staged_t *st = arg;
+    s_view_t *v = s_view_of(st->self, st->region);
+    for (size_t i = 0; i < st->n; i++) {
+        WzCandidate *c = st->cands[i];
+        st->cands[i] = NULL;
+        if (!v || !v->loaded || outcome == 1) {
+            WZ_FREE_UNPACKED(c);
+            continue;
+        }
+        if (outcome == 0) {
+            if (s_view_put(v, c) != 0)
+                v->loaded = false; /* read again on next use */
+            continue;
+        }
+        /* Unknown whether it was written: read it again before next use. */
+        char **stale = realloc(v->stale, (v->n_stale + 1) * sizeof *stale);
+        char *id = strdup(c->id);
+        if (stale)
+            v->stale = stale;
+        if (!stale || !id) {
+            free(id);
+            v->loaded = false;
+        } else {
+            v->stale[v->n_stale++] = id;
+        }
+        WZ_FREE_UNPACKED(c);
+    }
+    free(st->cands);
+    free(st);
+}
+
+/* Hands the candidate records the transaction writes (taken from the work's
+ * cache) to its outcome hook. */
+static void s_stage(s_work_t *w)
+{
+    size_t n = 0;
+    for (s_rec_t *r = w->recs; r; r = r->next)
+        n += r->kind == REC_CANDIDATE && r->dirty && r->msg;
+    if (!n || w->failed)
+        return;
+    s_staged_t *st = calloc(1, sizeof *st);
+    WzCandidate **cands = calloc(n, sizeof *cands);
+    if (!st || !cands) {
+        free(st);
+        free(cands);
+        w->failed = true;
+        return;
+    }
+    st->self = w->self;
+    wz_strlcpy(st->region, w->region->id, sizeof st->region);
+    st->cands = cands;
+    for (s_rec_t *r = w->recs; r; r = r->next)
+        if (r->kind == REC_CANDIDATE && r->dirty && r->msg) {
+            st->cands[st->n++] = CAND(r);
+            r->msg = NULL;
+        }
+    wz_txn_on_outcome(w->txn, s_staged_outcome, st);
+}
 
 /* --- schemes, contingents, spread, refusals ------------------------------- */
 
@@ -632,8 +938,9 @@ static void s_cancel(s_work_t *w, s_rec_t *pr, const char *reason)
            reason, NULL);
 }
 
-/* The candidates one match looks at: borrowed from the cache when changed
- * in this transaction, else loaded for the match only (owned). */
+/* The candidates one match looks at: borrowed from the work's cache when
+ * changed in this transaction, else from the view (never owned now that the
+ * view holds them; `owned` stays for candidates a caller may load itself). */
 typedef struct {
     WzCandidate **cands;
     bool *owned;
@@ -667,58 +974,6 @@ static void s_pool_fini(s_pool_t *pool)
             WZ_FREE_UNPACKED(pool->cands[i]);
     free(pool->cands);
     free(pool->owned);
-}
-
-/* Loads ids[0..n-1] with MGET into the pool; ids without a record are skipped. */
-static int s_pool_load(s_work_t *w, s_pool_t *pool, const char *const *ids, size_t n)
-{
-    const char *argv[MGET_BATCH + 1];
-    size_t lens[MGET_BATCH + 1];
-    char(*keys)[KEY_MAX] = malloc(MGET_BATCH * sizeof *keys);
-    if (!keys)
-        return -1;
-    int rc = 0;
-    for (size_t done = 0; done < n && rc == 0; done += MGET_BATCH) {
-        size_t batch = n - done < MGET_BATCH ? n - done : MGET_BATCH;
-        argv[0] = "MGET";
-        lens[0] = 4;
-        for (size_t i = 0; i < batch; i++) {
-            if (s_key(w, keys[i], "m:candidate:%s", ids[done + i]) != 0) {
-                free(keys);
-                return -1;
-            }
-            argv[i + 1] = keys[i];
-            lens[i + 1] = strlen(keys[i]);
-        }
-        redisReply *r = wz_store_argv(w->self->store, (int)batch + 1, argv, lens);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != batch) {
-            if (r)
-                freeReplyObject(r);
-            rc = -1;
-            break;
-        }
-        for (size_t i = 0; i < batch && rc == 0; i++) {
-            redisReply *e = r->element[i];
-            if (e->type != REDIS_REPLY_STRING) {
-                wz_log(w->self->log, WZ_LOG_WARN, "candidate in the index has no record",
-                       "candidate", ids[done + i], "region", w->region->id, NULL);
-                continue;
-            }
-            WzCandidate *c = wz_candidate_unpack(e->str, e->len);
-            if (!c) {
-                wz_log(w->self->log, WZ_LOG_ERROR, "unreadable candidate skipped", "candidate",
-                       ids[done + i], "region", w->region->id, NULL);
-                continue;
-            }
-            if (s_pool_add(pool, c, true) != 0) {
-                WZ_FREE_UNPACKED(c);
-                rc = -1;
-            }
-        }
-        freeReplyObject(r);
-    }
-    free(keys);
-    return rc;
 }
 
 /* What wz_match asks: was this candidate proposed for the vacancy before? */
@@ -871,8 +1126,13 @@ static void s_propose(s_work_t *w, s_rec_t *vr, s_pool_t *pool, size_t idx, cons
         /* From now on this transaction changes it: the cache takes it over. */
         pool->owned[idx] = false;
         cr = s_add(w, REC_CANDIDATE, chosen->id, &chosen->base);
-    } else {
-        cr = s_find(w, REC_CANDIDATE, chosen->id);
+    } else if (!(cr = s_find(w, REC_CANDIDATE, chosen->id))) {
+        /* Borrowed from the view, which changes only when this commits:
+         * the transaction changes a copy. */
+        ProtobufCMessage *copy = wz_codec_clone(&chosen->base);
+        cr = copy ? s_add(w, REC_CANDIDATE, chosen->id, copy) : NULL;
+        if (!copy)
+            w->failed = true;
     }
     if (!cr)
         return;
@@ -947,49 +1207,33 @@ static void s_release_vacancy(s_work_t *w, s_rec_t *vr, const WzExplanation *why
  * nominee (may be NULL) restricts the choice to one nominated candidate;
  * returns 1 when a proposal was made, 0 when not (or on failure). */
 /* Fills pool with every candidate of the region: those this transaction
- * holds from the cache, the others loaded. 0, or -1 (work failed). */
+ * holds in its cache, the others borrowed from the view. 0, or -1 (work
+ * failed). */
 static int s_collect(s_work_t *w, s_pool_t *pool)
 {
-    char index[KEY_MAX];
-    if (s_key(w, index, "m:candidates") != 0)
+    s_view_t *v = s_view(w);
+    if (!v)
         return -1;
-    redisReply *ids = wz_store_cmd(w->self->store, "SMEMBERS %s", index);
-    const char **to_load = NULL;
-    int rc = -1;
-    if (!ids || ids->type != REDIS_REPLY_ARRAY)
-        goto out;
-    to_load = calloc(ids->elements ? ids->elements : 1, sizeof *to_load);
-    if (!to_load)
-        goto out;
-    size_t n_load = 0;
-    for (size_t i = 0; i < ids->elements; i++) {
-        if (ids->element[i]->type != REDIS_REPLY_STRING)
+    bool local = false;
+    for (s_rec_t *r = w->recs; r && !local; r = r->next)
+        local = r->kind == REC_CANDIDATE;
+    for (size_t i = 0; i < v->n; i++) {
+        WzCandidate *c = v->cands[i];
+        s_rec_t *cr = local ? s_find(w, REC_CANDIDATE, c->id) : NULL;
+        if (cr && !cr->msg)
             continue;
-        s_rec_t *cr = s_find(w, REC_CANDIDATE, ids->element[i]->str);
-        if (!cr)
-            to_load[n_load++] = ids->element[i]->str;
-        else if (cr->msg && s_pool_add(pool, CAND(cr), false) != 0)
-            goto out;
+        if (s_pool_add(pool, cr ? CAND(cr) : c, false) != 0)
+            goto fail;
     }
-    /* Candidates recorded in this very transaction are not in the index yet. */
-    for (s_rec_t *r = w->recs; r; r = r->next) {
-        if (r->kind != REC_CANDIDATE || !r->msg)
-            continue;
-        bool indexed = false;
-        for (size_t i = 0; i < ids->elements && !indexed; i++)
-            indexed = ids->element[i]->type == REDIS_REPLY_STRING &&
-                      strcmp(ids->element[i]->str, r->id) == 0;
-        if (!indexed && s_pool_add(pool, CAND(r), false) != 0)
-            goto out;
-    }
-    rc = s_pool_load(w, pool, to_load, n_load);
-out:
-    free(to_load);
-    if (ids)
-        freeReplyObject(ids);
-    if (rc != 0)
-        w->failed = true;
-    return rc;
+    /* Candidates recorded in this very transaction are not in the view yet. */
+    for (s_rec_t *r = w->recs; r; r = r->next)
+        if (r->kind == REC_CANDIDATE && r->msg && !s_view_find(v, r->id) &&
+            s_pool_add(pool, CAND(r), false) != 0)
+            goto fail;
+    return 0;
+fail:
+    w->failed = true;
+    return -1;
 }
 
 static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, bool batch,
@@ -2086,4 +2330,71 @@ int wz_matching_on_timer(wz_loop_t *loop, void *arg)
     wz_matching_batches_due(arg, now);
     wz_matching_lapse(arg, now);
     return 0;
+}
+
+/* --- the candidate view, outside a transaction ---------------------------- */
+
+int wz_matching_load(wz_matching_t *self)
+{
+    int rc = 0;
+    for (size_t i = 0; i < self->policy->n_regions; i++) {
+        const char *region = self->policy->regions[i].id;
+        if (!s_owns(self, region))
+            continue;
+        s_view_t *v = s_view_of(self, region);
+        if (!v || s_view_load(self, v) != 0)
+            rc = -1;
+    }
+    return rc;
+}
+
+size_t wz_matching_candidates(wz_matching_t *self, const char *region)
+{
+    for (size_t i = 0; i < self->n_views; i++)
+        if (strcmp(self->views[i].region, region) == 0)
+            return self->views[i].loaded ? self->views[i].n : 0;
+    return 0;
+}
+
+int wz_matching_verify(wz_matching_t *self, const char *region, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "equal");
+    s_view_t *v = NULL;
+    for (size_t i = 0; i < self->n_views && !v; i++)
+        if (strcmp(self->views[i].region, region) == 0)
+            v = &self->views[i];
+    if (!v || !v->loaded) {
+        snprintf(why, whylen, "region %s not loaded", region);
+        return 1;
+    }
+    s_view_t fresh = {0};
+    wz_strlcpy(fresh.region, region, sizeof fresh.region);
+    if (s_view_load(self, &fresh) != 0) {
+        snprintf(why, whylen, "redis: %s", wz_store_errstr(self->store));
+        s_view_clear(&fresh);
+        return -1;
+    }
+    int rc = 0;
+    if (fresh.n != v->n) {
+        snprintf(why, whylen, "%zu candidates in memory, %zu in redis", v->n, fresh.n);
+        rc = 1;
+    }
+    for (size_t i = 0; i < fresh.n && rc == 0; i++) {
+        WzCandidate *mem = s_view_find(v, fresh.cands[i]->id);
+        size_t la = 0, lb = 0;
+        uint8_t *a = mem ? wz_codec_pack(&mem->base, &la) : NULL;
+        uint8_t *b = wz_codec_pack(&fresh.cands[i]->base, &lb);
+        if (!mem)
+            snprintf(why, whylen, "candidate %s missing in memory", fresh.cands[i]->id);
+        else if (!a || !b)
+            snprintf(why, whylen, "out of memory");
+        else if (la != lb || memcmp(a, b, la) != 0)
+            snprintf(why, whylen, "candidate %s differs (state %s in memory, %s in redis)",
+                     mem->id, CNAME(mem->state), CNAME(fresh.cands[i]->state));
+        rc = !mem || !a || !b || la != lb || memcmp(a, b, la) != 0;
+        free(a);
+        free(b);
+    }
+    s_view_clear(&fresh);
+    return rc;
 }

@@ -11,6 +11,7 @@
 #ifndef WZ_MATCHING_H_INCLUDED
 #define WZ_MATCHING_H_INCLUDED
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "wz_bus.h"
@@ -68,6 +69,20 @@ int wz_matching_batches_due(wz_matching_t *self, int64_t now_ms);
  * ended at or before now_ms: state lapsed, UrgencyLapsed emitted (the
  * municipality is told). Returns how many, or -1. */
 int wz_matching_lapse(wz_matching_t *self, int64_t now_ms);
+
+/* Reads the candidates of every owned region into memory (the view every
+ * decision runs on; see docs/architecture.md). Call at start; a region not
+ * loaded (Redis down) is loaded on its first decision, and again after a
+ * reconnect. Returns 0, or -1 when a region could not be read. */
+int wz_matching_load(wz_matching_t *self);
+
+/* How many candidates of region are in memory (0 when not loaded). */
+size_t wz_matching_candidates(wz_matching_t *self, const char *region);
+
+/* Compares the in-memory candidates of region with Redis (every record the
+ * region's index names, byte for byte). 0 equal, 1 different or not loaded
+ * (why says how), -1 Redis failed. For tests and operators. */
+int wz_matching_verify(wz_matching_t *self, const char *region, char *why, size_t whylen);
 
 /* Loop timer: reminders, expiries and lapses at the current time; arg is the
  * wz_matching_t. Always returns 0 (a failure is retried on the next tick). */
