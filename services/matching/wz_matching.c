@@ -535,6 +535,8 @@ static int s_view_load(wz_matching_t *self, s_view_t *v)
     char index[KEY_MAX];
     if (wz_store_key(self->store, index, sizeof index, v->region, "m:candidates") != 0)
         return -1;
+    if (wz_store_connect(self->store) != 0)
+        return -1;
     unsigned long generation = wz_store_generation(self->store);
     redisReply *ids = wz_store_cmd(self->store, "SMEMBERS %s", index);
     if (!ids || ids->type != REDIS_REPLY_ARRAY) {
@@ -561,30 +563,36 @@ static int s_view_load(wz_matching_t *self, s_view_t *v)
     return 0;
 }
 
-/* The view of the work's region, current: loaded when it is not (or the
- * connection changed), the entries of unknown outcome read again. NULL when
- * Redis failed (the work is failed). */
+/* Makes v current: loaded when it is not (or the connection changed), the
+ * entries of unknown outcome read again. 0, or -1 when Redis failed. */
+static int s_view_current(wz_matching_t *self, s_view_t *v)
+{
+    if ((!v->loaded || v->generation != wz_store_generation(self->store)) &&
+        s_view_load(self, v) != 0)
+        return -1;
+    if (!v->n_stale)
+        return 0;
+    /* Candidates are never deleted, so re-reading the records suffices. */
+    if (s_view_read(self, v, (const char *const *)v->stale, v->n_stale) != 0 ||
+        v->generation != wz_store_generation(self->store)) {
+        v->loaded = false;
+        return -1;
+    }
+    for (size_t i = 0; i < v->n_stale; i++)
+        free(v->stale[i]);
+    v->n_stale = 0;
+    return 0;
+}
+
+/* The current view of the work's region; NULL when Redis failed (the work
+ * is failed). */
 static s_view_t *s_view(s_work_t *w)
 {
-    wz_matching_t *self = w->self;
-    s_view_t *v = s_view_of(self, w->region->id);
-    if (v && (!v->loaded || v->generation != wz_store_generation(self->store)) &&
-        s_view_load(self, v) != 0)
-        v = NULL;
-    if (v && v->n_stale) {
-        /* Candidates are never deleted, so re-reading the records suffices. */
-        if (s_view_read(self, v, (const char *const *)v->stale, v->n_stale) != 0 ||
-            v->generation != wz_store_generation(self->store)) {
-            v->loaded = false;
-            v = NULL;
-        } else {
-            for (size_t i = 0; i < v->n_stale; i++)
-                free(v->stale[i]);
-            v->n_stale = 0;
-        }
-    }
-    if (!v)
+    s_view_t *v = s_view_of(w->self, w->region->id);
+    if (!v || s_view_current(w->self, v) != 0) {
         w->failed = true;
+        return NULL;
+    }
     return v;
 }
 
@@ -2366,6 +2374,11 @@ int wz_matching_verify(wz_matching_t *self, const char *region, char *why, size_
     if (!v || !v->loaded) {
         snprintf(why, whylen, "region %s not loaded", region);
         return 1;
+    }
+    /* As the next decision sees it: entries of unknown outcome read again. */
+    if (s_view_current(self, v) != 0) {
+        snprintf(why, whylen, "redis: %s", wz_store_errstr(self->store));
+        return -1;
     }
     s_view_t fresh = {0};
     wz_strlcpy(fresh.region, region, sizeof fresh.region);

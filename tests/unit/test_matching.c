@@ -4,6 +4,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "wz_calendar.h"
@@ -1618,6 +1619,181 @@ START_TEST(test_unused_places_released_or_lapse)
 }
 END_TEST
 
+
+/* --- the in-memory candidate view ------------------------------------------ */
+
+static void s_check_view(const char *when, int step)
+{
+    char why[256];
+    int rc = wz_matching_verify(matching, "zkij", why, sizeof why);
+    ck_assert_msg(rc == 0, "%s (step %d): view differs from redis: %s", when, step, why);
+}
+
+/* A matching that starts over on the same Redis (a restart): it reads the
+ * candidates afresh and follows intake from its stored cursor. */
+static void s_restart_matching(void)
+{
+    wz_sub_destroy(&sub);
+    wz_matching_destroy(&matching);
+    matching = wz_matching_new(store, own, &s_policy, logger);
+    ck_assert_ptr_nonnull(matching);
+    ck_assert_int_eq(wz_matching_load(matching), 0);
+    sub = wz_sub_new(ctx, store, own, "matching", wz_matching_apply, NULL, matching, logger);
+    ck_assert_ptr_nonnull(sub);
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", wz_test_free_port());
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", ep, regions, 1), 0);
+}
+
+/* Applies ev in a transaction whose commit fails as `how` says: 1 a watched
+ * key changed (nothing written), -1 one command of EXEC failed (the rest,
+ * the candidate records included, written: an outcome matching cannot know). */
+static void s_apply_failing(WzEvent *ev, int how)
+{
+    ev->actor = (char *)"ribw-kam";
+    ev->id = (char *)"intake:zkij:999999";
+    ev->region = (char *)"zkij";
+    wz_txn_t *txn = wz_txn_begin(store, own, "zkij");
+    ck_assert_ptr_nonnull(txn);
+    ck_assert_int_eq(wz_txn_watch(txn, "wz:{zkij}:test:watched"), 0);
+    ck_assert_int_eq(wz_matching_apply(matching, txn, "intake", ev), 0);
+    if (how == 1) {
+        redisReply *r = wz_store_cmd(store, "SET wz:{zkij}:test:watched changed");
+        ck_assert_ptr_nonnull(r);
+        freeReplyObject(r);
+    } else {
+        redisReply *r = wz_store_cmd(store, "SET wz:{zkij}:test:string x");
+        ck_assert_ptr_nonnull(r);
+        freeReplyObject(r);
+        ck_assert_int_eq(wz_txn_cmd(txn, "INCR wz:{zkij}:test:string"), 0);
+    }
+    ck_assert_int_eq(wz_txn_commit(txn), how);
+    wz_txn_destroy(&txn);
+}
+
+START_TEST(test_view_follows_redis)
+{
+    /* Random registrations, updates, urgency grants, withdrawals, vacancies,
+     * answers, expiries and leases, some in transactions that fail; after
+     * every step matching's in-memory candidates equal Redis's, also after
+     * a restart in the middle and at the end. */
+    ck_assert_int_eq(wz_matching_load(matching), 0);
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), 0);
+    uint64_t rng = 11;
+#define RND(n) s_rnd(&rng, (n))
+    int registered = 0, published = 0, failed = 0;
+    static const char *const reasons[] = {"client_refuses", "unsuitable"};
+    for (int step = 0; step < 160; step++) {
+        if (step == 80) {
+            s_restart_matching();
+            s_check_view("after restart", step);
+        }
+        int action = RND(16);
+        char id[16];
+        if (action < 3 || registered < 4) {
+            snprintf(id, sizeof id, "kam-%d", ++registered);
+            ev_candidate(id, RND(4) == 0 ? ACCESS(LIFT) : 0, false);
+            if (RND(3))
+                ev_urgency(id, 2025, 1 + RND(5), 1 + RND(28));
+        } else if (action < 5) {
+            snprintf(id, sizeof id, "kam-%d", 1 + RND(registered));
+            ev_candidate(id, RND(2) ? ACCESS(LIFT) : 0, true);
+        } else if (action < 6) {
+            snprintf(id, sizeof id, "kam-%d", 1 + RND(registered));
+            ev_urgency(id, 2025, 1 + RND(5), 1 + RND(28));
+        } else if (action < 7) {
+            snprintf(id, sizeof id, "kam-%d", 1 + RND(registered));
+            ev_withdraw_candidate(id);
+        } else if (action < 8) {
+            /* A registration and an urgency grant whose commits fail. */
+            WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
+            hh.adults = 1;
+            WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+            snprintf(id, sizeof id, "kam-%d", 1 + RND(registered + 1));
+            c.id = id;
+            c.care_provider = "ribw-kam";
+            c.region = "zkij";
+            c.municipality = "haarlem";
+            c.group = "bw";
+            c.household = &hh;
+            c.consent = RND(4) != 0;
+            c.access_needs = ACCESS(LIFT);
+            Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
+            upd.candidate = &c;
+            WzEvent ev = WOONZORG__V1__EVENT__INIT;
+            ev.payload_case = PAYLOAD(CANDIDATE_UPDATED);
+            ev.candidate_updated = &upd;
+            s_apply_failing(&ev, RND(2) ? 1 : -1);
+            failed++;
+        } else if (action < 11) {
+            char cx[16];
+            snprintf(id, sizeof id, "pw-%d", ++published);
+            snprintf(cx, sizeof cx, "c-%d", 1 + RND(40));
+            ev_publish_access(id, cx, RND(2) ? ACCESS(LIFT) : 0);
+        } else {
+            static prop_t props[512];
+            size_t n = s_all_proposals(props, 512);
+            prop_t *open[512];
+            size_t n_open = 0;
+            for (size_t i = 0; i < n; i++)
+                if (props[i].state == PSTATE(SENT) || props[i].state == PSTATE(ACCEPTED))
+                    open[n_open++] = &props[i];
+            if (n_open) {
+                prop_t *p = open[RND((int)n_open)];
+                if (p->state != PSTATE(SENT))
+                    ev_lease(p->vacancy);
+                else if (action < 13)
+                    ev_answer(p->id, false, reasons[RND(2)]);
+                else if (action < 15)
+                    ev_answer(p->id, true, "");
+                else {
+                    redisReply *r =
+                        wz_store_cmd(store, "ZADD wz:{zkij}:deadlines 1 %s", p->id);
+                    freeReplyObject(r);
+                    ck_assert_int_ge(wz_matching_expire(matching, wz_now_ms()), 1);
+                }
+            }
+        }
+        s_check_view("after a step", step);
+    }
+    ck_assert_int_gt(failed, 3);
+    ck_assert_int_gt(published, 20);
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), (size_t)registered);
+    s_restart_matching();
+    s_check_view("after the final restart", 160);
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), (size_t)registered);
+    s_check_invariant();
+#undef RND
+}
+END_TEST
+
+START_TEST(test_view_reloads_after_reconnect)
+{
+    /* After a reconnect Redis may hold other data (a server restarted
+     * without persistence, a failover): the view is read again, never
+     * served from memory. Here the candidate is gone from Redis. */
+    ev_active("kam-1", 2025, 1, 10);
+    ev_publish("pw-1");
+    ev_answer("pw-1/1", false, "unsuitable");
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), 1);
+    redisReply *r = wz_store_cmd(store, "DEL wz:{zkij}:m:candidates wz:{zkij}:m:candidate:kam-1");
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    r = wz_store_cmd(store, "CLIENT KILL TYPE normal SKIPME no");
+    if (r)
+        freeReplyObject(r);
+    /* The store notices on its next command, then waits its backoff. */
+    r = wz_store_cmd(store, "PING");
+    if (r)
+        freeReplyObject(r);
+    usleep(500 * 1000);
+    ev_publish("pw-2");
+    ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(RELEASED));
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), 0);
+    s_check_view("after reconnect", 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_matching");
@@ -1645,6 +1821,8 @@ int main(void)
     tcase_add_test(tc, test_nominate_mode);
     tcase_add_test(tc, test_batch_assigns_jointly);
     tcase_add_test(tc, test_random_lifecycle);
+    tcase_add_test(tc, test_view_follows_redis);
+    tcase_add_test(tc, test_view_reloads_after_reconnect);
     tcase_add_loop_test(tc, test_unused_places_released_or_lapse, 0, 2);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
