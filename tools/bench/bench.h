@@ -149,7 +149,8 @@ typedef struct {
     size_t samples;
     double p50_ms, p99_ms, max_ms;
     double redis_bytes_per_candidate;    /* used_memory growth / m */
-    double peak_rss_bytes_per_candidate; /* harness VmHWM growth during matching / m */
+    double peak_rss_bytes_per_candidate; /* harness VmHWM growth, view + matching / m */
+    double load_s;                       /* wz_matching_load: reading the view */
 } bench_match_t;
 
 /* Seeds m candidates into one region of env's (flushed) Redis and times
