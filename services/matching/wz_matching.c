@@ -946,16 +946,14 @@ static void s_cancel(s_work_t *w, s_rec_t *pr, const char *reason)
            reason, NULL);
 }
 
-/* The candidates one match looks at: borrowed from the work's cache when
- * changed in this transaction, else from the view (never owned now that the
- * view holds them; `owned` stays for candidates a caller may load itself). */
+/* The candidates one match looks at, all borrowed: from the work's cache
+ * when changed in this transaction, else from the view. */
 typedef struct {
     WzCandidate **cands;
-    bool *owned;
     size_t n, cap;
 } s_pool_t;
 
-static int s_pool_add(s_pool_t *pool, WzCandidate *c, bool owned)
+static int s_pool_add(s_pool_t *pool, WzCandidate *c)
 {
     if (pool->n == pool->cap) {
         size_t cap = pool->cap ? pool->cap * 2 : 64;
@@ -963,25 +961,15 @@ static int s_pool_add(s_pool_t *pool, WzCandidate *c, bool owned)
         if (!cands)
             return -1;
         pool->cands = cands;
-        bool *own = realloc(pool->owned, cap * sizeof *own);
-        if (!own)
-            return -1;
-        pool->owned = own;
         pool->cap = cap;
     }
-    pool->cands[pool->n] = c;
-    pool->owned[pool->n] = owned;
-    pool->n++;
+    pool->cands[pool->n++] = c;
     return 0;
 }
 
 static void s_pool_fini(s_pool_t *pool)
 {
-    for (size_t i = 0; i < pool->n; i++)
-        if (pool->owned[i])
-            WZ_FREE_UNPACKED(pool->cands[i]);
     free(pool->cands);
-    free(pool->owned);
 }
 
 /* What wz_match asks: was this candidate proposed for the vacancy before? */
@@ -1130,11 +1118,7 @@ static void s_propose(s_work_t *w, s_rec_t *vr, s_pool_t *pool, size_t idx, cons
     WzVacancy *v = VAC(vr);
     WzCandidate *chosen = pool->cands[idx];
     s_rec_t *cr;
-    if (pool->owned[idx]) {
-        /* From now on this transaction changes it: the cache takes it over. */
-        pool->owned[idx] = false;
-        cr = s_add(w, REC_CANDIDATE, chosen->id, &chosen->base);
-    } else if (!(cr = s_find(w, REC_CANDIDATE, chosen->id))) {
+    if (!(cr = s_find(w, REC_CANDIDATE, chosen->id))) {
         /* Borrowed from the view, which changes only when this commits:
          * the transaction changes a copy. */
         ProtobufCMessage *copy = wz_codec_clone(&chosen->base);
@@ -1230,13 +1214,13 @@ static int s_collect(s_work_t *w, s_pool_t *pool)
         s_rec_t *cr = local ? s_find(w, REC_CANDIDATE, c->id) : NULL;
         if (cr && !cr->msg)
             continue;
-        if (s_pool_add(pool, cr ? CAND(cr) : c, false) != 0)
+        if (s_pool_add(pool, cr ? CAND(cr) : c) != 0)
             goto fail;
     }
     /* Candidates recorded in this very transaction are not in the view yet. */
     for (s_rec_t *r = w->recs; r; r = r->next)
         if (r->kind == REC_CANDIDATE && r->msg && !s_view_find(v, r->id) &&
-            s_pool_add(pool, CAND(r), false) != 0)
+            s_pool_add(pool, CAND(r)) != 0)
             goto fail;
     return 0;
 fail:
@@ -1278,11 +1262,8 @@ static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, bool batch,
     for (size_t i = 0; i < pool.n; i++) {
         if (pool.cands[i]->state == CSTATE(ACTIVE)) {
             WzCandidate *c = pool.cands[i];
-            bool own = pool.owned[i];
             pool.cands[i] = pool.cands[n_active];
-            pool.owned[i] = pool.owned[n_active];
             pool.cands[n_active] = c;
-            pool.owned[n_active] = own;
             n_active++;
         }
     }
