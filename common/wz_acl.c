@@ -53,7 +53,8 @@ static const s_user_t s_users[] = {
      * notification the acknowledged part of mailboxes; never the audit chain. */
     {"audit",
      {"{*}:cursor:audit:*|+set", "{*}:audit|+xadd",
-      "{*}:dead:audit {*}:dead:audit:replay|+xadd +xdel +srem"}},
+      "{*}:dead:audit {*}:dead:audit:replay|+xadd +xdel +srem",
+      "{*}:audit:key:*|+set +del"}},
     {"operator", {"{*}:dead:*:replay|+sadd", NULL}},
 };
 

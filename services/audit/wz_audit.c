@@ -16,6 +16,7 @@
 
 #include "wz_bus.h"
 #include "wz_chain.h"
+#include "wz_shred.h"
 #include "wz_codec.h"
 #include "wz_util.h"
 #include "wz_zap.h"
@@ -50,6 +51,7 @@ struct wz_audit_t {
     int checkpoint_entries, checkpoint_ms;
     uint8_t sk[WZ_SIGN_SECRET_LEN], pk[WZ_SIGN_PUBLIC_LEN];
     s_region_cp_t *cps; /* per region, as regions */
+    wz_shred_t *shred;  /* seals per-candidate payloads; NULL: plain (unit tests) */
 };
 
 /* --- the chain ------------------------------------------------------------ */
@@ -121,7 +123,42 @@ static int s_head(wz_store_t *store, const char *key, uint64_t *seq,
     return rc;
 }
 
-int wz_audit_append(wz_store_t *store, wz_txn_t *txn, const WzEvent *ev, wz_log_t *log)
+/* Seals *bytes for subject under its candidate key (made and queued when it
+ * has none yet). 0, or -1 when Redis failed or the key is unusable. */
+static int s_seal(wz_store_t *store, wz_txn_t *txn, wz_shred_t *shred, const char *region,
+                  const char *subject, uint8_t **bytes, size_t *len, wz_log_t *log)
+{
+    char kkey[KEY_MAX];
+    if (wz_store_key(store, kkey, sizeof kkey, region, "audit:key:%s", subject) != 0 ||
+        wz_txn_watch(txn, kkey) != 0)
+        return -1;
+    uint8_t *wrapped = NULL;
+    size_t wlen = 0;
+    int found = wz_store_get_bytes(store, kkey, &wrapped, &wlen);
+    if (found < 0) return -1;
+    if (found == 0) {
+        if (wz_shred_new_key(shred, &wrapped, &wlen) != 0) return -1;
+        if (wz_txn_cmd(txn, "SET %s %b", kkey, wrapped, wlen) != 0) {
+            free(wrapped);
+            return -1;
+        }
+    }
+    uint8_t *sealed = NULL;
+    size_t slen = 0;
+    int rc = wz_shred_seal(shred, subject, wrapped, wlen, *bytes, *len, &sealed, &slen);
+    free(wrapped);
+    if (rc != 0) {
+        wz_log(log, WZ_LOG_ERROR, "candidate key unusable; not chaining", "key", kkey, NULL);
+        return -1;
+    }
+    free(*bytes);
+    *bytes = sealed;
+    *len = slen;
+    return 0;
+}
+
+static int s_append(wz_store_t *store, wz_txn_t *txn, const WzEvent *ev, wz_log_t *log,
+                    wz_shred_t *shred)
 {
     if (!ev->region || !wz_id_valid(ev->region, WZ_ID_MAX)) {
         wz_log(log, WZ_LOG_ERROR, "event without a region not chained", "event",
@@ -138,6 +175,13 @@ int wz_audit_append(wz_store_t *store, wz_txn_t *txn, const WzEvent *ev, wz_log_
     size_t len = 0;
     uint8_t *bytes = wz_codec_pack(&ev->base, &len);
     if (!bytes) return -1;
+    const char *subject = shred ? wz_shred_subject(ev) : NULL;
+    const char *erase = shred ? wz_shred_erases(ev) : NULL;
+    if (subject && wz_id_valid(subject, WZ_ID_MAX) &&
+        s_seal(store, txn, shred, ev->region, subject, &bytes, &len, log) != 0) {
+        free(bytes);
+        return -1;
+    }
     uint64_t seq = last + 1;
     uint8_t hash[WZ_AUDIT_HASH_LEN];
     wz_audit_hash(prev, seq, bytes, len, hash);
@@ -145,7 +189,18 @@ int wz_audit_append(wz_store_t *store, wz_txn_t *txn, const WzEvent *ev, wz_log_
                         (unsigned long long)seq, bytes, len, ev->id ? ev->id : "", prev,
                         (size_t)WZ_AUDIT_HASH_LEN, hash, (size_t)WZ_AUDIT_HASH_LEN);
     free(bytes);
+    /* Consent withdrawn, or the candidate withdrawn: its key goes, and with
+     * it every sealed entry about it (this one included). */
+    char kkey[KEY_MAX];
+    if (rc == 0 && erase && wz_id_valid(erase, WZ_ID_MAX) &&
+        wz_store_key(store, kkey, sizeof kkey, ev->region, "audit:key:%s", erase) == 0)
+        rc = wz_txn_cmd(txn, "DEL %s", kkey);
     return rc;
+}
+
+int wz_audit_append(wz_store_t *store, wz_txn_t *txn, const WzEvent *ev, wz_log_t *log)
+{
+    return s_append(store, txn, ev, log, NULL);
 }
 
 /* Reads the applied counts of the audit consumer's cursors for region. */
@@ -263,7 +318,7 @@ static int s_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEvent
 {
     (void)producer;
     wz_audit_t *self = arg;
-    return wz_audit_append(self->store, txn, ev, self->log);
+    return s_append(self->store, txn, ev, self->log, self->shred);
 }
 
 /* --- checkpoints ---------------------------------------------------------- */
@@ -430,6 +485,14 @@ wz_audit_t *wz_audit_new(wz_runtime_t *rt, void *router)
     for (size_t i = 0; i < n; i++)
         self->regions[i] = rt->policy->regions[i].id;
     if (rt->settings.audit.checkpoint_dir[0] && s_checkpoints_init(self, rt) != 0) goto fail;
+    if (rt->settings.keys_dir[0]) {
+        char err[512];
+        self->shred = wz_shred_new(rt->settings.keys_dir, true, err, sizeof err);
+        if (!self->shred) {
+            wz_log(self->log, WZ_LOG_ERROR, "cannot load the audit data key", "error", err, NULL);
+            goto fail;
+        }
+    }
     self->sub = wz_sub_new(rt->ctx, rt->store, NULL, "audit", s_apply, s_done, self, rt->log);
     if (!self->sub || wz_runtime_follow(rt, self->sub) != 0) goto fail;
     wz_sub_set_dead_letter(self->sub, rt->settings.dead_letter_attempts, s_dead_letter, self);
@@ -452,6 +515,7 @@ void wz_audit_destroy(wz_audit_t **self_p)
     wz_sub_destroy(&self->sub);
     free(self->regions);
     free(self->cps);
+    wz_shred_destroy(&self->shred);
     sodium_memzero(self->sk, sizeof self->sk);
     free(self);
     *self_p = NULL;
@@ -505,6 +569,32 @@ static void s_page_free(s_page_t *p)
     memset(p, 0, sizeof *p);
 }
 
+/* Unpacks an entry's event, opening it with its candidate's key when it is
+ * sealed; without the key (erased) the entry says so and has no event. */
+static void s_page_event(wz_audit_t *self, const char *region, WzAuditEntry *out,
+                         const uint8_t *e, size_t len)
+{
+    char subject[WZ_SHRED_ID_MAX];
+    if (!wz_shred_sealed(e, len, subject)) {
+        out->event = wz_event_unpack(e, len);
+        return;
+    }
+    char kkey[KEY_MAX];
+    uint8_t *wrapped = NULL, *plain = NULL;
+    size_t wlen = 0, plen = 0;
+    int found = self->shred && wz_id_valid(subject, WZ_ID_MAX) &&
+                        wz_store_key(self->store, kkey, sizeof kkey, region, "audit:key:%s",
+                                     subject) == 0
+                    ? wz_store_get_bytes(self->store, kkey, &wrapped, &wlen)
+                    : 0;
+    if (found == 1 && wz_shred_open(self->shred, wrapped, wlen, e, len, &plain, &plen) == 0)
+        out->event = wz_event_unpack(plain, plen);
+    else if (found == 0)
+        out->erased = true;
+    free(wrapped);
+    free(plain);
+}
+
 /* Reads the page the query asks for. 0, or -1 when Redis failed or OOM. */
 static int s_page_read(wz_audit_t *self, const char *region, const Woonzorg__V1__AuditQuery *q,
                        s_page_t *p)
@@ -543,7 +633,7 @@ static int s_page_read(wz_audit_t *self, const char *region, const Woonzorg__V1_
         if (src) out->source = src->str;
         if (prev) out->prev_hash = (ProtobufCBinaryData){prev->len, (uint8_t *)prev->str};
         if (hash) out->hash = (ProtobufCBinaryData){hash->len, (uint8_t *)hash->str};
-        if (ev) out->event = wz_event_unpack(ev->str, ev->len);
+        if (ev) s_page_event(self, region, out, (const uint8_t *)ev->str, ev->len);
         p->ptrs[p->n++] = out;
     }
     p->page.entries = p->ptrs;

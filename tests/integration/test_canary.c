@@ -2,11 +2,13 @@
  * free-text field they can send (a parked candidate's reason, a decline
  * note, and, refused, into ids, dates-as-text and reasons that are not the
  * policy's), must appear in no log line of any service and in no metric of
- * any /metrics page. (The plaintext audit chain is the known exception
- * until per-candidate payloads are encrypted: docs/security.md, "Left".) */
+ * any /metrics page, nor in plain in any audit entry (those payloads are
+ * sealed per candidate). test_erasure: erasing a candidate (withdrawn, or
+ * consent withdrawn) destroys its key, the chain still verifies. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "wz_it.h"
 #include "wz_testhttp.h"
@@ -16,6 +18,34 @@
 #define CANARY "Kanarie"
 
 static const char *const s_services[] = {"intake", "matching", "notification", "audit"};
+
+static bool s_contains(const char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(hay + i, needle, n) == 0)
+            return true;
+    return false;
+}
+
+/* Fails when any entry of the region's audit stream holds needle in plain. */
+static void s_not_in_audit(it_t *it, const char *needle)
+{
+    char key[IT_KEY_MAX];
+    it_key(it, key, ZKIJ, "audit");
+    redisReply *r = wz_store_cmd(it->store, "XRANGE %s - +", key);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_ge(r->elements, 1);
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *fields = r->element[i]->element[1];
+        for (size_t k = 0; k < fields->elements; k++) {
+            const redisReply *f = fields->element[k];
+            ck_assert_msg(!s_contains(f->str, f->len, needle), "audit entry %s holds '%s' in plain",
+                          r->element[i]->element[0]->str, needle);
+        }
+    }
+    freeReplyObject(r);
+}
 
 /* Fails when any service's log or metrics hold the canary. */
 static void s_no_canary(it_t *it)
@@ -125,11 +155,116 @@ START_TEST(test_canary_nowhere)
      * applied by matching, delivered by notification, chained by audit). */
     wz_listener_t *mail = it_listener(&it, "pre-wonen");
     wz_listener_destroy(&mail);
+    static const int chained[] = {IT_EV(CANDIDATE_REGISTERED), IT_EV(PROPOSAL_ANSWERED)};
+    it_wait_audit_order(&it, "gem-haarlem", chained, 2);
     s_no_canary(&it);
+    s_not_in_audit(&it, CANARY);
 
     wz_client_destroy(&kam);
     wz_client_destroy(&haarlem);
     wz_client_destroy(&pre);
+    it_close(&it);
+}
+END_TEST
+
+/* The audit entries about a candidate, as a municipality reads them. */
+static void s_audit_about(it_t *it, const char *candidate, int *readable, int *erased)
+{
+    wz_client_t *a = it_audit_client(it, "gem-haarlem");
+    WzReply *r = it_audit_tail(a, 1000);
+    ck_assert_int_eq(r->code, IT_CODE(OK));
+    *readable = *erased = 0;
+    char key[IT_KEY_MAX];
+    it_key(it, key, ZKIJ, "audit");
+    for (size_t i = 0; i < r->audit->n_entries; i++) {
+        const WzAuditEntry *e = r->audit->entries[i];
+        if (e->erased) {
+            ck_assert_ptr_null(e->event);
+            (*erased)++;
+        } else if (e->event && e->event->payload_case == IT_EV(CANDIDATE_REGISTERED) &&
+                   !strcmp(e->event->candidate_registered->candidate->id, candidate)) {
+            ck_assert_str_eq(e->event->candidate_registered->candidate->park_reason,
+                             "opgenomen, " CANARY);
+            (*readable)++;
+        }
+    }
+    WZ_FREE_UNPACKED(r);
+    wz_client_destroy(&a);
+}
+
+START_TEST(test_erasure)
+{
+    it_t it;
+    it_open(&it, NO_EXPIRY);
+    wz_client_t *kam = it_client(&it, "ribw-kam");
+    it_candidate_t c = it_candidate("kam-0980");
+    WzHousehold h = WOONZORG__V1__HOUSEHOLD__INIT;
+    h.adults = 1;
+    WzDate until = WOONZORG__V1__DATE__INIT;
+    until.year = 2099;
+    until.month = 1;
+    until.day = 1;
+    WzCandidate cand = WOONZORG__V1__CANDIDATE__INIT;
+    cand.id = (char *)c.id;
+    cand.municipality = (char *)c.municipality;
+    cand.group = (char *)c.group;
+    cand.household = &h;
+    cand.age_band = c.age_band;
+    cand.income_class = c.income;
+    cand.consent = true;
+    cand.parked_until = &until;
+    cand.park_reason = "opgenomen, " CANARY;
+    WzRequest req = WOONZORG__V1__REQUEST__INIT;
+    req.body_case = WOONZORG__V1__REQUEST__BODY_REGISTER_CANDIDATE;
+    req.register_candidate = &cand;
+    WzReply *r = it_send(kam, &req);
+    it_ok(&r);
+    static const int registered[] = {IT_EV(CANDIDATE_REGISTERED)};
+    it_wait_audit_order(&it, "gem-haarlem", registered, 1);
+
+    /* Sealed in Redis, readable through audit while the key exists. */
+    ck_assert(it_exists(&it, ZKIJ, "audit:key:kam-0980"));
+    s_not_in_audit(&it, CANARY);
+    int readable = 0, erased = 0;
+    s_audit_about(&it, "kam-0980", &readable, &erased);
+    ck_assert_int_eq(readable, 1);
+    ck_assert_int_eq(erased, 0);
+
+    /* Consent withdrawn: an update without consent. The key goes. */
+    cand.consent = false;
+    r = it_send(kam, &req);
+    it_ok(&r);
+    int64_t deadline = wz_mono_ms() + IT_WAIT_MS;
+    while (it_exists(&it, ZKIJ, "audit:key:kam-0980")) {
+        ck_assert_msg(wz_mono_ms() < deadline, "the candidate key was not destroyed");
+        zmq_poll(NULL, 0, 50);
+    }
+    s_audit_about(&it, "kam-0980", &readable, &erased);
+    ck_assert_int_eq(readable, 0);
+    ck_assert_int_ge(erased, 2); /* the registration and the update */
+
+    /* The chain still verifies, entries and hashes untouched. */
+    char out[4096], log[700];
+    snprintf(log, sizeof log, "%s/verify.out", wz_testenv_dir(it.env));
+    char *argv[] = {WZ_BUILD_DIR "/wzctl",
+                    "-c",
+                    (char *)wz_testenv_config(it.env),
+                    "audit",
+                    "verify",
+                    "--region",
+                    ZKIJ,
+                    NULL};
+    pid_t pid = wz_test_spawn(argv, log);
+    int status = wz_test_wait(pid, 60000);
+    FILE *f = fopen(log, "r");
+    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, "intact"),
+                  "verify after erasure: %s", out);
+
+    wz_client_destroy(&kam);
     it_close(&it);
 }
 END_TEST
@@ -140,6 +275,7 @@ int main(void)
     TCase *tc = tcase_create("canary");
     tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
     tcase_add_test(tc, test_canary_nowhere);
+    tcase_add_test(tc, test_erasure);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -418,6 +418,9 @@ void wzctl_print_audit(FILE *out, const WzAuditPage *page)
                 a->event ? s_or(a->event->actor, "-") : "-");
         if (a->event)
             s_event(out, a->event, "    ");
+        else if (a->erased)
+            fprintf(out, "%s (erased: the candidate's data was destroyed)\n",
+                    s_or(a->source, "-"));
         else
             fprintf(out, "%s\n", s_or(a->source, "-"));
     }
