@@ -11,6 +11,7 @@
 #include "wz_dashboard.h"
 #include "wz_http.h"
 #include "wz_report.h"
+#include "wz_shred.h"
 #include "wz_store.h"
 #include "wz_util.h"
 
@@ -30,13 +31,9 @@ static const redisReply *s_field(const redisReply *fields, const char *name)
     return NULL;
 }
 
-/* Feeds region's chain into report. 0, or -1 when Redis failed. The read is
- * on the loop thread, in batches, with the store's command timeout. */
-static int s_load(wz_runtime_t *rt, const char *region, wz_report_t *report)
+static int s_load_with(wz_runtime_t *rt, wz_shred_t *shred, const char *key, const char *region,
+                       char *start, wz_report_t *report)
 {
-    char key[256], start[48] = "-";
-    if (wz_store_key(rt->store, key, sizeof key, region, "audit") != 0)
-        return -1;
     for (;;) {
         redisReply *r = wz_store_cmd(rt->store, "XRANGE %s %s + COUNT %d", key, start, BATCH);
         if (!r)
@@ -47,9 +44,16 @@ static int s_load(wz_runtime_t *rt, const char *region, wz_report_t *report)
             if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
                 e->element[0]->type != REDIS_REPLY_STRING)
                 continue;
-            snprintf(start, sizeof start, "(%s", e->element[0]->str);
+            snprintf(start, 48, "(%s", e->element[0]->str);
             const redisReply *ev = s_field(e->element[1], "e");
-            if (ev && wz_report_add_bytes(report, (const uint8_t *)ev->str, ev->len) != 0) {
+            uint8_t *bytes = NULL;
+            size_t n = 0;
+            int got = ev ? wz_shred_read(shred, rt->store, region, (const uint8_t *)ev->str,
+                                         ev->len, &bytes, &n)
+                         : 1;
+            int rc = got < 0 ? -1 : got == 0 ? wz_report_add_bytes(report, bytes, n) : 0;
+            free(bytes);
+            if (rc != 0) {
                 freeReplyObject(r);
                 return -1;
             }
@@ -58,6 +62,21 @@ static int s_load(wz_runtime_t *rt, const char *region, wz_report_t *report)
         if (rows < BATCH)
             return 0;
     }
+}
+
+/* Feeds region's chain into report. 0, or -1 when Redis failed. The read is
+ * on the loop thread, in batches, with the store's command timeout. */
+static int s_load(wz_runtime_t *rt, const char *region, wz_report_t *report)
+{
+    char key[256], start[48] = "-", err[512];
+    if (wz_store_key(rt->store, key, sizeof key, region, "audit") != 0)
+        return -1;
+    /* Sealed entries are counted while their candidate's key exists; an
+     * erased candidate's entries drop out of the figures. */
+    wz_shred_t *shred = wz_shred_new(rt->settings.keys_dir, false, err, sizeof err);
+    int rc = s_load_with(rt, shred, key, region, start, report);
+    wz_shred_destroy(&shred);
+    return rc;
 }
 
 static unsigned s_page(void *arg, const char *url, const char *region, char **body, size_t *len,

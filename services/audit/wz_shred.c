@@ -227,3 +227,27 @@ int wz_shred_open(wz_shred_t *self, const uint8_t *wrapped, size_t wlen, const u
     *plain_len = (size_t)n;
     return 0;
 }
+
+int wz_shred_read(wz_shred_t *self, wz_store_t *store, const char *region, const uint8_t *e,
+                  size_t len, uint8_t **out, size_t *outlen)
+{
+    char subject[WZ_SHRED_ID_MAX], key[512];
+    if (!wz_shred_sealed(e, len, subject)) {
+        *out = malloc(len ? len : 1);
+        if (!*out)
+            return -1;
+        memcpy(*out, e, len);
+        *outlen = len;
+        return 0;
+    }
+    if (!self || wz_store_key(store, key, sizeof key, region, "audit:key:%s", subject) != 0)
+        return 1;
+    uint8_t *wrapped = NULL;
+    size_t wlen = 0;
+    int found = wz_store_get_bytes(store, key, &wrapped, &wlen);
+    if (found < 0)
+        return -1;
+    int rc = found == 1 && wz_shred_open(self, wrapped, wlen, e, len, out, outlen) == 0 ? 0 : 1;
+    free(wrapped);
+    return rc;
+}

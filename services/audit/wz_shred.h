@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "wz_proto.h"
+#include "wz_store.h"
 
 #define WZ_SHRED_KEY_NAME "audit-data"
 #define WZ_SHRED_ID_MAX 128
@@ -47,5 +48,13 @@ bool wz_shred_sealed(const uint8_t *e, size_t len, char subject[WZ_SHRED_ID_MAX]
  * key or the data does not fit (altered). */
 int wz_shred_open(wz_shred_t *self, const uint8_t *wrapped, size_t wlen, const uint8_t *e,
                   size_t len, uint8_t **plain, size_t *plain_len);
+
+/* An audit entry's event bytes for reading: a plain entry as it is, a
+ * sealed one opened with its candidate's key from store (self may be NULL:
+ * then sealed entries count as unreadable). 0 with *out (malloc'd) and
+ * *outlen; 1 when it is sealed and cannot be read (erased); -1 when Redis
+ * failed or memory ran out. */
+int wz_shred_read(wz_shred_t *self, wz_store_t *store, const char *region, const uint8_t *e,
+                  size_t len, uint8_t **out, size_t *outlen);
 
 #endif

@@ -11,6 +11,7 @@
 #include "wz_acl.h"
 #include "wz_audit.h"
 #include "wz_chain.h"
+#include "wz_shred.h"
 #include "wz_policy.h"
 #include "wz_settings.h"
 #include "wz_store.h"
@@ -291,6 +292,8 @@ int wzctl_report_redis(const wzctl_args_t *a, wz_report_t *report)
     wz_store_t *store = rc == 0 ? s_store(&c) : NULL;
     if (rc == 0 && !store)
         rc = WZCTL_EXIT_TIMEOUT;
+    char err[512];
+    wz_shred_t *shred = rc == 0 ? wz_shred_new(c.settings.keys_dir, false, err, sizeof err) : NULL;
     for (size_t i = 0; rc == 0 && i < c.n_regions; i++) {
         char key[KEY_MAX], start[48] = "-";
         if (wz_store_key(store, key, sizeof key, c.regions[i], "audit") != 0) {
@@ -312,16 +315,25 @@ int wzctl_report_redis(const wzctl_args_t *a, wz_report_t *report)
                     continue;
                 snprintf(start, sizeof start, "(%s", e->element[0]->str);
                 const redisReply *ev = s_field(e->element[1], "e");
-                if (ev && wz_report_add_bytes(report, (const uint8_t *)ev->str, ev->len) != 0) {
-                    fprintf(stderr, "wzctl: out of memory\n");
+                uint8_t *bytes = NULL;
+                size_t n = 0;
+                /* Sealed entries open with the audit data key where this
+                 * operator can read it; erased ones drop out. */
+                int got = ev ? wz_shred_read(shred, store, c.regions[i],
+                                             (const uint8_t *)ev->str, ev->len, &bytes, &n)
+                             : 1;
+                if (got < 0 || (got == 0 && wz_report_add_bytes(report, bytes, n) != 0)) {
+                    fprintf(stderr, "wzctl: redis or memory failed while reading the chain\n");
                     rc = WZCTL_EXIT_USAGE;
                 }
+                free(bytes);
             }
             freeReplyObject(r);
             if (rows < BATCH)
                 break;
         }
     }
+    wz_shred_destroy(&shred);
     wz_store_destroy(&store);
     s_ctx_fini(&c);
     return rc;
