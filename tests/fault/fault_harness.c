@@ -34,6 +34,7 @@
 #include "wz_codec.h"
 #include "wz_mailbox.h"
 #include "wz_policy.h"
+#include "wz_shred.h"
 #include "wz_store.h"
 #include "wz_testenv.h"
 #include "wz_util.h"
@@ -157,6 +158,7 @@ typedef struct {
     const wz_settings_t *settings;
     wz_store_t *store;
     wz_policy_t *policy;
+    wz_shred_t *shred; /* opens sealed audit entries; made once the audit service made its key */
     void *ctx;
     h_party_t parties[N_PARTIES];
     h_vacancy_t *vacancies;
@@ -819,8 +821,20 @@ static uint64_t h_get_u64(h_t *h, const char *key)
 /* The (sequence, event) pairs of a stream, decoded. */
 typedef void (*h_entry_fn)(h_t *h, void *arg, uint64_t seq, const WzEvent *ev, const char *raw,
                            size_t raw_len);
+static void h_each_entry_in(h_t *h, const char *key, const char *field, wz_shred_t *shred,
+                            const char *region, h_entry_fn fn, void *arg);
 
+/* Reads the entries of key; those of an audit chain (shred set, region
+ * given) through wz_shred_read, as every reader of the chain must: a sealed
+ * entry is opened with its candidate's key, and one that cannot be opened
+ * (its key erased) is handed on as unreadable (ev NULL). */
 static void h_each_entry(h_t *h, const char *key, const char *field, h_entry_fn fn, void *arg)
+{
+    h_each_entry_in(h, key, field, NULL, NULL, fn, arg);
+}
+
+static void h_each_entry_in(h_t *h, const char *key, const char *field, wz_shred_t *shred,
+                            const char *region, h_entry_fn fn, void *arg)
 {
     uint64_t from = 0;
     for (;;) {
@@ -837,7 +851,19 @@ static void h_each_entry(h_t *h, const char *key, const char *field, h_entry_fn 
                     data = e->element[1]->element[j + 1]->str;
                     len = e->element[1]->element[j + 1]->len;
                 }
-            WzEvent *ev = data ? wz_event_unpack((const uint8_t *)data, len) : NULL;
+            WzEvent *ev = NULL;
+            if (data && shred) {
+                uint8_t *plain = NULL;
+                size_t plain_len = 0;
+                int got = wz_shred_read(shred, h->store, region, (const uint8_t *)data, len, &plain,
+                                        &plain_len);
+                ck_assert_msg(got >= 0, "redis: %s", wz_store_errstr(h->store));
+                if (got == 0)
+                    ev = wz_event_unpack(plain, plain_len);
+                free(plain);
+            } else if (data) {
+                ev = wz_event_unpack((const uint8_t *)data, len);
+            }
             fn(h, arg, from, ev, data, len);
             WZ_FREE_UNPACKED(ev);
         }
@@ -1041,6 +1067,11 @@ static h_result_t h_check(h_t *h)
     memset(&scan, 0, sizeof scan);
     scan.res = &res;
     char key[KEY_MAX];
+    if (!h->shred) {
+        char err[512];
+        h->shred = wz_shred_new(h->settings->keys_dir, false, err, sizeof err);
+        ck_assert_msg(h->shred != NULL, "%s", err);
+    }
     int64_t now = wz_now_ms();
     for (int r = 0; r < 2; r++) {
         const char *region = s_regions[r];
@@ -1055,7 +1086,7 @@ static h_result_t h_check(h_t *h)
                       why);
         wz_store_key(h->store, key, sizeof key, region, "audit");
         scan.stream = "audit";
-        h_each_entry(h, key, "e", h_on_chain_entry, &scan);
+        h_each_entry_in(h, key, "e", h->shred, region, h_on_chain_entry, &scan);
         static const char *const producers[] = {"intake", "matching", "notification"};
         for (int p = 0; p < 3; p++) {
             wz_store_key(h->store, key, sizeof key, region, "stream:%s", producers[p]);
@@ -1187,6 +1218,27 @@ static int h_wzctl(h_t *h, const char *args, char *out, size_t outlen)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+typedef struct {
+    uint64_t seq;
+    const char *const *consumers;
+    int n[3];
+} h_noted_t;
+
+/* Counts the chain's EventDeadLettered entries for the poison, per consumer. */
+static void h_on_dead_lettered(h_t *h, void *arg, uint64_t seq, const WzEvent *ev,
+                               const char *raw, size_t raw_len)
+{
+    (void)h;
+    (void)seq;
+    (void)raw;
+    (void)raw_len;
+    h_noted_t *noted = arg;
+    if (ev && ev->payload_case == EV(EVENT_DEAD_LETTERED) &&
+        ev->event_dead_lettered->seq == noted->seq)
+        for (int c = 0; c < 3; c++)
+            noted->n[c] += strcmp(ev->event_dead_lettered->consumer, noted->consumers[c]) == 0;
+}
+
 /* The poison: set aside once by each consumer, with its audit entry; the
  * rest flowed (the general checks); wzctl lists it and a replay request is
  * used up while the unreadable letter stays. */
@@ -1206,27 +1258,11 @@ static void h_check_poison(h_t *h, h_result_t *res)
     /* One EventDeadLettered per consumer in the audit chain. */
     char key[KEY_MAX];
     wz_store_key(h->store, key, sizeof key, "zkij", "audit");
-    redisReply *r = wz_store_cmd(h->store, "XRANGE %s - +", key);
-    ck_assert_ptr_nonnull(r);
-    int noted[3] = {0};
-    for (size_t i = 0; i < r->elements; i++) {
-        redisReply *f = r->element[i]->element[1];
-        for (size_t j = 0; j + 1 < f->elements; j += 2) {
-            if (strcmp(f->element[j]->str, "e") != 0)
-                continue;
-            WzEvent *ev = wz_event_unpack((const uint8_t *)f->element[j + 1]->str,
-                                          f->element[j + 1]->len);
-            if (ev && ev->payload_case == EV(EVENT_DEAD_LETTERED) &&
-                ev->event_dead_lettered->seq == h->poison_seq)
-                for (int c = 0; c < 3; c++)
-                    noted[c] += strcmp(ev->event_dead_lettered->consumer, consumers[c]) == 0;
-            WZ_FREE_UNPACKED(ev);
-        }
-    }
-    freeReplyObject(r);
+    h_noted_t noted = {h->poison_seq, consumers, {0}};
+    h_each_entry_in(h, key, "e", h->shred, "zkij", h_on_dead_lettered, &noted);
     for (int c = 0; c < 3; c++)
-        if (noted[c] != 1)
-            h_problem(res, &res->lost, "audit holds %d entries for %s's dead letter", noted[c],
+        if (noted.n[c] != 1)
+            h_problem(res, &res->lost, "audit holds %d entries for %s's dead letter", noted.n[c],
                       consumers[c]);
     char out[8192], args[256], want[128];
     ck_assert_int_eq(h_wzctl(h, "dead-letters list", out, sizeof out), 0);
@@ -1292,6 +1328,7 @@ static void h_close(h_t *h)
     else
         wz_testenv_destroy(&h->env);
     wz_policy_destroy(&h->policy);
+    wz_shred_destroy(&h->shred);
     free(h->vacancies);
     free(h->signs);
     h_set_free(&h->announced);
