@@ -18,6 +18,7 @@
 #include "wz_chain.h"
 #include "wz_shred.h"
 #include "wz_codec.h"
+#include "wz_minimise.h"
 #include "wz_util.h"
 #include "wz_zap.h"
 
@@ -675,6 +676,11 @@ int wz_audit_handle(wz_audit_t *self, const char *party_id, const void *data, si
         r.code = CODE(UNAVAILABLE);
         snprintf(message, sizeof message, "storage is unavailable; retry later");
     } else {
+        /* The chain holds whole events; the reader sees its view of them
+         * (the hashes are over the whole events: `wzctl audit verify` checks
+         * the chain, not a tail). */
+        for (size_t i = 0; i < page.n; i++)
+            wz_minimise_event(page.entries[i].event, party);
         r.result_case = WOONZORG__V1__REPLY__RESULT_AUDIT;
         r.audit = &page.page;
         snprintf(message, sizeof message, "%zu audit entries of %s", page.n, party->region);

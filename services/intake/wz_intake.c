@@ -15,6 +15,7 @@
 
 #include "wz_calendar.h"
 #include "wz_codec.h"
+#include "wz_minimise.h"
 #include "wz_util.h"
 #include "wz_validate.h"
 #include "wz_zap.h"
@@ -777,6 +778,7 @@ static int s_status_candidate(wz_intake_t *self, const s_ctx_t *c, const char *i
     }
     if (s_load(self, NULL, mkey, &woonzorg__v1__candidate__descriptor, &m) < 0) goto out;
     if (m && cand->state != CSTATE(WITHDRAWN)) cand->state = m->state;
+    wz_minimise_candidate(cand, p);
     s_ok(o, id, "candidate %s is %s", id, s_candidate_state(cand->state));
     o->reply.result_case = WOONZORG__V1__REPLY__RESULT_CANDIDATE;
     o->reply.candidate = cand;
@@ -807,6 +809,7 @@ static int s_status_proposal(wz_intake_t *self, const s_ctx_t *c, const char *id
         return s_fail(o, CODE(FORBIDDEN), "status.id", "proposal %s is not visible to %s", id,
                       p->id);
     }
+    wz_minimise_proposal(prop, p, false);
     s_ok(o, id, "proposal %s is %s", id, s_proposal_state(prop->state));
     o->reply.result_case = WOONZORG__V1__REPLY__RESULT_PROPOSAL;
     o->reply.proposal = prop;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "wz_codec.h"
+#include "wz_minimise.h"
 #include "wz_util.h"
 
 #define KEY_MAX 256
@@ -338,12 +339,17 @@ int wz_mailbox_append(wz_mailbox_t *self, wz_txn_t *txn, const WzEvent *ev)
         if (wz_txn_watch(txn, key) != 0 || s_last_seq(self, party, key, &last) != 0)
             return -1;
         uint64_t seq = last + 1;
+        /* Each party's mailbox holds only what it may see (wz_minimise). */
+        WzEvent *view = wz_minimise_copy(ev, party);
+        if (!view)
+            return -1;
         WzDelivery d = WOONZORG__V1__DELIVERY__INIT;
         d.seq = seq;
         d.reason = (char *)to[i].reason;
-        d.event = (WzEvent *)ev; /* only read by the packer */
+        d.event = view;
         size_t len = 0;
         uint8_t *bytes = wz_codec_pack(&d.base, &len);
+        WZ_FREE_UNPACKED(view);
         if (!bytes)
             return -1;
         int rc = wz_txn_cmd(txn, "XADD %s %" PRIu64 "-0 d %b", key, seq, bytes, len);

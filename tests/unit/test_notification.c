@@ -520,15 +520,26 @@ START_TEST(test_proposal_reaches_its_parties)
     ck_assert_int_eq(d->event->payload_case, PAYLOAD(PROPOSAL_CREATED));
     ck_assert_str_eq(d->event->proposal_created->proposal->id, "v1/1");
     ck_assert_str_eq(d->event->id, "matching:zkij:1");
+    ck_assert_str_eq(d->event->proposal_created->proposal->candidate_id, "c-17");
+    ck_assert_uint_eq(d->event->proposal_created->proposal->explanation->rank, 1);
     WZ_FREE_UNPACKED(d);
+    /* Each mailbox holds its recipient's view (wz_minimise): the corporation
+     * learns of the offer, not whom it went to, nor the explanation's counts. */
     d = s_expect(corp, 1, "information");
-    /* The corporation sees the pseudonym and the counts of the explanation. */
+    ck_assert_str_eq(d->event->proposal_created->proposal->candidate_id, "");
+    ck_assert_uint_eq(d->event->proposal_created->proposal->explanation->eligible, 0);
+    ck_assert_str_eq(d->event->proposal_created->proposal->id, "v1/1");
+    WZ_FREE_UNPACKED(d);
+    /* The candidate's municipality sees its own candidate and the counts;
+     * the vacancy's municipality the counts only. */
+    d = s_expect(haarlem, 1, "information");
     ck_assert_str_eq(d->event->proposal_created->proposal->candidate_id, "c-17");
     ck_assert_uint_eq(d->event->proposal_created->proposal->explanation->eligible, 2);
-    WZ_FREE_UNPACKED(d);
-    d = s_expect(haarlem, 1, "information");
+    ck_assert_uint_eq(d->event->proposal_created->proposal->explanation->rank, 0);
     WZ_FREE_UNPACKED(d);
     d = s_expect(velsen, 1, "information");
+    ck_assert_str_eq(d->event->proposal_created->proposal->candidate_id, "");
+    ck_assert_uint_eq(d->event->proposal_created->proposal->explanation->eligible, 2);
     WZ_FREE_UNPACKED(d);
     ck_assert_ptr_null(s_next(dock, 300));
     ck_assert_int_eq(s_xlen("dock"), 0);
