@@ -5,12 +5,14 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <zmq.h>
 
 #include "wz_codec.h"
 #include "wz_dead.h"
 #include "wz_util.h"
+#include "wz_zap.h"
 
 #define REGION_MAX 64
 #define NAME_MAX_ 32
@@ -81,6 +83,18 @@ wz_pub_t *wz_pub_new(void *ctx, wz_store_t *store, const char *service, const ch
 wz_pub_t *wz_pub_new_hwm(void *ctx, wz_store_t *store, const char *service, const char *endpoint,
                          int hwm, int buffer_bytes, wz_log_t *log)
 {
+    return wz_pub_new_curve(ctx, store, service, endpoint, hwm, buffer_bytes, NULL, log);
+}
+
+void *wz_pub_socket(wz_pub_t *self)
+{
+    return self->socket;
+}
+
+wz_pub_t *wz_pub_new_curve(void *ctx, wz_store_t *store, const char *service,
+                           const char *endpoint, int hwm, int buffer_bytes,
+                           const wz_keypair_t *curve, wz_log_t *log)
+{
     wz_pub_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
@@ -101,6 +115,11 @@ wz_pub_t *wz_pub_new_hwm(void *ctx, wz_store_t *store, const char *service, cons
         zmq_setsockopt(self->socket, ZMQ_SNDHWM, &hwm, sizeof hwm);
     if (buffer_bytes > 0)
         zmq_setsockopt(self->socket, ZMQ_SNDBUF, &buffer_bytes, sizeof buffer_bytes);
+    if (curve && wz_zap_internal_server(self->socket, curve) != 0) {
+        wz_log(log, WZ_LOG_ERROR, "cannot make the publisher a CURVE server", "endpoint", endpoint,
+               "error", zmq_strerror(errno), NULL);
+        goto fail;
+    }
     if (zmq_bind(self->socket, endpoint) != 0) {
         wz_log(log, WZ_LOG_ERROR, "cannot bind publisher", "endpoint", endpoint, "error",
                zmq_strerror(errno), NULL);
@@ -360,7 +379,19 @@ struct wz_sub_t {
     wz_sub_dead_fn dead_fn;
     void *dead_arg;
     volatile sig_atomic_t *stop;
+    bool curve;
+    wz_keypair_t own;           /* curve: the consumer's key pair */
+    char keys_dir[512];         /* curve: where <producer>.pub is */
 };
+
+int wz_sub_set_curve(wz_sub_t *self, const wz_keypair_t *own, const char *keys_dir)
+{
+    if (wz_strlcpy(self->keys_dir, keys_dir, sizeof self->keys_dir) != 0)
+        return -1;
+    self->own = *own;
+    self->curve = true;
+    return 0;
+}
 
 void wz_sub_set_metrics(wz_sub_t *self, wz_metrics_t *metrics)
 {
@@ -443,6 +474,7 @@ void wz_sub_destroy(wz_sub_t **self_p)
     if (!self_p || !*self_p)
         return;
     wz_sub_t *self = *self_p;
+    sodium_memzero(&self->own, sizeof self->own);
     for (size_t i = 0; i < self->n_follows; i++) {
         if (self->follows[i].socket)
             zmq_close(self->follows[i].socket);
@@ -478,6 +510,19 @@ int wz_sub_follow(wz_sub_t *self, const char *producer, const char *endpoint,
         zmq_setsockopt(f->socket, ZMQ_RCVHWM, &self->hwm, sizeof self->hwm);
     if (self->buffer > 0)
         zmq_setsockopt(f->socket, ZMQ_RCVBUF, &self->buffer, sizeof self->buffer);
+    if (self->curve) {
+        char server[WZ_KEY_Z85_LEN + 1], err[256];
+        if (wz_keys_read_public(self->keys_dir, producer, server, err, sizeof err) != 0) {
+            wz_log(self->log, WZ_LOG_ERROR, "cannot read the producer's public key", "producer",
+                   producer, "error", err, NULL);
+            goto fail;
+        }
+        if (wz_zap_client(f->socket, &self->own, server) != 0) {
+            wz_log(self->log, WZ_LOG_ERROR, "cannot make the subscriber a CURVE client",
+                   "producer", producer, "error", zmq_strerror(errno), NULL);
+            goto fail;
+        }
+    }
     for (size_t i = 0; i < n_regions; i++) {
         char topic[NAME_MAX_ + REGION_MAX + 4];
         int len = snprintf(topic, sizeof topic, "%s/%s/", producer, regions[i]);

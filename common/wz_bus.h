@@ -23,6 +23,7 @@
  * bounded by max_message_bytes), far below what would hurt. */
 #define WZ_BUS_MAX_MESSAGE (4 * 1024 * 1024)
 
+#include "wz_keys.h"
 #include "wz_log.h"
 #include "wz_loop.h"
 #include "wz_metrics.h"
@@ -40,6 +41,15 @@ void wz_pub_destroy(wz_pub_t **self_p);
  * queue drops publications, which consumers recover from Redis. */
 wz_pub_t *wz_pub_new_hwm(void *ctx, wz_store_t *store, const char *service, const char *endpoint,
                          int hwm, int buffer_bytes, wz_log_t *log);
+/* The same as a CURVE server (curve not NULL: the service's key pair,
+ * copied into the socket) in the internal ZAP domain: only keys the
+ * process's ZAP handler allows (wz_zap_allow_service) may subscribe. A ZAP
+ * handler must run in ctx before. */
+wz_pub_t *wz_pub_new_curve(void *ctx, wz_store_t *store, const char *service,
+                           const char *endpoint, int hwm, int buffer_bytes,
+                           const wz_keypair_t *curve, wz_log_t *log);
+/* The PUB socket, for a monitor of its handshakes (borrowed). */
+void *wz_pub_socket(wz_pub_t *self);
 const char *wz_pub_service(const wz_pub_t *self);
 /* How long queued publications may still leave when the socket closes. */
 void wz_pub_set_linger(wz_pub_t *self, int linger_ms);
@@ -98,6 +108,10 @@ void wz_sub_destroy(wz_sub_t **self_p);
  * receive buffer) of the SUB sockets created from now on (call before
  * wz_sub_follow). */
 void wz_sub_set_hwm(wz_sub_t *self, int hwm, int buffer_bytes);
+/* Makes the SUB sockets created from now on CURVE clients with the
+ * consumer's key pair (copied), each of its producer's public key
+ * <keys_dir>/<producer>.pub (call before wz_sub_follow). 0 or -1. */
+int wz_sub_set_curve(wz_sub_t *self, const wz_keypair_t *own, const char *keys_dir);
 /* How many gaps (missed publications) and catch-ups from Redis this
  * consumer went through; for logs and tests. */
 uint64_t wz_sub_gaps(const wz_sub_t *self);

@@ -44,6 +44,10 @@ static const s_family_t s_families[] = {
     {WZ_M_HANDSHAKES, S_COUNTER, "result", NULL,
      "CURVE handshakes on the party endpoint: succeeded, or refused by the ZAP handler (auth), "
      "for the protocol (no CURVE, wrong server key) or otherwise."},
+    {WZ_M_EVENT_HANDSHAKES, S_COUNTER, "result", NULL,
+     "CURVE handshakes on this service's event publisher (internal_curve): succeeded, refused "
+     "by the ZAP handler (auth: not a service key), for the protocol (no CURVE, wrong server "
+     "key) or otherwise."},
 };
 #define N_FAMILIES (sizeof s_families / sizeof s_families[0])
 

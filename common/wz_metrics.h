@@ -34,6 +34,7 @@ typedef struct wz_metrics_t wz_metrics_t;
 #define WZ_M_POLICY_RELOADS "wz_policy_reloads_total"        /* {result} */
 #define WZ_M_READY "wz_ready"                                /* {} 1 when /readyz says ready */
 #define WZ_M_HANDSHAKES "wz_handshakes_total" /* {result}: succeeded, auth, protocol, other */
+#define WZ_M_EVENT_HANDSHAKES "wz_event_handshakes_total" /* {result}, on the event PUB */
 
 /* Called at the start of every rendering to refresh gauges that are cheaper
  * to read than to track (mailbox depths); arg is the collector's own. */

@@ -22,6 +22,7 @@ struct wz_monitor_t {
     wz_log_t *log;
     wz_monitor_counts_t counts;
     wz_metrics_t *metrics;
+    const char *metric; /* the counter family; WZ_M_HANDSHAKES unless set */
     wz_monitor_fn forward;
     void *forward_arg;
 };
@@ -94,7 +95,7 @@ static int s_read_one(wz_monitor_t *self)
     switch (event) {
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
         self->counts.succeeded++;
-        wz_metrics_add(self->metrics, WZ_M_HANDSHAKES, "succeeded", NULL, 1);
+        wz_metrics_add(self->metrics, self->metric ? self->metric : WZ_M_HANDSHAKES, "succeeded", NULL, 1);
         return 0;
     case ZMQ_EVENT_DISCONNECTED:
         return 0;
@@ -113,13 +114,19 @@ static int s_read_one(wz_monitor_t *self)
     }
     /* For auth the value is the ZAP status code; for protocol the
      * ZMQ_PROTOCOL_ERROR_* code (e.g. a client that speaks no CURVE). */
-    wz_metrics_add(self->metrics, WZ_M_HANDSHAKES, kind, NULL, 1);
+    wz_metrics_add(self->metrics, self->metric ? self->metric : WZ_M_HANDSHAKES, kind, NULL, 1);
     char v[16], t[24];
     snprintf(v, sizeof v, "%u", (unsigned)value);
     snprintf(t, sizeof t, "%lu", total);
     wz_log(self->log, WZ_LOG_WARN, "handshake failed", "endpoint", self->name, "kind", kind, "code",
            v, "count", t, "peer", addr, NULL);
     return 0;
+}
+
+void wz_monitor_metrics_as(wz_monitor_t *self, wz_metrics_t *metrics, const char *family)
+{
+    self->metrics = metrics;
+    self->metric = family;
 }
 
 void wz_monitor_metrics(wz_monitor_t *self, wz_metrics_t *metrics)

@@ -42,6 +42,8 @@ void wz_monitor_forward(wz_monitor_t *self, wz_monitor_fn fn, void *arg);
 int wz_monitor_drain(wz_monitor_t *self);
 /* Counts handshakes in metrics (wz_handshakes_total) from now on; borrowed. */
 void wz_monitor_metrics(wz_monitor_t *self, wz_metrics_t *metrics);
+/* The same under another counter family (a WZ_M_* name, static). */
+void wz_monitor_metrics_as(wz_monitor_t *self, wz_metrics_t *metrics, const char *family);
 /* The counts so far. */
 void wz_monitor_counts(const wz_monitor_t *self, wz_monitor_counts_t *out);
 

@@ -146,10 +146,44 @@ int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv
     return 0;
 }
 
+/* The services whose keys may use the internal endpoints. */
+static const char *const s_services[] = {"intake", "matching", "notification", "audit"};
+
+/* The ZAP handler of the process, started once; with internal_curve it
+ * knows the services' public keys. 0 or -1 (logged). */
+static int s_zap(wz_runtime_t *rt)
+{
+    if (rt->zap)
+        return 0;
+    rt->zap = wz_zap_new(rt->ctx, rt->policy, rt->log);
+    if (!rt->zap)
+        return -1;
+    for (size_t i = 0; rt->settings.internal_curve && i < sizeof s_services / sizeof *s_services;
+         i++) {
+        char pub[WZ_KEY_Z85_LEN + 1], err[512];
+        if (wz_keys_read_public(rt->settings.keys_dir, s_services[i], pub, err, sizeof err) != 0 ||
+            wz_zap_allow_service(rt->zap, s_services[i], pub) != 0) {
+            wz_log(rt->log, WZ_LOG_ERROR, "internal_curve: cannot read a service's public key",
+                   "service", s_services[i], "error", err, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int wz_runtime_follow(wz_runtime_t *rt, wz_sub_t *sub)
 {
     if (rt->n_subs == sizeof rt->subs / sizeof rt->subs[0])
         return -1;
+    if (rt->settings.internal_curve) {
+        wz_keypair_t keys;
+        if (wz_runtime_server_keys(rt, &keys) != 0)
+            return -1;
+        int rc = wz_sub_set_curve(sub, &keys, rt->settings.keys_dir);
+        sodium_memzero(&keys, sizeof keys);
+        if (rc != 0)
+            return -1;
+    }
     wz_sub_set_metrics(sub, rt->metrics);
     /* The guarantees' settings (docs/guarantees.md), before any wz_sub_follow. */
     wz_sub_set_hwm(sub, rt->settings.pubsub_hwm, rt->settings.pubsub_buffer);
@@ -303,8 +337,7 @@ void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint)
         return NULL;
     /* The ZAP handler must run before a CURVE socket binds, or the socket
      * would encrypt but accept any client. */
-    rt->zap = wz_zap_new(rt->ctx, rt->policy, rt->log);
-    if (rt->zap)
+    if (s_zap(rt) == 0)
         rt->router =
             wz_server_router(rt->ctx, &keys, endpoint, rt->settings.max_message_bytes, rt->log);
     sodium_memzero(keys.secret_z85, sizeof keys.secret_z85);
@@ -331,8 +364,27 @@ static const struct {
 
 wz_pub_t *wz_runtime_publisher(wz_runtime_t *rt, const char *endpoint)
 {
-    rt->pub = wz_pub_new_hwm(rt->ctx, rt->store, rt->service, endpoint, rt->settings.pubsub_hwm,
-                             rt->settings.pubsub_buffer, rt->log);
+    if (rt->settings.internal_curve) {
+        /* The handler first: a CURVE server without one would take anyone. */
+        wz_keypair_t keys;
+        if (s_zap(rt) != 0 || wz_runtime_server_keys(rt, &keys) != 0)
+            return NULL;
+        rt->pub = wz_pub_new_curve(rt->ctx, rt->store, rt->service, endpoint,
+                                   rt->settings.pubsub_hwm, rt->settings.pubsub_buffer, &keys,
+                                   rt->log);
+        sodium_memzero(&keys, sizeof keys);
+        if (!rt->pub)
+            return NULL;
+        char name[64];
+        snprintf(name, sizeof name, "%s events", rt->service);
+        rt->pub_monitor = wz_monitor_new(rt->ctx, wz_pub_socket(rt->pub), name, rt->log);
+        if (!rt->pub_monitor || wz_monitor_attach(rt->pub_monitor, rt->loop) != 0)
+            return NULL;
+        wz_monitor_metrics_as(rt->pub_monitor, rt->metrics, WZ_M_EVENT_HANDSHAKES);
+    } else {
+        rt->pub = wz_pub_new_hwm(rt->ctx, rt->store, rt->service, endpoint,
+                                 rt->settings.pubsub_hwm, rt->settings.pubsub_buffer, rt->log);
+    }
     if (!rt->pub)
         return NULL;
     wz_pub_set_metrics(rt->pub, rt->metrics);
@@ -373,6 +425,7 @@ void wz_runtime_fini(wz_runtime_t *rt)
         s_reload_for_handler = NULL;
     }
     wz_http_destroy(&rt->http);
+    wz_monitor_destroy(&rt->pub_monitor);
     wz_pub_destroy(&rt->pub);
     wz_monitor_destroy(&rt->monitor);
     if (rt->router) {

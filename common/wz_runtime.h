@@ -40,6 +40,7 @@ typedef struct {
     void *router;             /* set by wz_runtime_serve */
     wz_monitor_t *monitor;    /* set by wz_runtime_serve: the router's handshakes */
     wz_pub_t *pub;            /* set by wz_runtime_publisher */
+    wz_monitor_t *pub_monitor; /* internal_curve: the publisher's handshakes */
     wz_metrics_t *metrics;    /* this process's counters, shown on /metrics */
     wz_http_t *http;          /* health and metrics port; NULL when turned off */
     volatile sig_atomic_t reload; /* set by SIGHUP, handled by a timer on the loop */
@@ -70,12 +71,17 @@ int wz_runtime_init(wz_runtime_t *rt, const char *service, int argc, char **argv
  * logged and counted). Owned by rt. Returns the router, or NULL (logged). */
 void *wz_runtime_serve(wz_runtime_t *rt, const char *endpoint);
 /* Creates the service's event producer on endpoint for every region, with a
- * heartbeat timer on the loop. Owned by rt. NULL on failure (logged). */
+ * heartbeat timer on the loop. With internal_curve the PUB is a CURVE server
+ * (the service's key pair) that lets only the services' keys subscribe
+ * (<keys_dir>/{intake,matching,notification,audit}.pub), and its
+ * handshakes are counted (wz_event_handshakes_total) and refusals logged.
+ * Owned by rt. NULL on failure (logged). */
 wz_pub_t *wz_runtime_publisher(wz_runtime_t *rt, const char *endpoint);
 /* Makes sub count its events in rt's metrics and adds "streams" (every
  * producer heard from within 3 heartbeats, every cursor caught up) to the
  * readiness checks; applies the PUB/SUB high-water mark, dead-letter attempts
- * and the stop flag of rt. Call before wz_sub_follow. 0 or -1. */
+ * and the stop flag of rt, and with internal_curve makes its SUBs CURVE
+ * clients with the service's key pair. Call before wz_sub_follow. 0 or -1. */
 int wz_runtime_follow(wz_runtime_t *rt, wz_sub_t *sub);
 /* Asks for fn(arg, new policy) on every applied policy reload (at most
  * WZ_RUNTIME_MAX_RELOAD). Modules that only look up parties need none: a

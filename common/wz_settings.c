@@ -33,6 +33,7 @@ static const wz_cfg_field_t s_fields[] = {
     {"pubsub_buffer", WZ_CFG_INT, I(pubsub_buffer), "0", 0, 64 * 1024 * 1024},
     {"dead_letter_attempts", WZ_CFG_INT, I(dead_letter_attempts), "5", 1, 1000},
     {"trim_interval_ms", WZ_CFG_INT, I(trim_interval_ms), "60000", 0, 86400000},
+    {"internal_curve", WZ_CFG_BOOL, I(internal_curve), "false", 0, 0},
     {"intake.endpoint", WZ_CFG_STRING, S(intake.endpoint), "tcp://127.0.0.1:7701", 0, 0},
     {"intake.publish", WZ_CFG_STRING, S(intake.publish), "tcp://127.0.0.1:7702", 0, 0},
     {"intake.http", WZ_CFG_STRING, S(intake.http), "127.0.0.1:7709", 0, 0},

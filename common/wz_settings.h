@@ -35,6 +35,7 @@ typedef struct {
     int pubsub_buffer;      /* their kernel socket buffers in bytes; 0: the OS default */
     int dead_letter_attempts; /* failed tries (Redis reachable) before an event is set aside */
     int trim_interval_ms;   /* producers trim their outbox this often; 0: never */
+    int internal_curve;     /* event PUB/SUB between services over CURVE, service keys only */
     struct {
         char endpoint[WZ_ENDPOINT_MAX]; /* ROUTER for party requests (CURVE) */
         char publish[WZ_ENDPOINT_MAX];  /* PUB of intake's events */

@@ -32,6 +32,14 @@ struct wz_zap_t {
     pthread_t thread;
     bool running;
     atomic_ulong refused;
+    /* Services allowed on internal endpoints; written before those bind,
+     * read by the thread, so behind a lock. */
+    pthread_mutex_t lock;
+    size_t n_services;
+    struct {
+        char name[32];
+        char key[WZ_KEY_Z85_LEN + 1];
+    } services[WZ_ZAP_MAX_SERVICES];
 };
 
 typedef struct {
@@ -117,9 +125,11 @@ static void s_handle(wz_zap_t *self, const zap_request_t *req)
         s_send_reply(self->rep, req, "500", "malformed ZAP request", "");
         return;
     }
+    bool internal = s_frame_is(req, 2, WZ_ZAP_INTERNAL_DOMAIN);
+    char service[48] = "";
     if (!s_frame_is(req, 5, "CURVE")) {
         reason = "mechanism is not CURVE";
-    } else if (!s_frame_is(req, 2, WZ_ZAP_DOMAIN)) {
+    } else if (!internal && !s_frame_is(req, 2, WZ_ZAP_DOMAIN)) {
         reason = "unknown ZAP domain";
     } else if (req->n < 7 || req->len[6] != 32) {
         reason = "no CURVE public key";
@@ -127,6 +137,16 @@ static void s_handle(wz_zap_t *self, const zap_request_t *req)
         char z85[WZ_KEY_Z85_LEN + 1];
         if (!zmq_z85_encode(z85, req->data[6], 32)) {
             reason = "key not encodable";
+        } else if (internal) {
+            memcpy(key8, z85, 8);
+            key8[8] = '\0';
+            pthread_mutex_lock(&self->lock);
+            for (size_t i = 0; i < self->n_services && !service[0]; i++)
+                if (strcmp(self->services[i].key, z85) == 0)
+                    snprintf(service, sizeof service, "service:%s", self->services[i].name);
+            pthread_mutex_unlock(&self->lock);
+            if (!service[0])
+                reason = "not a service key";
         } else {
             memcpy(key8, z85, 8);
             key8[8] = '\0';
@@ -135,13 +155,13 @@ static void s_handle(wz_zap_t *self, const zap_request_t *req)
                 reason = "unknown public key";
         }
     }
-    if (party) {
-        s_send_reply(self->rep, req, "200", "OK", party->id);
+    if (party || service[0]) {
+        s_send_reply(self->rep, req, "200", "OK", party ? party->id : service);
         return;
     }
     atomic_fetch_add(&self->refused, 1);
     wz_log(self->log, WZ_LOG_WARN, "zap: handshake refused", "reason", reason, "key", key8,
-           "address", address, NULL);
+           "address", address, "domain", internal ? "internal" : "party", NULL);
     s_send_reply(self->rep, req, "400", reason, "");
 }
 
@@ -184,6 +204,10 @@ wz_zap_t *wz_zap_new(void *ctx, const wz_policy_t *policy, wz_log_t *log)
     self->policy = policy;
     self->log = log;
     atomic_init(&self->refused, 0);
+    if (pthread_mutex_init(&self->lock, NULL) != 0) {
+        free(self);
+        return NULL;
+    }
 
     char pipe_ep[64];
     snprintf(pipe_ep, sizeof pipe_ep, "inproc://wz-zap-stop-%p", (void *)self);
@@ -217,6 +241,7 @@ fail:
         zmq_close(self->pipe_in);
     if (self->pipe_out)
         zmq_close(self->pipe_out);
+    pthread_mutex_destroy(&self->lock);
     free(self);
     return NULL;
 }
@@ -233,8 +258,27 @@ void wz_zap_destroy(wz_zap_t **self_p)
         pthread_join(self->thread, NULL);
     }
     zmq_close(self->pipe_out);
+    pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;
+}
+
+int wz_zap_allow_service(wz_zap_t *self, const char *name, const char *public_z85)
+{
+    if (!public_z85 || strlen(public_z85) != WZ_KEY_Z85_LEN || strlen(name) >= 32) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&self->lock);
+    int rc = -1;
+    if (self->n_services < WZ_ZAP_MAX_SERVICES) {
+        snprintf(self->services[self->n_services].name, 32, "%s", name);
+        memcpy(self->services[self->n_services].key, public_z85, WZ_KEY_Z85_LEN + 1);
+        self->n_services++;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&self->lock);
+    return rc;
 }
 
 unsigned long wz_zap_refused(wz_zap_t *self)
@@ -242,12 +286,12 @@ unsigned long wz_zap_refused(wz_zap_t *self)
     return self ? atomic_load(&self->refused) : 0;
 }
 
-int wz_zap_server(void *socket, const wz_keypair_t *server)
+static int s_server(void *socket, const wz_keypair_t *server, const char *domain)
 {
     int on = 1;
     if (zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &on, sizeof on) != 0 ||
         zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, server->secret_z85, WZ_KEY_Z85_LEN) != 0 ||
-        zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, WZ_ZAP_DOMAIN, strlen(WZ_ZAP_DOMAIN)) != 0)
+        zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0)
         return -1;
     /* Without a handler libzmq lets every client in; enforcing the domain
      * makes a missing or stopped handler fail closed. The option is in the
@@ -258,6 +302,16 @@ int wz_zap_server(void *socket, const wz_keypair_t *server)
     if (zmq_setsockopt(socket, ZMQ_ZAP_ENFORCE_DOMAIN, &on, sizeof on) != 0)
         return -1;
     return 0;
+}
+
+int wz_zap_server(void *socket, const wz_keypair_t *server)
+{
+    return s_server(socket, server, WZ_ZAP_DOMAIN);
+}
+
+int wz_zap_internal_server(void *socket, const wz_keypair_t *server)
+{
+    return s_server(socket, server, WZ_ZAP_INTERNAL_DOMAIN);
 }
 
 int wz_zap_client(void *socket, const wz_keypair_t *client, const char *server_public_z85)

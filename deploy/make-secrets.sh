@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make-secrets.sh OVERLAY_DIR [WZCTL]: creates what the overlay's
 # secretGenerator reads, in OVERLAY_DIR/secrets/ (git-ignored, mode 0700):
-#   keys/<service>.key   CURVE key pairs of intake, notification and audit
+#   keys/<service>.key   CURVE key pairs of intake, matching, notification and
+#                        audit (matching's for the events over CURVE)
 #   keys/redis-<name>.pass  Redis ACL passwords of wz-intake, wz-matching,
 #                        wz-notification, wz-audit and the read-only wz-operator
 #   redis.acl            the ACL file for redis-server (SHA-256 of those only)
 #   public-keys          "<party> <public key>" per line, for every party of
-#                        config/policy.yaml (and the three services)
+#                        config/policy.yaml (and the four services)
 # Existing files are kept (keygen never overwrites a key: rotation is a
 # deliberate step, see docs/deploy.md). WZCTL defaults to build/wzctl.
 set -euo pipefail
@@ -21,7 +22,7 @@ mkdir -p "$out/keys"
 chmod 700 "$out" "$out/keys"
 mapfile -t parties < <(wz_policy_parties config/policy.yaml)
 [ ${#parties[@]} -gt 0 ] || die "no parties in config/policy.yaml"
-services=(intake notification audit)
+services=(intake matching notification audit)
 # Party key pairs are made here only so that a test cluster works; real
 # parties make their own and hand over the public key (docs/deploy.md).
 for name in "${services[@]}" "${parties[@]}"; do

@@ -29,7 +29,7 @@ for overlay in local production; do
     kubectl kustomize --load-restrictor LoadRestrictionsNone "$scratch/deploy/overlays/$overlay" \
         >"$scratch/$overlay.yaml" || fail "kubectl kustomize deploy/overlays/$overlay"
     extra=()
-    [ "$overlay" = production ] && extra=(--expect-shards)
+    [ "$overlay" = production ] && extra=(--expect-shards --expect-internal-curve)
     node validate.mjs --policy "$root/config/policy.yaml" "${extra[@]}" "$scratch/$overlay.yaml" ||
         fail "deploy/overlays/$overlay does not validate"
     node validate.mjs --policy "$root/config/policy.yaml" "${extra[@]}" --self-test \

@@ -297,6 +297,32 @@ const RULES = {
           say(`${id(o)}: WZ_MATCHING_PUBLISH does not follow Service ${s.metadata.name}`);
     }
   },
+
+  // internal_curve: on in production; where it is on, every service has its
+  // own key pair in its Secret and the public key bundle names all four.
+  internalCurve(objects, say, options) {
+    const services = ["intake", "matching", "notification", "audit"];
+    const secrets = new Map(objects.filter((o) => o.kind === "Secret").map((o) => [o.metadata.name, o]));
+    const bundleSecret = [...secrets.values()].find((o) => o.metadata.name.startsWith("wz-public-keys"));
+    const bundle = bundleSecret?.data?.["public-keys"]
+      ? Buffer.from(bundleSecret.data["public-keys"], "base64").toString("utf8") : "";
+    const listed = new Set(bundle.split("\n").map((l) => l.split(/\s+/)[0]));
+    for (const o of objects.filter((x) => workloadKinds.has(x.kind))) {
+      const name = podLabels(o)["app.kubernetes.io/name"];
+      if (!services.includes(name)) continue;
+      const env = podSpec(o).containers[0].env ?? [];
+      const on = env.find((e) => e.name === "WZ_INTERNAL_CURVE")?.value === "true";
+      if (options.expectInternalCurve && !on)
+        say(`${id(o)}: production runs the events over CURVE (WZ_INTERNAL_CURVE=true)`);
+      if (!on) continue;
+      const own = (podSpec(o).volumes ?? []).map((v) => v.secret?.secretName)
+        .filter((n) => n && !n.startsWith("wz-public-keys")).map((n) => secrets.get(n)).filter(Boolean);
+      if (!own.some((s) => s.data?.[`${name}.key`]))
+        say(`${id(o)}: WZ_INTERNAL_CURVE needs ${name}.key in the pod's own Secret`);
+      for (const s of services)
+        if (!listed.has(s)) say(`${id(o)}: WZ_INTERNAL_CURVE needs ${s}'s public key in wz-public-keys`);
+    }
+  },
 };
 
 async function validateObjects(objects, options) {
@@ -375,6 +401,14 @@ async function selfTest(objects, options) {
       np.spec.ingress.find((r) => r.ports).ports[0].port = 9999;
     }, /port 9999 is not a port/],
     ["Service port nobody has", (o) => { o.find((x) => x.kind === "Service").spec.ports[0].targetPort = "nope"; }, /targetPort nope/],
+    ...(options.expectInternalCurve ? [
+      ["events without CURVE", (o) => {
+        const c = podSpec(o.find((x) => x.kind === "Deployment" && podLabels(x)["app.kubernetes.io/name"] === "intake")).containers[0];
+        c.env = c.env.filter((e) => e.name !== "WZ_INTERNAL_CURVE");
+      }, /WZ_INTERNAL_CURVE=true/],
+      ["matching without its key pair", (o) => { delete o.find((x) => x.kind === "Secret" && x.metadata.name.startsWith("wz-matching")).data["matching.key"]; },
+        /needs matching\.key/],
+    ] : []),
     ["region owned twice", (o) => { o.push(structuredClone(o.find((x) => x.kind === "Deployment" && podLabels(x)["app.kubernetes.io/name"] === "matching"))); }, /owned by 2 matching/],
   ];
   const failures = [];
@@ -389,18 +423,19 @@ async function selfTest(objects, options) {
 // --- main -----------------------------------------------------------------------
 
 const args = process.argv.slice(2);
-const options = { policy: null, expectShards: false };
+const options = { policy: null, expectShards: false, expectInternalCurve: false };
 let mode = "validate";
 const files = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--policy") options.policy = args[++i];
   else if (args[i] === "--expect-shards") options.expectShards = true;
+  else if (args[i] === "--expect-internal-curve") options.expectInternalCurve = true;
   else if (args[i] === "--containerfile") mode = "containerfile";
   else if (args[i] === "--self-test") mode = "self-test";
   else files.push(args[i]);
 }
 if (files.length === 0) {
-  console.error("usage: node validate.mjs [--policy FILE] [--expect-shards] [--self-test | --containerfile] FILE...");
+  console.error("usage: node validate.mjs [--policy FILE] [--expect-shards] [--expect-internal-curve] [--self-test | --containerfile] FILE...");
   process.exit(2);
 }
 let findings = [];
