@@ -749,6 +749,16 @@ START_TEST(test_print_delivery)
                         "kam-0012, answer before 2025-12-05 17:00 (rank 1 of 3 eligible)\n"
                         "    kam-0012 waited longest\n");
     free(o.text);
+    /* A corporation's view of it (wz_minimise): no candidate, no ranking. */
+    p.candidate_id = "";
+    x.rank = 0;
+    x.eligible = 0;
+    x.summary = "";
+    wzctl_print_delivery(s_open(&o), &d);
+    t = s_close(&o);
+    ck_assert_str_eq(t, "#12 proposal     proposal created  PW-2025-0142/1 \xe2\x86\x92 candidate "
+                        "not shown, answer before 2025-12-05 17:00 (ranking not shown)\n");
+    free(o.text);
 
     Woonzorg__V1__VacancyWithdrawn w = WOONZORG__V1__VACANCY_WITHDRAWN__INIT;
     w.vacancy_id = "PW-9";

@@ -201,9 +201,14 @@ static void s_status_proposal(FILE *out, const WzProposal *p)
     ROW(out, "created", "%s", when);
     s_local_time(p->deadline_ms, when, sizeof when);
     ROW(out, "answer before", "%s", when);
+    /* A party sees only its part of the explanation (docs/security.md). */
     if (p->explanation) {
-        ROW(out, "rank", "%u of %u eligible (%u considered)", (unsigned)p->explanation->rank,
-            (unsigned)p->explanation->eligible, (unsigned)p->explanation->considered);
+        if (p->explanation->rank > 0)
+            ROW(out, "rank", "%u of %u eligible (%u considered)", (unsigned)p->explanation->rank,
+                (unsigned)p->explanation->eligible, (unsigned)p->explanation->considered);
+        else if (p->explanation->considered > 0)
+            ROW(out, "eligible", "%u of %u considered", (unsigned)p->explanation->eligible,
+                (unsigned)p->explanation->considered);
         if (p->explanation->summary && *p->explanation->summary)
             ROW(out, "why", "%s", p->explanation->summary);
     }
@@ -234,13 +239,19 @@ void wzctl_print_status(FILE *out, const WzReply *r)
 
 /* --- events ------------------------------------------------------------------------- */
 
-/* "rank 1 of 3 eligible" or "nobody eligible of 7". */
-static void s_rank(const WzExplanation *x, char *out, size_t len)
+/* "rank 1 of 3 eligible" or "nobody eligible of 7"; for a proposal (chosen)
+ * the reader may see only the counts or nothing of the ranking (wz_minimise). */
+static void s_rank(const WzExplanation *x, bool chosen, char *out, size_t len)
 {
     if (!x)
         snprintf(out, len, "no explanation");
     else if (x->rank > 0)
         snprintf(out, len, "rank %u of %u eligible", (unsigned)x->rank, (unsigned)x->eligible);
+    else if (chosen && x->considered > 0)
+        snprintf(out, len, "%u eligible of %u considered", (unsigned)x->eligible,
+                 (unsigned)x->considered);
+    else if (chosen)
+        snprintf(out, len, "ranking not shown");
     else
         snprintf(out, len, "nobody eligible of %u considered", (unsigned)x->considered);
 }
@@ -306,9 +317,9 @@ static void s_event(FILE *out, const WzEvent *e, const char *indent)
         }
         why = p->explanation;
         s_local_time(p->deadline_ms, when, sizeof when);
-        s_rank(why, buf, sizeof buf);
+        s_rank(why, true, buf, sizeof buf);
         fprintf(out, "proposal created  %s \xe2\x86\x92 candidate %s, answer before %s (%s)", p->id,
-                s_or(p->candidate_id, "-"), when, buf);
+                s_or(p->candidate_id, "not shown"), when, buf);
         break;
     }
     case WOONZORG__V1__EVENT__PAYLOAD_PROPOSAL_EXPIRED: {
@@ -328,7 +339,7 @@ static void s_event(FILE *out, const WzEvent *e, const char *indent)
     case WOONZORG__V1__EVENT__PAYLOAD_VACANCY_RELEASED: {
         const WzVacancy *v = e->vacancy_released->vacancy;
         why = e->vacancy_released->explanation;
-        s_rank(why, buf, sizeof buf);
+        s_rank(why, false, buf, sizeof buf);
         fprintf(out, "vacancy released  %s back to regular allocation (%s)", v ? v->id : "-", buf);
         break;
     }
