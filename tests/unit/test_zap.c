@@ -23,6 +23,7 @@ typedef struct {
     void *router;
     void *monitor;
     char endpoint[256];
+    bool internal; /* s_fx_server makes an internal endpoint */
 } fx_t;
 
 static void s_fx_init(fx_t *fx)
@@ -53,7 +54,10 @@ static void s_fx_server(fx_t *fx)
     fx->router = zmq_socket(fx->ctx, ZMQ_ROUTER);
     int linger = 0;
     zmq_setsockopt(fx->router, ZMQ_LINGER, &linger, sizeof linger);
-    ck_assert_int_eq(wz_zap_server(fx->router, &fx->server), 0);
+    if (fx->internal)
+        ck_assert_int_eq(wz_zap_internal_server(fx->router, &fx->server), 0);
+    else
+        ck_assert_int_eq(wz_zap_server(fx->router, &fx->server), 0);
     ck_assert_int_eq(zmq_socket_monitor(
                          fx->router, "inproc://zap-test-monitor",
                          ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
@@ -160,6 +164,65 @@ START_TEST(test_known_client_gets_party_id)
     ck_assert_uint_eq(wz_zap_refused(fx.zap), 0);
     zmq_close(dealer);
     s_fx_fini(&fx);
+}
+END_TEST
+
+/* Internal endpoints: a service's key gets in as "service:<name>"; a
+ * party's key and an unknown one do not, and a service key is no party on
+ * a party endpoint. Each case on a fresh server (one handshake each). */
+typedef enum { AS_SERVICE, AS_PARTY, AS_STRANGER } s_as_t;
+
+static int s_internal_case(bool internal, s_as_t as, char *user, size_t userlen)
+{
+    fx_t fx;
+    s_fx_init(&fx);
+    fx.internal = internal;
+    wz_keypair_t service;
+    ck_assert_int_eq(wz_keys_generate(&service), 0);
+    ck_assert_int_eq(wz_zap_allow_service(fx.zap, "matching", service.public_z85), 0);
+    ck_assert_int_eq(wz_zap_allow_service(fx.zap, "matching", "too short"), -1);
+    s_fx_server(&fx);
+    const wz_keypair_t *client = as == AS_SERVICE ? &service
+                                 : as == AS_PARTY ? &fx.client
+                                                  : &fx.stranger;
+    void *dealer = s_client(&fx, client, fx.server.public_z85);
+    int ev = s_expect_event(&fx, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+    user[0] = '\0';
+    if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        ck_assert(s_router_gets(&fx, WAIT_MS));
+        zmq_msg_t id, body;
+        zmq_msg_init(&id);
+        zmq_msg_init(&body);
+        ck_assert_int_ge(zmq_msg_recv(&id, fx.router, 0), 0);
+        ck_assert_int_eq(zmq_msg_recv(&body, fx.router, 0), 5);
+        snprintf(user, userlen, "%s", wz_zap_party(&body) ? wz_zap_party(&body) : "");
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+    } else {
+        ck_assert(!s_router_gets(&fx, 300));
+    }
+    zmq_close(dealer);
+    s_fx_fini(&fx);
+    return ev;
+}
+
+START_TEST(test_internal_domain_takes_service_keys_only)
+{
+    char user[64];
+    ck_assert_int_eq(s_internal_case(true, AS_SERVICE, user, sizeof user),
+                     ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    ck_assert_str_eq(user, "service:matching");
+    ck_assert_int_eq(s_internal_case(true, AS_PARTY, user, sizeof user),
+                     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    ck_assert_int_eq(s_internal_case(true, AS_STRANGER, user, sizeof user),
+                     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    /* On a party endpoint the service key is nobody, the party itself. */
+    ck_assert_int_eq(s_internal_case(false, AS_SERVICE, user, sizeof user),
+                     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    ck_assert_int_eq(s_internal_case(false, AS_PARTY, user, sizeof user),
+                     ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    ck_assert_str_eq(user, "ribw-kam");
 }
 END_TEST
 
@@ -339,6 +402,7 @@ int main(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, test_known_client_gets_party_id);
     tcase_add_test(tc, test_unknown_key_refused);
+    tcase_add_test(tc, test_internal_domain_takes_service_keys_only);
     tcase_add_test(tc, test_no_security_refused);
     tcase_add_test(tc, test_wrong_server_key_refused);
     tcase_add_test(tc, test_plain_sockets_unaffected);
