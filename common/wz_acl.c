@@ -42,7 +42,9 @@ static const s_user_t s_users[] = {
      {"{*}:m:* {*}:proposal:* {*}:deadlines {*}:nominations {*}:reminders "
       "{*}:cursor:matching:*|+set +del +sadd +srem +zadd +zrem +hset +hdel +hincrby",
       "{*}:stream:matching|+xadd +xtrim",
-      "{*}:dead:matching {*}:dead:matching:replay|+xadd +xdel +srem", NULL}},
+      "{*}:dead:matching {*}:dead:matching:replay|+xadd +xdel +srem",
+      /* A purge (docs/security.md, retention) deletes intake's record too. */
+      "{*}:candidate:*|+del"}},
     {"notification",
      {"{*}:acked:* {*}:cursor:notification:*|+set",
       "{*}:mailbox:* {*}:stream:notification|+xadd +xtrim",

@@ -55,6 +55,7 @@ static const wz_cfg_field_t s_fields[] = {
     {"audit.checkpoint_ms", WZ_CFG_INT, I(audit.checkpoint_ms), "60000", 100, 86400000},
     {"audit.dashboard_token_file", WZ_CFG_STRING, S(audit.dashboard_token_file), "", 0, 0},
     {"audit.small_number", WZ_CFG_INT, I(audit.small_number), "5", 1, 1000},
+    {"retention.candidate_days", WZ_CFG_INT, I(retention.candidate_days), "90", 0, 3650},
 };
 
 #define N_FIELDS (sizeof s_fields / sizeof s_fields[0])

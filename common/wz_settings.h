@@ -63,6 +63,9 @@ typedef struct {
         char dashboard_token_file[WZ_PATH_MAX]; /* token for /dashboard; "" none (loopback only) */
         int small_number;               /* dashboard counts below this are not shown */
     } audit;
+    struct {
+        int candidate_days; /* housed or withdrawn candidates are purged this many days later */
+    } retention;
 } wz_settings_t;
 
 /* Loads path into out; WZ_* environment variables override single values

@@ -125,6 +125,8 @@ const char *wz_shred_erases(const WzEvent *ev)
 {
     if (ev->payload_case == PAYLOAD(CANDIDATE_WITHDRAWN) && ev->candidate_withdrawn)
         return s_nonempty(ev->candidate_withdrawn->candidate_id);
+    if (ev->payload_case == PAYLOAD(CANDIDATE_PURGED) && ev->candidate_purged)
+        return s_nonempty(ev->candidate_purged->candidate_id);
     if (ev->payload_case == PAYLOAD(CANDIDATE_UPDATED) && ev->candidate_updated &&
         ev->candidate_updated->candidate && !ev->candidate_updated->candidate->consent)
         return s_nonempty(ev->candidate_updated->candidate->id);

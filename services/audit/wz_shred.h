@@ -32,8 +32,9 @@ void wz_shred_destroy(wz_shred_t **self_p);
 /* The candidate whose personal data ev carries, or NULL (then it is chained
  * in plain). Borrowed from ev. */
 const char *wz_shred_subject(const WzEvent *ev);
-/* The candidate to erase once ev is chained (its provider withdrew it, or
- * it was updated without consent), or NULL. Borrowed from ev. */
+/* The candidate to erase once ev is chained (its provider withdrew it, it
+ * was updated without consent, or matching purged its records), or NULL.
+ * Borrowed from ev. */
 const char *wz_shred_erases(const WzEvent *ev);
 
 /* A new candidate key, wrapped for storage: *wrapped (malloc'd) and its length. */

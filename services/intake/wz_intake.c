@@ -20,6 +20,11 @@
 #include "wz_validate.h"
 #include "wz_zap.h"
 
+/* A candidate's records are purged after its retention period, or at once
+ * when consent is withdrawn (docs/security.md); the reply says so. */
+#define CANDIDATE_NOT_FOUND                                                                        \
+    "candidate %s not found: never registered, or its records were erased (consent "               \
+    "withdrawn, or the retention period after housing or withdrawal ended)"
 #define KEY_MAX 256
 #define COMMIT_ATTEMPTS 5
 #define RECV_BUDGET 64
@@ -394,12 +399,26 @@ static int s_register_candidate(wz_intake_t *self, wz_txn_t *txn, const s_ctx_t 
                         "candidate %s is not registered by %s", cand->id, c->party->id);
             goto out;
         }
+        if (s_load(self, txn, mkey, &woonzorg__v1__candidate__descriptor, &m) < 0) goto out;
+        bool ended = old->state == CSTATE(WITHDRAWN) ||
+                     (m && (m->state == CSTATE(HOUSED) || m->state == CSTATE(WITHDRAWN)));
+        if (ended && !cand->consent) {
+            /* Consent can be withdrawn at any time: the candidate's records
+             * are then erased at once (matching purges them), not after the
+             * retention period. Nothing else of the update is taken. */
+            old->consent = false;
+            updated.candidate = old;
+            ev.payload_case = PAYLOAD(CANDIDATE_UPDATED);
+            ev.candidate_updated = &updated;
+            rc = s_put(txn, key, &old->base) == 0 && s_emit(txn, c, &ev) == 0 ? 0 : -1;
+            if (rc == 0) s_ok(o, cand->id, "candidate %s: consent withdrawn", cand->id);
+            goto out;
+        }
         if (old->state == CSTATE(WITHDRAWN)) {
             rc = s_fail(o, CODE(CONFLICT), "register_candidate.id", "candidate %s was withdrawn",
                         cand->id);
             goto out;
         }
-        if (s_load(self, txn, mkey, &woonzorg__v1__candidate__descriptor, &m) < 0) goto out;
         if (m && (m->state == CSTATE(HOUSED) || m->state == CSTATE(WITHDRAWN))) {
             rc = s_fail(o, CODE(CONFLICT), "register_candidate.id", "candidate %s is %s", cand->id,
                         s_candidate_state(m->state));
@@ -444,7 +463,7 @@ static int s_withdraw_candidate(wz_intake_t *self, wz_txn_t *txn, const s_ctx_t 
     int found = s_load(self, txn, key, &woonzorg__v1__candidate__descriptor, &cand);
     if (found < 0) goto out;
     if (!found) {
-        rc = s_fail(o, CODE(NOT_FOUND), "withdraw_candidate.id", "candidate %s not found", id);
+        rc = s_fail(o, CODE(NOT_FOUND), "withdraw_candidate.id", CANDIDATE_NOT_FOUND, id);
         goto out;
     }
     if (strcmp(cand->care_provider, c->party->id) != 0) {
@@ -493,7 +512,7 @@ static int s_grant_urgency(wz_intake_t *self, wz_txn_t *txn, const s_ctx_t *c, s
     int found = s_load(self, txn, key, &woonzorg__v1__candidate__descriptor, &cand);
     if (found < 0) goto out;
     if (!found) {
-        rc = s_fail(o, CODE(NOT_FOUND), "grant_urgency.candidate_id", "candidate %s not found", id);
+        rc = s_fail(o, CODE(NOT_FOUND), "grant_urgency.candidate_id", CANDIDATE_NOT_FOUND, id);
         goto out;
     }
     if (strcmp(cand->municipality, c->party->municipality) != 0) {
@@ -764,7 +783,7 @@ static int s_status_candidate(wz_intake_t *self, const s_ctx_t *c, const char *i
     int found = s_load(self, NULL, key, &woonzorg__v1__candidate__descriptor, &cand);
     if (found < 0) goto out;
     if (!found) {
-        rc = s_fail(o, CODE(NOT_FOUND), "status.id", "candidate %s not found", id);
+        rc = s_fail(o, CODE(NOT_FOUND), "status.id", CANDIDATE_NOT_FOUND, id);
         goto out;
     }
     const wz_party_t *p = c->party;

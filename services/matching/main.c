@@ -38,6 +38,7 @@ int main(int argc, char **argv)
     if (matching) {
         wz_matching_set_metrics(matching, rt.metrics);
         wz_matching_set_regions(matching, rt.regions, rt.n_regions);
+        wz_matching_set_retention(matching, s->retention.candidate_days);
         wz_runtime_on_reload(&rt, s_on_reload, matching);
     }
     if (!sub || wz_runtime_follow(&rt, sub) != 0 || wz_sub_follow(sub, "intake", s->intake.publish, rt.regions, rt.n_regions) != 0 ||

@@ -34,6 +34,8 @@
 #define REASON_VACANCY_WITHDRAWN "vacancy withdrawn by the corporation"
 #define REASON_CANDIDATE_WITHDRAWN "candidate withdrawn"
 #define REASON_CONSENT_WITHDRAWN "consent withdrawn"
+#define PURGE_RETENTION "retention"
+#define PURGE_CONSENT "consent"
 
 /* The candidates of one region as committed in Redis (see "The candidate
  * view" below): every m:candidate record the region's index names. */
@@ -59,6 +61,7 @@ struct wz_matching_t {
     wz_metrics_t *metrics; /* borrowed, may be NULL */
     const char *const *regions; /* the regions this replica owns (borrowed); NULL: all */
     size_t n_regions;
+    int64_t retention_ms; /* housed or withdrawn candidates are purged this long after */
 };
 
 typedef enum { REC_VACANCY, REC_CANDIDATE, REC_PROPOSAL } s_kind_t;
@@ -70,6 +73,7 @@ typedef struct s_rec_t {
     char *id;
     ProtobufCMessage *msg; /* owned; NULL when the record does not exist */
     bool dirty;            /* queued as a SET when the work is flushed */
+    bool purged;           /* a candidate erased in this transaction (s_purge) */
 } s_rec_t;
 
 /* A candidate proposed for a vacancy in this transaction (not yet in m:tried). */
@@ -137,7 +141,13 @@ wz_matching_t *wz_matching_new(wz_store_t *store, wz_pub_t *pub, const wz_policy
     self->pub = pub;
     self->policy = policy;
     self->log = log;
+    self->retention_ms = (int64_t)WZ_MATCHING_RETENTION_DAYS * WZ_MS_PER_DAY;
     return self;
+}
+
+void wz_matching_set_retention(wz_matching_t *self, int days)
+{
+    self->retention_ms = (int64_t)days * WZ_MS_PER_DAY;
 }
 
 void wz_matching_set_metrics(wz_matching_t *self, wz_metrics_t *metrics)
@@ -448,6 +458,37 @@ oom:
     return -1;
 }
 
+/* Removes id from the view (its candidate was purged); nothing when absent.
+ * Linear probing: the entries after the freed slot that can no longer be
+ * reached from their home slot move back into it. */
+static void s_view_drop(s_view_t *v, const char *id)
+{
+    if (!v->n_slots)
+        return;
+    size_t mask = v->n_slots - 1;
+    size_t hole = s_view_slot(v, id);
+    uint32_t at = v->slots[hole];
+    if (!at)
+        return;
+    v->slots[hole] = 0;
+    for (size_t i = (hole + 1) & mask; v->slots[i]; i = (i + 1) & mask) {
+        size_t home = s_hash(v->cands[v->slots[i] - 1]->id) & mask;
+        bool reachable = hole <= i ? home > hole && home <= i : home > hole || home <= i;
+        if (!reachable) {
+            v->slots[hole] = v->slots[i];
+            v->slots[i] = 0;
+            hole = i;
+        }
+    }
+    /* The last candidate fills the gap in the dense array. */
+    WZ_FREE_UNPACKED(v->cands[at - 1]);
+    if (at != v->n) {
+        v->cands[at - 1] = v->cands[v->n - 1];
+        v->slots[s_view_slot(v, v->cands[at - 1]->id)] = at;
+    }
+    v->cands[--v->n] = NULL;
+}
+
 static void s_view_clear(s_view_t *v)
 {
     for (size_t i = 0; i < v->n; i++)
@@ -510,8 +551,12 @@ static int s_view_read(wz_matching_t *self, s_view_t *v, const char *const *ids,
         for (size_t i = 0; i < batch && rc == 0; i++) {
             redisReply *e = r->element[i];
             if (e->type != REDIS_REPLY_STRING) {
-                wz_log(self->log, WZ_LOG_WARN, "candidate in the index has no record",
-                       "candidate", ids[done + i], "region", v->region, NULL);
+                /* Re-read after a commit of unknown outcome: purged. */
+                if (v->loaded)
+                    s_view_drop(v, ids[done + i]);
+                else
+                    wz_log(self->log, WZ_LOG_WARN, "candidate in the index has no record",
+                           "candidate", ids[done + i], "region", v->region, NULL);
                 continue;
             }
             WzCandidate *c = wz_candidate_unpack(e->str, e->len);
@@ -572,7 +617,8 @@ static int s_view_current(wz_matching_t *self, s_view_t *v)
         return -1;
     if (!v->n_stale)
         return 0;
-    /* Candidates are never deleted, so re-reading the records suffices. */
+    /* Re-reading the records suffices: one that is gone was purged (and
+     * leaves the view). */
     if (s_view_read(self, v, (const char *const *)v->stale, v->n_stale) != 0 ||
         v->generation != wz_store_generation(self->store)) {
         v->loaded = false;
@@ -603,7 +649,25 @@ typedef struct {
     char region[WZ_ID_MAX];
     WzCandidate **cands; /* owned */
     size_t n;
+    char **dropped; /* owned: ids of the candidates it purges */
+    size_t n_dropped;
 } s_staged_t;
+
+/* Marks id to be read again before the view's next use (the outcome of the
+ * transaction that wrote it is unknown). */
+static void s_view_stale(s_view_t *v, const char *id)
+{
+    char **stale = realloc(v->stale, (v->n_stale + 1) * sizeof *stale);
+    char *copy = strdup(id);
+    if (stale)
+        v->stale = stale;
+    if (!stale || !copy) {
+        free(copy);
+        v->loaded = false;
+    } else {
+        v->stale[v->n_stale++] = copy;
+    }
+}
 
 static void s_staged_outcome(void *arg, int outcome)
 {
@@ -622,18 +686,17 @@ static void s_staged_outcome(void *arg, int outcome)
             continue;
         }
         /* Unknown whether it was written: read it again before next use. */
-        char **stale = realloc(v->stale, (v->n_stale + 1) * sizeof *stale);
-        char *id = strdup(c->id);
-        if (stale)
-            v->stale = stale;
-        if (!stale || !id) {
-            free(id);
-            v->loaded = false;
-        } else {
-            v->stale[v->n_stale++] = id;
-        }
+        s_view_stale(v, c->id);
         WZ_FREE_UNPACKED(c);
     }
+    for (size_t i = 0; i < st->n_dropped; i++) {
+        if (v && v->loaded && outcome == 0)
+            s_view_drop(v, st->dropped[i]);
+        else if (v && v->loaded && outcome != 1)
+            s_view_stale(v, st->dropped[i]);
+        free(st->dropped[i]);
+    }
+    free(st->dropped);
     free(st->cands);
     free(st);
 }
@@ -642,24 +705,34 @@ static void s_staged_outcome(void *arg, int outcome)
  * cache) to its outcome hook. */
 static void s_stage(s_work_t *w)
 {
-    size_t n = 0;
-    for (s_rec_t *r = w->recs; r; r = r->next)
+    size_t n = 0, n_dropped = 0;
+    for (s_rec_t *r = w->recs; r; r = r->next) {
         n += r->kind == REC_CANDIDATE && r->dirty && r->msg;
-    if (!n || w->failed)
+        n_dropped += r->kind == REC_CANDIDATE && r->purged;
+    }
+    if ((!n && !n_dropped) || w->failed)
         return;
     s_staged_t *st = calloc(1, sizeof *st);
-    WzCandidate **cands = calloc(n, sizeof *cands);
-    if (!st || !cands) {
+    WzCandidate **cands = calloc(n ? n : 1, sizeof *cands);
+    char **dropped = calloc(n_dropped ? n_dropped : 1, sizeof *dropped);
+    if (!st || !cands || !dropped) {
         free(st);
         free(cands);
+        free(dropped);
         w->failed = true;
         return;
     }
     st->self = w->self;
     wz_strlcpy(st->region, w->region->id, sizeof st->region);
     st->cands = cands;
+    st->dropped = dropped;
     for (s_rec_t *r = w->recs; r; r = r->next)
-        if (r->kind == REC_CANDIDATE && r->dirty && r->msg) {
+        if (r->kind == REC_CANDIDATE && r->purged) {
+            if (!(st->dropped[st->n_dropped] = strdup(r->id)))
+                w->failed = true;
+            else
+                st->n_dropped++;
+        } else if (r->kind == REC_CANDIDATE && r->dirty && r->msg) {
             st->cands[st->n++] = CAND(r);
             r->msg = NULL;
         }
@@ -1469,6 +1542,85 @@ static void s_cancel_open(s_work_t *w, const char *candidate_id, const char *rea
     s_rematch(w, PROP(pr)->vacancy_id, PROP(pr)->id);
 }
 
+/* --- retention and erasure (docs/security.md) ------------------------------ */
+
+/* The candidate is housed or withdrawn: its records go retention_ms later
+ * (m:purge; the first schedule stands). */
+static void s_schedule_purge(s_work_t *w, const char *candidate_id)
+{
+    char key[KEY_MAX];
+    if (s_key(w, key, "m:purge") == 0)
+        S_CMD(w, "ZADD %s NX %lld %s", key, (long long)(w->now_ms + w->self->retention_ms),
+              candidate_id);
+}
+
+/* Erases every Redis record of candidate id in the work's transaction:
+ * matching's record, index, open proposal and due-set entries, and intake's
+ * record (when keep_intake is false), and announces it with CandidatePurged,
+ * on which the audit service destroys the candidate's audit key. Proposals,
+ * m:tried and snapshots are the vacancies' history and stay (they name the
+ * candidate by its pseudonymous id). cr may hold no record (a re-run after
+ * matching's part went). Returns whether anything was there to erase. */
+static bool s_purge(s_work_t *w, s_rec_t *cr, const char *reason, bool keep_intake)
+{
+    const char *id = cr->id;
+    char key[KEY_MAX], intake_key[KEY_MAX];
+    if (s_key(w, intake_key, "candidate:%s", id) != 0)
+        return false;
+    char *care_provider = NULL;
+    bool had = cr->msg != NULL;
+    if (had)
+        care_provider = strdup(CAND(cr)->care_provider);
+    if (!keep_intake) {
+        /* Intake's record: watched, so an update racing with the purge makes
+         * it run again. */
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int found = wz_txn_watch(w->txn, intake_key) == 0
+                        ? wz_store_get_bytes(w->self->store, intake_key, &data, &len)
+                        : -1;
+        if (found < 0) {
+            w->failed = true;
+            free(care_provider);
+            return false;
+        }
+        if (found) {
+            WzCandidate *ic = wz_candidate_unpack(data, len);
+            if (!care_provider && ic)
+                care_provider = strdup(ic->care_provider);
+            WZ_FREE_UNPACKED(ic);
+            free(data);
+            had = true;
+        }
+        S_CMD(w, "DEL %s", intake_key);
+    }
+    if (s_key(w, key, "m:candidate:%s", id) == 0)
+        S_CMD(w, "DEL %s", key);
+    if (s_key(w, key, "m:open:%s", id) == 0)
+        S_CMD(w, "DEL %s", key);
+    if (s_key(w, key, "m:candidates") == 0)
+        S_CMD(w, "SREM %s %s", key, id);
+    if (s_key(w, key, "m:urgency") == 0)
+        S_CMD(w, "ZREM %s %s", key, id);
+    if (s_key(w, key, "m:purge") == 0)
+        S_CMD(w, "ZREM %s %s", key, id);
+    WZ_FREE_UNPACKED(cr->msg);
+    cr->dirty = false;
+    cr->purged = true;
+    if (had) {
+        Woonzorg__V1__CandidatePurged body = WOONZORG__V1__CANDIDATE_PURGED__INIT;
+        body.candidate_id = cr->id;
+        body.care_provider = care_provider ? care_provider : (char *)"";
+        body.reason = (char *)reason;
+        WzEvent ev = WOONZORG__V1__EVENT__INIT;
+        ev.payload_case = PAYLOAD(CANDIDATE_PURGED);
+        ev.candidate_purged = &body;
+        s_emit(w, &ev);
+    }
+    free(care_provider);
+    return had;
+}
+
 /* --- events from intake --------------------------------------------------- */
 
 /* Batch schemes: the corporation's vacancies wait (state matching) until
@@ -1557,6 +1709,31 @@ static bool s_has_urgency(const WzCandidate *c)
     return c->urgency_date && wz_date_valid(c->urgency_date);
 }
 
+/* Consent withdrawn: the candidate's records go at once (s_purge); intake's
+ * only while it still says no consent. */
+static void s_purge_consent(s_work_t *w, s_rec_t *cr)
+{
+    char key[KEY_MAX];
+    if (s_key(w, key, "candidate:%s", cr->id) != 0 || wz_txn_watch(w->txn, key) != 0) {
+        w->failed = true;
+        return;
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int found = wz_store_get_bytes(w->self->store, key, &data, &len);
+    if (found < 0) {
+        w->failed = true;
+        return;
+    }
+    WzCandidate *ic = found ? wz_candidate_unpack(data, len) : NULL;
+    free(data);
+    bool keep_intake = ic && ic->consent;
+    WZ_FREE_UNPACKED(ic);
+    s_purge(w, cr, PURGE_CONSENT, keep_intake);
+    wz_log(w->self->log, WZ_LOG_INFO, "candidate purged", "candidate", cr->id, "reason",
+           PURGE_CONSENT, NULL);
+}
+
 static void s_on_candidate(s_work_t *w, const WzCandidate *in, bool update)
 {
     if (!in || !in->id[0]) {
@@ -1602,9 +1779,14 @@ static void s_on_candidate(s_work_t *w, const WzCandidate *in, bool update)
     if (s_key(w, index, "m:candidates") == 0)
         S_CMD(w, "SADD %s %s", index, in->id);
     /* Processing must stop at once: an open proposal is cancelled and its
-     * dwelling goes to the next candidate. */
-    if (consent_withdrawn)
+     * dwelling goes to the next candidate, and every record of the candidate
+     * is erased. Intake's record stays when it no longer withdraws consent
+     * (a newer update gave it again; its event follows this one). */
+    if (consent_withdrawn) {
         s_cancel_open(w, in->id, REASON_CONSENT_WITHDRAWN);
+        if (!w->failed)
+            s_purge_consent(w, cr);
+    }
 }
 
 /* Records the end of the candidate's urgency window (its scheme's months,
@@ -1708,6 +1890,7 @@ static void s_on_candidate_withdrawn(s_work_t *w, const char *id)
     CAND(cr)->state = CSTATE(WITHDRAWN);
     cr->dirty = true;
     s_cancel_open(w, id, REASON_CANDIDATE_WITHDRAWN);
+    s_schedule_purge(w, id);
 }
 
 /* The proposal's route step moves on (accepted, or a step confirmed). */
@@ -1868,6 +2051,7 @@ static void s_on_lease_signed(s_work_t *w, const Woonzorg__V1__LeaseSigned *l)
     if (cr->msg) {
         CAND(cr)->state = CSTATE(HOUSED);
         cr->dirty = true;
+        s_schedule_purge(w, p->candidate_id);
     }
     char key[KEY_MAX];
     if (s_key(w, key, "m:open:%s", p->candidate_id) == 0)
@@ -2131,6 +2315,48 @@ static int s_lapse_one(wz_matching_t *self, const wz_region_t *region, const cha
     return 0;
 }
 
+/* Purges one candidate whose retention ended, in its own transaction. 1
+ * purged, 0 nothing to do (not housed or withdrawn: only the schedule goes),
+ * -1 Redis failed. The schedule goes in the same transaction as the records,
+ * so a purge interrupted anywhere is either done or runs again in full. */
+static int s_purge_one(wz_matching_t *self, const wz_region_t *region, const char *cid,
+                       int64_t now_ms)
+{
+    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
+        if (!txn)
+            return -1;
+        s_work_t w;
+        s_work_init(&w, self, txn, region, now_ms);
+        int purged = 0;
+        char key[KEY_MAX];
+        if (s_key(&w, key, "m:candidate:%s", cid) == 0 && wz_txn_watch(txn, key) != 0)
+            w.failed = true;
+        s_rec_t *cr = s_get(&w, REC_CANDIDATE, cid);
+        int state = cr && cr->msg ? (int)CAND(cr)->state : 0;
+        if (cr && (!cr->msg || state == CSTATE(HOUSED) || state == CSTATE(WITHDRAWN))) {
+            purged = s_purge(&w, cr, PURGE_RETENTION, false) ? 1 : 0;
+        } else if (cr && s_key(&w, key, "m:purge") == 0) {
+            wz_log(self->log, WZ_LOG_WARN, "purge skipped: neither housed nor withdrawn",
+                   "candidate", cid, "state", CNAME(state), NULL);
+            S_CMD(&w, "ZREM %s %s", key, cid);
+        }
+        s_flush(&w);
+        int committed = w.failed ? -1 : wz_txn_commit(txn);
+        s_work_fini(&w);
+        wz_txn_destroy(&txn);
+        if (committed == 0) {
+            if (purged)
+                wz_log(self->log, WZ_LOG_INFO, "candidate purged", "candidate", cid, "reason",
+                       PURGE_RETENTION, NULL);
+            return purged;
+        }
+        if (committed < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* A nomination deadline passed: the next care provider is asked. */
 static int s_nomination_due_one(wz_matching_t *self, const wz_region_t *region, const char *vid,
                                 int64_t now_ms)
@@ -2304,6 +2530,11 @@ int wz_matching_lapse(wz_matching_t *self, int64_t now_ms)
     return s_due(self, "m:urgency", now_ms, s_lapse_one);
 }
 
+int wz_matching_purge(wz_matching_t *self, int64_t now_ms)
+{
+    return s_due(self, "m:purge", now_ms, s_purge_one);
+}
+
 int wz_matching_remind(wz_matching_t *self, int64_t now_ms)
 {
     return s_due(self, "reminders", now_ms, s_remind_one);
@@ -2318,6 +2549,7 @@ int wz_matching_on_timer(wz_loop_t *loop, void *arg)
     wz_matching_nominations_due(arg, now);
     wz_matching_batches_due(arg, now);
     wz_matching_lapse(arg, now);
+    wz_matching_purge(arg, now);
     return 0;
 }
 

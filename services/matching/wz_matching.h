@@ -32,6 +32,10 @@ void wz_matching_set_metrics(wz_matching_t *self, wz_metrics_t *metrics);
 /* Restricts the deadline timer to the regions this replica owns (borrowed,
  * must outlive it); by default it runs every region of the policy. */
 void wz_matching_set_regions(wz_matching_t *self, const char *const *regions, size_t n);
+/* Housed and withdrawn candidates are purged this many days later
+ * (retention.candidate_days; WZ_MATCHING_RETENTION_DAYS until set). */
+#define WZ_MATCHING_RETENTION_DAYS 90
+void wz_matching_set_retention(wz_matching_t *self, int days);
 /* Uses policy (borrowed) from now on: after a reload (see wz_runtime_reload). */
 void wz_matching_set_policy(wz_matching_t *self, const wz_policy_t *policy);
 /* Destroys it; accepts NULL and nulls the pointer. */
@@ -70,6 +74,13 @@ int wz_matching_batches_due(wz_matching_t *self, int64_t now_ms);
  * municipality is told). Returns how many, or -1. */
 int wz_matching_lapse(wz_matching_t *self, int64_t now_ms);
 
+/* Purges each housed or withdrawn candidate whose retention ended at or
+ * before now_ms: every Redis record of it (intake's and matching's) goes in
+ * one transaction with its m:purge entry, and CandidatePurged is emitted
+ * (the audit service then destroys its audit key). Consent withdrawal purges
+ * at once, while applying the update. Returns how many, or -1. */
+int wz_matching_purge(wz_matching_t *self, int64_t now_ms);
+
 /* Reads the candidates of every owned region into memory (the view every
  * decision runs on; see docs/architecture.md). Call at start; a region not
  * loaded (Redis down) is loaded on its first decision, and again after a
@@ -84,7 +95,7 @@ size_t wz_matching_candidates(wz_matching_t *self, const char *region);
  * (why says how), -1 Redis failed. For tests and operators. */
 int wz_matching_verify(wz_matching_t *self, const char *region, char *why, size_t whylen);
 
-/* Loop timer: reminders, expiries and lapses at the current time; arg is the
+/* Loop timer: reminders, expiries, lapses and purges at the current time; arg is the
  * wz_matching_t. Always returns 0 (a failure is retried on the next tick). */
 int wz_matching_on_timer(wz_loop_t *loop, void *arg);
 

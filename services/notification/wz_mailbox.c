@@ -199,6 +199,10 @@ size_t wz_mailbox_recipients(const wz_policy_t *policy, wz_log_t *log, const WzE
     case PAYLOAD(NOMINATION_REFUSED):
         s_add(&l, ev->nomination_refused->care_provider, "nomination_refused");
         break;
+    case PAYLOAD(CANDIDATE_PURGED):
+        /* The care provider learns that its candidate's records are gone. */
+        s_add(&l, ev->candidate_purged->care_provider, "erased");
+        break;
     default:
         /* Registrations, updates, leases and our own acknowledgements
          * concern nobody's mailbox (see the lifecycle table). */

@@ -63,6 +63,10 @@ START_TEST(test_users)
     ck_assert(s_may(matching, "SET wz:{zkij}:m:vacancy:PW-1 x"));
     ck_assert(s_may(matching, "ZADD wz:{zkij}:deadlines 1 p"));
     ck_assert(!s_may(matching, "SET wz:{zkij}:vacancy:PW-1 x"));
+    /* A purge deletes intake's candidate record; nothing else of intake's. */
+    ck_assert(s_may(matching, "DEL wz:{zkij}:candidate:kam-1"));
+    ck_assert(!s_may(matching, "SET wz:{zkij}:candidate:kam-1 x"));
+    ck_assert(!s_may(matching, "DEL wz:{zkij}:vacancy:PW-1"));
     ck_assert(!s_may(matching, "XADD wz:{zkij}:audit 1-0 e x"));
 
     redisContext *notification = s_login(env, "notification");

@@ -672,6 +672,30 @@ START_TEST(test_register_and_update_candidate)
     s_expect("ribw-kam", r_register(&b, "c-9", "K-3", "velsen"), CODE(CONFLICT),
              "candidate K-3 was withdrawn");
     ck_assert_int_eq(s_stream_len(), 6);
+
+    /* ... except that consent can be withdrawn at any time (matching then
+     * erases the candidate at once): the stored attributes with consent
+     * off, nothing else of the update taken. */
+    static const char *const ended[] = {"K-2", "K-3"};
+    for (int i = 0; i < 2; i++) {
+        char rid[16], want[64];
+        snprintf(rid, sizeof rid, "c-1%d", i);
+        snprintf(want, sizeof want, "candidate %s: consent withdrawn", ended[i]);
+        r_register(&b, rid, ended[i], "velsen");
+        b.candidate.consent = 0;
+        b.household.children = 3;
+        s_expect("ribw-kam", &b.req, CODE(OK), want);
+        ev = s_last_event();
+        ck_assert_int_eq(ev->payload_case, WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_UPDATED);
+        ck_assert(!ev->candidate_updated->candidate->consent);
+        ck_assert_uint_eq(ev->candidate_updated->candidate->household->children, 0);
+        WZ_FREE_UNPACKED(ev);
+    }
+    ck_assert_int_eq(s_stream_len(), 8);
+    /* Another provider still learns nothing. */
+    r_register(&b, "c-12", "K-2", "velsen");
+    b.candidate.consent = 0;
+    s_expect("dock", &b.req, CODE(FORBIDDEN), NULL);
 }
 END_TEST
 
@@ -679,7 +703,9 @@ START_TEST(test_withdraw_candidate)
 {
     req_t b;
     const int body = WOONZORG__V1__REQUEST__BODY_WITHDRAW_CANDIDATE;
-    s_expect("ribw-kam", r_ref(&b, "w-1", body, "K-1"), CODE(NOT_FOUND), NULL);
+    s_expect("ribw-kam", r_ref(&b, "w-1", body, "K-1"), CODE(NOT_FOUND),
+             "candidate K-1 not found: never registered, or its records were erased (consent "
+             "withdrawn, or the retention period after housing or withdrawal ended)");
     s_register("c-1", "ribw-kam", "K-1", "velsen");
     s_expect("dock", r_ref(&b, "w-2", body, "K-1"), CODE(FORBIDDEN), NULL);
     s_expect("ribw-kam", r_ref(&b, "w-3", body, "K-1"), CODE(OK), "candidate K-1 withdrawn");

@@ -1027,6 +1027,67 @@ static WzEvent *s_last_of(int payload)
     return found;
 }
 
+static void s_restart_matching(void);
+
+static long long s_exists(const char *key)
+{
+    return s_integer("EXISTS %s", key);
+}
+
+/* Every Redis record of candidate id is gone, CandidatePurged (reason) was
+ * the last event about it, and the in-memory view equals Redis. */
+static void s_check_purged(const char *id, const char *reason)
+{
+    char key[128];
+    static const char *const keys[] = {"candidate", "m:candidate", "m:open"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "wz:{zkij}:%s:%s", keys[i], id);
+        ck_assert_msg(s_exists(key) == 0, "%s survived the purge", key);
+    }
+    redisReply *r = wz_store_cmd(store, "SISMEMBER wz:{zkij}:m:candidates %s", id);
+    ck_assert_int_eq(r->integer, 0);
+    freeReplyObject(r);
+    static const char *const zsets[] = {"m:urgency", "m:purge"};
+    for (size_t i = 0; i < 2; i++) {
+        r = wz_store_cmd(store, "ZSCORE wz:{zkij}:%s %s", zsets[i], id);
+        ck_assert_msg(r->type == REDIS_REPLY_NIL, "%s still names %s", zsets[i], id);
+        freeReplyObject(r);
+    }
+    WzEvent *e = s_last_of(PAYLOAD(CANDIDATE_PURGED));
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->candidate_purged->candidate_id, id);
+    ck_assert_str_eq(e->candidate_purged->care_provider, "ribw-kam");
+    ck_assert_str_eq(e->candidate_purged->reason, reason);
+    WZ_FREE_UNPACKED(e);
+    char why[256];
+    ck_assert_msg(wz_matching_verify(matching, "zkij", why, sizeof why) == 0, "view: %s", why);
+}
+
+/* Intake's own record of a candidate (the unit tests have no intake). */
+static void s_intake_record(const char *id, bool consent)
+{
+    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+    c.id = (char *)id;
+    c.care_provider = "ribw-kam";
+    c.consent = consent;
+    size_t len = 0;
+    uint8_t *bytes = wz_codec_pack(&c.base, &len);
+    redisReply *r = wz_store_cmd(store, "SET wz:{zkij}:candidate:%s %b", id, bytes, len);
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    free(bytes);
+}
+
+static double s_purge_at(const char *id)
+{
+    redisReply *r = wz_store_cmd(store, "ZSCORE wz:{zkij}:m:purge %s", id);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_msg(r->type == REDIS_REPLY_STRING, "%s has no purge time", id);
+    double at = atof(r->str);
+    freeReplyObject(r);
+    return at;
+}
+
 static uint32_t s_rule_removed(const WzExplanation *e, const char *rule)
 {
     int i = wz_match_rule_index(rule);
@@ -1100,13 +1161,136 @@ START_TEST(test_consent_withdrawn_cancels)
     WzProposal *p = s_proposal("pw-1/2");
     ck_assert_str_eq(p->candidate_id, "kam-2");
     WZ_FREE_UNPACKED(p);
-    /* Never matched again while without consent. */
+    /* Erased at once, in the same transaction (s_check_purged). */
+    s_check_purged("kam-1", "consent");
+    /* Never matched again: it is not there any more. */
     ev_publish_at("pw-2", "c-9", "", "BU03921003");
     ck_assert_int_eq(s_vacancy_state("pw-2"), VSTATE(RELEASED));
     e = s_last_of(PAYLOAD(VACANCY_RELEASED));
-    ck_assert_uint_eq(s_rule_removed(e->vacancy_released->explanation, "consent"), 1);
+    ck_assert_uint_eq(e->vacancy_released->explanation->considered, 1);
     WZ_FREE_UNPACKED(e);
     s_check_invariant();
+}
+END_TEST
+
+START_TEST(test_purge_after_retention)
+{
+    /* Housed and withdrawn candidates are purged retention days later, on
+     * the timer's clock (the tests pass it): not a millisecond before. */
+    wz_matching_set_retention(matching, 30);
+    ck_assert_int_eq(wz_matching_load(matching), 0);
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_active("kam-3", 2025, 3, 1);
+    s_intake_record("kam-1", true);
+    s_intake_record("kam-2", true);
+    s_intake_record("kam-3", true);
+    int64_t t0 = wz_now_ms();
+    ev_publish("pw-1");
+    ev_answer("pw-1/1", true, "");
+    ev_confirm("pw-1/1", "viewing", true, "", "pre-wonen");
+    ev_lease("pw-1");
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(HOUSED));
+    ev_withdraw_candidate("kam-2");
+    int64_t t1 = wz_now_ms();
+    int64_t days30 = 30 * WZ_MS_PER_DAY;
+    double housed_at = s_purge_at("kam-1"), withdrawn_at = s_purge_at("kam-2");
+    ck_assert(housed_at >= (double)(t0 + days30) && housed_at <= (double)(t1 + days30));
+    ck_assert(withdrawn_at >= housed_at && withdrawn_at <= (double)(t1 + days30));
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), 3);
+
+    /* 29 days on: nothing. */
+    ck_assert_int_eq(wz_matching_purge(matching, t0 + days30 - WZ_MS_PER_DAY), 0);
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(HOUSED));
+    /* The day the housed one is due: it goes, the withdrawn one with it when due too. */
+    ck_assert_int_eq(wz_matching_purge(matching, (int64_t)housed_at), 1);
+    s_check_purged("kam-1", "retention");
+    ck_assert_int_eq(wz_matching_purge(matching, (int64_t)withdrawn_at), 1);
+    s_check_purged("kam-2", "retention");
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), 1);
+    /* The active one stays whatever the clock says; the proposal that
+     * housed kam-1 stays (the vacancy's history, by pseudonym only). */
+    ck_assert_int_eq(wz_matching_purge(matching, t1 + 10 * days30), 0);
+    ck_assert_int_eq(s_candidate_state("kam-3"), CSTATE(ACTIVE));
+    ck_assert_int_eq(s_exists("wz:{zkij}:candidate:kam-3"), 1);
+    ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(LET));
+    /* Purged candidates stay out of decisions. */
+    ev_publish_at("pw-2", "c-2", "", "BU03921003");
+    WzProposal *p = s_proposal("pw-2/1");
+    ck_assert_str_eq(p->candidate_id, "kam-3");
+    WZ_FREE_UNPACKED(p);
+    /* A restart reads the same. */
+    s_restart_matching();
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), 1);
+    s_check_invariant();
+}
+END_TEST
+
+START_TEST(test_purge_is_all_or_nothing)
+{
+    /* One transaction erases everything, the schedule included; a purge
+     * found half done (here matching's record gone, intake's not) is
+     * completed by the next run, and a run after the purge changes nothing. */
+    wz_matching_set_retention(matching, 1);
+    ck_assert_int_eq(wz_matching_load(matching), 0);
+    ev_active("kam-1", 2025, 1, 10);
+    s_intake_record("kam-1", true);
+    ev_withdraw_candidate("kam-1");
+    long long events = s_out_count();
+    int64_t later = wz_now_ms() + 2 * WZ_MS_PER_DAY;
+    ck_assert(s_purge_at("kam-1") > 0);
+    redisReply *r;
+    /* Half a purge (as if matching's part had gone and intake's not):
+     * the re-run erases the rest and still says so. */
+    r = wz_store_cmd(store, "DEL wz:{zkij}:m:candidate:kam-1");
+    freeReplyObject(r);
+    ck_assert_int_eq(wz_matching_purge(matching, later), 1);
+    s_check_purged("kam-1", "retention");
+    long long after = s_out_count();
+    ck_assert_int_eq(after, events + 1);
+    ck_assert_int_eq(wz_matching_purge(matching, later), 0);
+    ck_assert_int_eq(s_out_count(), after);
+}
+END_TEST
+
+START_TEST(test_consent_withdrawn_purges_at_once)
+{
+    /* Withdrawn consent erases the candidate while the update is applied,
+     * housed or not; intake's record goes only while it still says no
+     * consent (a newer update may have given it again). */
+    ck_assert_int_eq(wz_matching_load(matching), 0);
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 1, 11);
+    s_intake_record("kam-1", false);
+    s_intake_record("kam-2", true); /* consent given again since */
+    static const char *const ids[] = {"kam-2", "kam-1"};
+    for (int i = 0; i < 2; i++) {
+        WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
+        hh.adults = 1;
+        WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+        c.id = (char *)ids[i];
+        c.care_provider = "ribw-kam";
+        c.region = "zkij";
+        c.municipality = "haarlem";
+        c.group = "bw";
+        c.household = &hh;
+        c.consent = false;
+        Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
+        upd.candidate = &c;
+        WzEvent ev = WOONZORG__V1__EVENT__INIT;
+        ev.payload_case = PAYLOAD(CANDIDATE_UPDATED);
+        ev.candidate_updated = &upd;
+        s_produce(&ev, "ribw-kam");
+    }
+    s_check_purged("kam-1", "consent");
+    ck_assert_int_eq(s_exists("wz:{zkij}:m:candidate:kam-2"), 0);
+    /* kam-2's intake record stays: its newer update (consent again) follows. */
+    ck_assert_int_eq(s_exists("wz:{zkij}:candidate:kam-2"), 1);
+    ev_candidate("kam-2", 0, true);
+    ck_assert_int_eq(s_exists("wz:{zkij}:m:candidate:kam-2"), 1);
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), 1);
+    char why[256];
+    ck_assert_msg(wz_matching_verify(matching, "zkij", why, sizeof why) == 0, "view: %s", why);
 }
 END_TEST
 
@@ -1681,9 +1865,16 @@ START_TEST(test_view_follows_redis)
     ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), 0);
     uint64_t rng = 11;
 #define RND(n) s_rnd(&rng, (n))
-    int registered = 0, published = 0, failed = 0;
+    int registered = 0, published = 0, failed = 0, purged = 0;
     static const char *const reasons[] = {"client_refuses", "unsuitable"};
     for (int step = 0; step < 160; step++) {
+        if (step % 20 == 19) {
+            /* Retention ends for every housed and withdrawn candidate. */
+            int n = wz_matching_purge(matching, wz_now_ms() + 1000 * WZ_MS_PER_DAY);
+            ck_assert_int_ge(n, 0);
+            purged += n;
+            s_check_view("after a purge", step);
+        }
         if (step == 80) {
             s_restart_matching();
             s_check_view("after restart", step);
@@ -1758,10 +1949,19 @@ START_TEST(test_view_follows_redis)
     }
     ck_assert_int_gt(failed, 3);
     ck_assert_int_gt(published, 20);
-    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), (size_t)registered);
+    ck_assert_int_gt(purged, 3);
+    /* Purged ones are gone from Redis and from memory alike. */
+    size_t present = 0;
+    for (int i = 1; i <= registered; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "wz:{zkij}:m:candidate:kam-%d", i);
+        present += s_exists(key) == 1;
+    }
+    ck_assert_uint_lt(present, (size_t)registered);
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), present);
     s_restart_matching();
     s_check_view("after the final restart", 160);
-    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), (size_t)registered);
+    ck_assert_uint_eq(wz_matching_candidates(matching, "zkij"), present);
     s_check_invariant();
 #undef RND
 }
@@ -1812,6 +2012,9 @@ int main(void)
     tcase_add_test(tc, test_redis_away);
     tcase_add_test(tc, test_spread_and_contingent);
     tcase_add_test(tc, test_consent_withdrawn_cancels);
+    tcase_add_test(tc, test_purge_after_retention);
+    tcase_add_test(tc, test_purge_is_all_or_nothing);
+    tcase_add_test(tc, test_consent_withdrawn_purges_at_once);
     tcase_add_test(tc, test_route_steps);
     tcase_add_test(tc, test_refusals_lapse_urgency);
     tcase_add_test(tc, test_decline_confirmed_by_municipality);

@@ -81,6 +81,7 @@ START_TEST(test_shipped_file)
     ck_assert_str_eq(s.intake.publish, "tcp://127.0.0.1:7702");
     ck_assert_str_eq(s.matching.publish, "tcp://127.0.0.1:7711");
     ck_assert_int_eq(s.matching.deadline_check_ms, 500);
+    ck_assert_int_eq(s.retention.candidate_days, 90);
     ck_assert_str_eq(s.notification.endpoint, "tcp://127.0.0.1:7721");
     ck_assert_str_eq(s.notification.publish, "tcp://127.0.0.1:7722");
     ck_assert_int_eq(s.notification.max_in_flight, 64);
@@ -104,6 +105,7 @@ START_TEST(test_defaults_from_empty_map)
     ck_assert_str_eq(s.redis.prefix, "wz:");
     ck_assert_int_eq(s.notification.max_in_flight, 64);
     ck_assert_str_eq(s.audit.endpoint, "tcp://127.0.0.1:7731");
+    ck_assert_int_eq(s.retention.candidate_days, 90);
 
     /* a file in the current directory keeps relative paths as they are */
     s_write("woonzorg.yaml", "policy: p.yaml\nkeys_dir: /etc/wz/keys\n");
@@ -173,6 +175,16 @@ START_TEST(test_refusals)
     s_refused("matching: tcp://x:1\n", "config/woonzorg.yaml:1: 'matching' must be a map");
     s_refused("redis:\n  host: \"\"\n", "config/woonzorg.yaml:2: redis.host must not be empty");
     s_refused("policy:\n", "config/woonzorg.yaml:1: policy must not be empty");
+    s_refused("retention:\n  candidate_days: 3651\n",
+              "config/woonzorg.yaml:2: retention.candidate_days: 3651 is out of range 0..3650");
+    s_refused("retention:\n  candidate_days: -1\n",
+              "config/woonzorg.yaml:2: retention.candidate_days: -1 is out of range 0..3650");
+    s_refused("retention:\n  candidate_days: ninety\n",
+              "config/woonzorg.yaml:2: retention.candidate_days: expected an integer, got "
+              "'ninety'");
+    s_refused("retention:\n  candidate_dayz: 30\n",
+              "config/woonzorg.yaml:2: unknown key 'candidate_dayz' in 'retention' (did you mean "
+              "'candidate_days'?)");
     s_refused("heartbeat_ms: 1\n", "config/woonzorg.yaml:1: heartbeat_ms: 1 is out of range "
                                    "10..3600000");
     s_refused("redis:\n  prefix: \"0123456789012345678901234567890123\"\n",

@@ -390,6 +390,11 @@ static void s_event(FILE *out, const WzEvent *e, const char *indent)
                 s_or(e->nomination_refused->candidate_id, "-"),
                 s_or(e->nomination_refused->vacancy_id, "-"));
         break;
+    case WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_PURGED:
+        fprintf(out, "candidate purged  %s (%s): every record erased",
+                s_or(e->candidate_purged->candidate_id, "-"),
+                s_or(e->candidate_purged->reason, "-"));
+        break;
     case WOONZORG__V1__EVENT__PAYLOAD_NOTIFICATION_DELIVERED:
         fprintf(out, "notification delivered  to %s up to #%llu", e->notification_delivered->party,
                 (unsigned long long)e->notification_delivered->up_to_seq);
