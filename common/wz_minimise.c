@@ -220,6 +220,11 @@ void wz_minimise_event(WzEvent *ev, const wz_party_t *viewer)
         s_named(&n->candidate_id, viewer, n->care_provider, NULL);
         break;
     }
+    case PAYLOAD(CANDIDATE_PURGED): {
+        Woonzorg__V1__CandidatePurged *p = ev->candidate_purged;
+        s_named(&p->candidate_id, viewer, p->care_provider, p->municipality);
+        break;
+    }
     case PAYLOAD(NOMINATION_REFUSED): {
         Woonzorg__V1__NominationRefused *n = ev->nomination_refused;
         bool own = s_knows(viewer, n->care_provider, NULL);

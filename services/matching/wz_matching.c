@@ -1567,10 +1567,12 @@ static bool s_purge(s_work_t *w, s_rec_t *cr, const char *reason, bool keep_inta
     char key[KEY_MAX], intake_key[KEY_MAX];
     if (s_key(w, intake_key, "candidate:%s", id) != 0)
         return false;
-    char *care_provider = NULL;
+    char *care_provider = NULL, *municipality = NULL;
     bool had = cr->msg != NULL;
-    if (had)
+    if (had) {
         care_provider = strdup(CAND(cr)->care_provider);
+        municipality = strdup(CAND(cr)->municipality);
+    }
     if (!keep_intake) {
         /* Intake's record: watched, so an update racing with the purge makes
          * it run again. */
@@ -1582,12 +1584,15 @@ static bool s_purge(s_work_t *w, s_rec_t *cr, const char *reason, bool keep_inta
         if (found < 0) {
             w->failed = true;
             free(care_provider);
+            free(municipality);
             return false;
         }
         if (found) {
             WzCandidate *ic = wz_candidate_unpack(data, len);
-            if (!care_provider && ic)
+            if (!care_provider && ic) {
                 care_provider = strdup(ic->care_provider);
+                municipality = strdup(ic->municipality);
+            }
             WZ_FREE_UNPACKED(ic);
             free(data);
             had = true;
@@ -1611,6 +1616,7 @@ static bool s_purge(s_work_t *w, s_rec_t *cr, const char *reason, bool keep_inta
         Woonzorg__V1__CandidatePurged body = WOONZORG__V1__CANDIDATE_PURGED__INIT;
         body.candidate_id = cr->id;
         body.care_provider = care_provider ? care_provider : (char *)"";
+        body.municipality = municipality ? municipality : (char *)"";
         body.reason = (char *)reason;
         WzEvent ev = WOONZORG__V1__EVENT__INIT;
         ev.payload_case = PAYLOAD(CANDIDATE_PURGED);
@@ -1618,6 +1624,7 @@ static bool s_purge(s_work_t *w, s_rec_t *cr, const char *reason, bool keep_inta
         s_emit(w, &ev);
     }
     free(care_provider);
+    free(municipality);
     return had;
 }
 

@@ -1057,6 +1057,7 @@ static void s_check_purged(const char *id, const char *reason)
     ck_assert_ptr_nonnull(e);
     ck_assert_str_eq(e->candidate_purged->candidate_id, id);
     ck_assert_str_eq(e->candidate_purged->care_provider, "ribw-kam");
+    ck_assert_str_eq(e->candidate_purged->municipality, "haarlem");
     ck_assert_str_eq(e->candidate_purged->reason, reason);
     WZ_FREE_UNPACKED(e);
     char why[256];
@@ -1069,6 +1070,7 @@ static void s_intake_record(const char *id, bool consent)
     WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
     c.id = (char *)id;
     c.care_provider = "ribw-kam";
+    c.municipality = "haarlem";
     c.consent = consent;
     size_t len = 0;
     uint8_t *bytes = wz_codec_pack(&c.base, &len);

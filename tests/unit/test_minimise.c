@@ -303,7 +303,7 @@ START_TEST(test_municipality_sees_outcome_and_reasons)
         PAYLOAD(PROPOSAL_CANCELLED),   PAYLOAD(VACANCY_LET),       PAYLOAD(PROPOSAL_ADVANCED),
         PAYLOAD(STEP_CONFIRMED),       PAYLOAD(DEADLINE_REMINDER), PAYLOAD(CANDIDATE_UPDATED),
         PAYLOAD(CANDIDATE_REGISTERED), PAYLOAD(URGENCY_GRANTED),   PAYLOAD(URGENCY_LAPSED),
-        PAYLOAD(CANDIDATE_WITHDRAWN)};
+        PAYLOAD(CANDIDATE_WITHDRAWN),  PAYLOAD(CANDIDATE_PURGED)};
     for (size_t i = 0; i < sizeof with_proposal / sizeof *with_proposal; i++) {
         WzEvent *before = s_event(with_proposal[i], true);
         WzEvent *own = wz_minimise_copy(before, &haarlem);
