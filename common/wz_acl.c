@@ -3,8 +3,9 @@
  * Every service may read every key of the suite (status merges views, and
  * consumers read producers' streams), but writes only its own keys, with
  * only the write commands it uses: Redis 7 selectors tie commands to key
- * patterns. No user has DEL on a stream, XDEL, XTRIM, FLUSH*, CONFIG, EVAL
- * or KEYS; the audit user can only append to the audit chain. */
+ * patterns. No user has DEL on a stream, FLUSH*, CONFIG, EVAL or KEYS;
+ * XDEL and XTRIM only on its own outbox, mailboxes or dead letters; the
+ * audit user can only append to the audit chain. */
 #include "wz_acl.h"
 
 #include <errno.h>
@@ -42,20 +43,21 @@ static const s_user_t s_users[] = {
      {"{*}:m:* {*}:proposal:* {*}:deadlines {*}:nominations {*}:reminders "
       "{*}:cursor:matching:*|+set +del +sadd +srem +zadd +zrem +hset +hdel +hincrby",
       "{*}:stream:matching|+xadd +xtrim",
-      "{*}:dead:matching {*}:dead:matching:replay|+xadd +xdel +srem",
+      "{*}:dead:matching {*}:dead:matching:replay|+xadd +xdel +xtrim +srem",
       /* A purge (docs/security.md, retention) deletes intake's record too. */
       "{*}:candidate:*|+del"}},
     {"notification",
      {"{*}:acked:* {*}:cursor:notification:*|+set",
       "{*}:mailbox:* {*}:stream:notification|+xadd +xtrim",
-      "{*}:dead:notification {*}:dead:notification:replay|+xadd +xdel +srem", NULL}},
+      "{*}:dead:notification {*}:dead:notification:replay|+xadd +xdel +xtrim +srem", NULL}},
     /* Dead letters (docs/guarantees.md): a consumer sets events aside in its
-     * own dead-letter stream and removes one when a replay succeeded; the
+     * own dead-letter stream and removes one when a replay succeeded, when
+     * its candidate is erased, or after the retention period; the
      * operator may only ask for replays. Trimming: a producer its outbox,
      * notification the acknowledged part of mailboxes; never the audit chain. */
     {"audit",
      {"{*}:cursor:audit:*|+set", "{*}:audit|+xadd",
-      "{*}:dead:audit {*}:dead:audit:replay|+xadd +xdel +srem",
+      "{*}:dead:audit {*}:dead:audit:replay|+xadd +xdel +xtrim +srem",
       "{*}:audit:key:*|+set +del"}},
     {"operator", {"{*}:dead:*:replay|+sadd", NULL}},
 };

@@ -11,6 +11,7 @@
 
 #include "wz_codec.h"
 #include "wz_dead.h"
+#include "wz_personal.h"
 #include "wz_util.h"
 #include "wz_zap.h"
 
@@ -378,6 +379,8 @@ struct wz_sub_t {
     int dead_attempts;
     wz_sub_dead_fn dead_fn;
     void *dead_arg;
+    int64_t dead_keep_ms;    /* dead letters older than this go; 0: kept */
+    int64_t dead_trimmed_ms; /* when they were last trimmed (monotonic) */
     volatile sig_atomic_t *stop;
     bool curve;
     wz_keypair_t own;           /* curve: the consumer's key pair */
@@ -451,6 +454,11 @@ void wz_sub_set_dead_letter(wz_sub_t *self, int max_attempts, wz_sub_dead_fn dea
     self->dead_attempts = max_attempts > 0 ? max_attempts : DEAD_LETTER_ATTEMPTS;
     self->dead_fn = dead_fn;
     self->dead_arg = arg;
+}
+
+void wz_sub_set_dead_letter_retention(wz_sub_t *self, int64_t keep_ms)
+{
+    self->dead_keep_ms = keep_ms > 0 ? keep_ms : 0;
 }
 
 void wz_sub_set_stop(wz_sub_t *self, volatile sig_atomic_t *stop)
@@ -666,6 +674,59 @@ static int s_dead_letter(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t 
     return rc;
 }
 
+/* The fields of one dead letter (an XRANGE entry) that replays and erasure
+ * need; absent ones stay NULL/0. */
+static void s_dead_fields(const redisReply *entry, const char **producer, uint64_t *seq,
+                          const char **data, size_t *len)
+{
+    *producer = *data = NULL;
+    *seq = 0;
+    *len = 0;
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2)
+        return;
+    const redisReply *fields = entry->element[1];
+    for (size_t j = 0; fields->type == REDIS_REPLY_ARRAY && j + 1 < fields->elements; j += 2) {
+        const char *name = fields->element[j]->str;
+        if (!strcmp(name, "producer"))
+            *producer = fields->element[j + 1]->str;
+        else if (!strcmp(name, "seq"))
+            *seq = strtoull(fields->element[j + 1]->str, NULL, 10);
+        else if (!strcmp(name, "e")) {
+            *data = fields->element[j + 1]->str;
+            *len = fields->element[j + 1]->len;
+        }
+    }
+}
+
+/* Erasure reaches the dead letters too (docs/security.md, retention): when
+ * an applied event erases a candidate, the consumer's dead letters holding
+ * that candidate's personal data go in the same transaction. Letters that
+ * cannot be read cannot be attributed; the retention timer removes those. */
+static int s_forget_dead(wz_sub_t *self, wz_txn_t *txn, const char *region, const char *candidate)
+{
+    char dead[KEY_MAX];
+    if (wz_dead_key(self->store, region, self->consumer, dead, sizeof dead) != 0 ||
+        wz_txn_watch(txn, dead) != 0)
+        return -1;
+    redisReply *all = wz_store_cmd(self->store, "XRANGE %s - +", dead);
+    if (!all)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && all->type == REDIS_REPLY_ARRAY && i < all->elements; i++) {
+        const char *producer, *data;
+        uint64_t seq;
+        size_t len;
+        s_dead_fields(all->element[i], &producer, &seq, &data, &len);
+        WzEvent *ev = data ? wz_event_unpack((const uint8_t *)data, len) : NULL;
+        const char *subject = ev ? wz_personal_subject(ev) : NULL;
+        if (subject && strcmp(subject, candidate) == 0)
+            rc = wz_txn_cmd(txn, "XDEL %s %s", dead, all->element[i]->element[0]->str);
+        WZ_FREE_UNPACKED(ev);
+    }
+    freeReplyObject(all);
+    return rc;
+}
+
 /* Applies the event with sequence seq, exactly once: the cursor is re-read
  * under WATCH, and the effect commits with the new cursor.
  * Returns 0 applied or already applied, 1 if an earlier event is missing,
@@ -727,7 +788,9 @@ static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t se
             wz_txn_destroy(&txn);
             break;
         }
-        if (wz_txn_cmd(txn, "SET %s %llu", key, (unsigned long long)seq) != 0) {
+        const char *erased = wz_personal_erases(ev);
+        if ((erased && s_forget_dead(self, txn, c->region, erased) != 0) ||
+            wz_txn_cmd(txn, "SET %s %llu", key, (unsigned long long)seq) != 0) {
             wz_txn_destroy(&txn);
             break;
         }
@@ -951,23 +1014,12 @@ static int s_replay_one(wz_sub_t *self, const char *region, const char *member)
         goto out;
     const char *entry_id = NULL;
     for (size_t i = 0; colon && all->type == REDIS_REPLY_ARRAY && i < all->elements && !ev; i++) {
-        redisReply *e = all->element[i], *fields = e->element[1];
-        const char *p = NULL, *data = NULL;
-        uint64_t s = 0;
-        size_t len = 0;
-        for (size_t j = 0; j + 1 < fields->elements; j += 2) {
-            const char *name = fields->element[j]->str;
-            if (!strcmp(name, "producer"))
-                p = fields->element[j + 1]->str;
-            else if (!strcmp(name, "seq"))
-                s = strtoull(fields->element[j + 1]->str, NULL, 10);
-            else if (!strcmp(name, "e")) {
-                data = fields->element[j + 1]->str;
-                len = fields->element[j + 1]->len;
-            }
-        }
+        const char *p, *data;
+        uint64_t s;
+        size_t len;
+        s_dead_fields(all->element[i], &p, &s, &data, &len);
         if (p && s == seq && strcmp(p, producer) == 0) {
-            entry_id = e->element[0]->str;
+            entry_id = all->element[i]->element[0]->str;
             ev = data ? wz_event_unpack((const uint8_t *)data, len) : NULL;
             if (!ev)
                 break;
@@ -1001,15 +1053,46 @@ out:
     return rc;
 }
 
+/* Dead letters are kept for the retention period only: an operator has that
+ * long to replay one, and a letter that may hold personal data (an
+ * unreadable one cannot be attributed) is not kept longer than the records
+ * it came from. The stream's ids are the letters' times in ms. */
+static int s_trim_dead(wz_sub_t *self, const char *region)
+{
+    char dead[KEY_MAX];
+    if (wz_dead_key(self->store, region, self->consumer, dead, sizeof dead) != 0)
+        return -1;
+    long long min_id = (long long)(wz_now_ms() - self->dead_keep_ms);
+    redisReply *r = wz_store_cmd(self->store, "XTRIM %s MINID %lld", dead, min_id);
+    if (!r)
+        return -1;
+    if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+        char n[24];
+        snprintf(n, sizeof n, "%lld", (long long)r->integer);
+        wz_log(self->log, WZ_LOG_WARN, "dead letters past retention removed", "region", region,
+               "count", n, NULL);
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
 int wz_sub_replay(wz_sub_t *self)
 {
     int rc = 0;
+    /* Trimming by age needs no more than a look a minute. */
+    int64_t now = wz_mono_ms(), every = self->dead_keep_ms < 60000 ? self->dead_keep_ms : 60000;
+    bool trim =
+        self->dead_keep_ms && (!self->dead_trimmed_ms || now - self->dead_trimmed_ms >= every);
+    if (trim)
+        self->dead_trimmed_ms = now;
     /* Regions are the same for every producer a consumer follows. */
     for (size_t j = 0; self->n_follows && j < self->follows[0].n_cursors; j++) {
         const char *region = self->follows[0].cursors[j].region;
         char rkey[KEY_MAX];
         if (wz_dead_replay_key(self->store, region, self->consumer, rkey, sizeof rkey) != 0)
             continue;
+        if (trim && s_trim_dead(self, region) != 0)
+            rc = -1;
         redisReply *r = wz_store_cmd(self->store, "SMEMBERS %s", rkey);
         if (!r) {
             rc = -1;

@@ -121,8 +121,12 @@ uint64_t wz_sub_gaps(const wz_sub_t *self);
  * dead_fn when given (a consumer without an outbox, e.g. audit), else onto
  * own_pub's outbox. */
 void wz_sub_set_dead_letter(wz_sub_t *self, int max_attempts, wz_sub_dead_fn dead_fn, void *arg);
-/* Applies the dead letters an operator asked to replay (wz_dead.h); called by
- * the catch-up timer. 0, or -1 if Redis failed. */
+/* Dead letters older than keep_ms are removed by the catch-up timer (the
+ * retention period, docs/security.md); 0 keeps them. */
+void wz_sub_set_dead_letter_retention(wz_sub_t *self, int64_t keep_ms);
+/* Applies the dead letters an operator asked to replay (wz_dead.h), and
+ * removes those past the retention period; called by the catch-up timer.
+ * 0, or -1 if Redis failed. */
 int wz_sub_replay(wz_sub_t *self);
 /* A stop flag (borrowed): a catch-up stops between two events once it is
  * set, so SIGTERM is not held up by a long backlog (the rest waits in Redis). */

@@ -188,6 +188,12 @@ int wz_runtime_follow(wz_runtime_t *rt, wz_sub_t *sub)
     /* The guarantees' settings (docs/guarantees.md), before any wz_sub_follow. */
     wz_sub_set_hwm(sub, rt->settings.pubsub_hwm, rt->settings.pubsub_buffer);
     wz_sub_set_dead_letter(sub, rt->settings.dead_letter_attempts, NULL, NULL);
+    /* Dead letters live as long as the records they may hold data of, but at
+     * least a day (a retention of 0 days purges at once): an operator needs
+     * the time to look at one. */
+    int keep_days =
+        rt->settings.retention.candidate_days > 0 ? rt->settings.retention.candidate_days : 1;
+    wz_sub_set_dead_letter_retention(sub, (int64_t)keep_days * 24 * 3600 * 1000);
     wz_sub_set_stop(sub, rt->stop);
     rt->subs[rt->n_subs++] = sub;
     if (rt->n_subs > 1 || !rt->http)

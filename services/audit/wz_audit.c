@@ -19,6 +19,7 @@
 #include "wz_shred.h"
 #include "wz_codec.h"
 #include "wz_minimise.h"
+#include "wz_personal.h"
 #include "wz_util.h"
 #include "wz_zap.h"
 
@@ -176,8 +177,8 @@ static int s_append(wz_store_t *store, wz_txn_t *txn, const WzEvent *ev, wz_log_
     size_t len = 0;
     uint8_t *bytes = wz_codec_pack(&ev->base, &len);
     if (!bytes) return -1;
-    const char *subject = shred ? wz_shred_subject(ev) : NULL;
-    const char *erase = shred ? wz_shred_erases(ev) : NULL;
+    const char *subject = shred ? wz_personal_subject(ev) : NULL;
+    const char *erase = shred ? wz_personal_erases(ev) : NULL;
     if (subject && wz_id_valid(subject, WZ_ID_MAX) &&
         s_seal(store, txn, shred, ev->region, subject, &bytes, &len, log) != 0) {
         free(bytes);

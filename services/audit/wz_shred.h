@@ -29,14 +29,6 @@ typedef struct wz_shred_t wz_shred_t;
 wz_shred_t *wz_shred_new(const char *keys_dir, bool create, char *err, size_t errlen);
 void wz_shred_destroy(wz_shred_t **self_p);
 
-/* The candidate whose personal data ev carries, or NULL (then it is chained
- * in plain). Borrowed from ev. */
-const char *wz_shred_subject(const WzEvent *ev);
-/* The candidate to erase once ev is chained (its provider withdrew it, it
- * was updated without consent, or matching purged its records), or NULL.
- * Borrowed from ev. */
-const char *wz_shred_erases(const WzEvent *ev);
-
 /* A new candidate key, wrapped for storage: *wrapped (malloc'd) and its length. */
 int wz_shred_new_key(wz_shred_t *self, uint8_t **wrapped, size_t *len);
 /* Seals plain for subject with the wrapped key; *out malloc'd. 0 or -1. */

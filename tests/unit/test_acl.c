@@ -68,6 +68,12 @@ START_TEST(test_users)
     ck_assert(!s_may(matching, "SET wz:{zkij}:candidate:kam-1 x"));
     ck_assert(!s_may(matching, "DEL wz:{zkij}:vacancy:PW-1"));
     ck_assert(!s_may(matching, "XADD wz:{zkij}:audit 1-0 e x"));
+    /* Its own dead letters: removed on erasure and after the retention
+     * period; another consumer's are not its to touch. */
+    ck_assert(s_may(matching, "XTRIM wz:{zkij}:dead:matching MINID 1-0"));
+    ck_assert(s_may(matching, "XDEL wz:{zkij}:dead:matching 1-0"));
+    ck_assert(!s_may(matching, "XTRIM wz:{zkij}:dead:audit MINID 1-0"));
+    ck_assert(!s_may(matching, "XDEL wz:{zkij}:dead:notification 1-0"));
 
     redisContext *notification = s_login(env, "notification");
     ck_assert(s_may(notification, "XADD wz:{zkij}:mailbox:ribw-kam 1-0 d x"));

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "wz_bus.h"
@@ -331,6 +332,105 @@ START_TEST(test_unreadable_event_set_aside_at_once)
 }
 END_TEST
 
+/* A poison event (always refused by the consumer) that registers candidate id. */
+static void s_produce_registration(wz_pub_t *pub, const char *id)
+{
+    WzCandidate cand = WOONZORG__V1__CANDIDATE__INIT;
+    cand.id = (char *)id;
+    cand.consent = true;
+    Woonzorg__V1__CandidateRegistered body = WOONZORG__V1__CANDIDATE_REGISTERED__INIT;
+    body.candidate = &cand;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.actor = "poison";
+    ev.payload_case = WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_REGISTERED;
+    ev.candidate_registered = &body;
+    wz_txn_t *txn = wz_txn_begin(store, pub, "zkij");
+    ck_assert_ptr_nonnull(txn);
+    ck_assert(wz_txn_emit(txn, &ev) > 0);
+    ck_assert_int_eq(wz_txn_commit(txn), 0);
+    wz_txn_destroy(&txn);
+}
+
+static size_t s_dead_count(const char *consumer)
+{
+    wz_dead_letter_t *all = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(wz_dead_list(store, "zkij", consumer, &all, &n), 0);
+    free(all);
+    return n;
+}
+
+START_TEST(test_erasure_reaches_the_dead_letters)
+{
+    static const char garbage[] = "\xff\xff\xff";
+    redisReply *r =
+        wz_store_cmd(store, "XADD wz:{zkij}:stream:intake 1-0 e %b", garbage, sizeof garbage - 1);
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    s_produce_registration(pub, "kam-1");
+    s_produce_registration(pub, "kam-2");
+    consumer_t c = {.reject_poison = true};
+    wz_sub_t *sub = wz_sub_new(ctx, store, NULL, "audit", s_apply, NULL, &c, NULL);
+    wz_sub_set_dead_letter(sub, 1, NULL, NULL);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    for (int i = 0; i < 10 && wz_sub_cursor(sub, "intake", "zkij") < 3; i++)
+        wz_sub_catch_up(sub);
+    ck_assert_uint_eq(s_dead_count("audit"), 3);
+
+    /* kam-1's provider withdraws it: its letter goes with the withdrawal;
+     * kam-2's stays, and so does the unreadable one (nobody's to say). */
+    Woonzorg__V1__CandidateWithdrawn wd = WOONZORG__V1__CANDIDATE_WITHDRAWN__INIT;
+    wd.candidate_id = "kam-1";
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.actor = "ribw";
+    ev.payload_case = WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_WITHDRAWN;
+    ev.candidate_withdrawn = &wd;
+    wz_txn_t *txn = wz_txn_begin(store, pub, "zkij");
+    ck_assert(wz_txn_emit(txn, &ev) > 0);
+    ck_assert_int_eq(wz_txn_commit(txn), 0);
+    wz_txn_destroy(&txn);
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+    ck_assert(wz_sub_cursor(sub, "intake", "zkij") == 4);
+    wz_dead_letter_t *all = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(wz_dead_list(store, "zkij", "audit", &all, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(all[0].seq == 1 && all[1].seq == 3);
+    free(all);
+    wz_sub_destroy(&sub);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
+START_TEST(test_dead_letters_kept_for_the_retention_period)
+{
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    s_produce(pub, "poison");
+    consumer_t c = {.reject_poison = true};
+    wz_sub_t *sub = wz_sub_new(ctx, store, NULL, "audit", s_apply, NULL, &c, NULL);
+    wz_sub_set_dead_letter(sub, 1, NULL, NULL);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+    ck_assert_uint_eq(s_dead_count("audit"), 1);
+    /* Kept by default, and while younger than the period. */
+    ck_assert_int_eq(wz_sub_replay(sub), 0);
+    ck_assert_uint_eq(s_dead_count("audit"), 1);
+    wz_sub_set_dead_letter_retention(sub, 60000);
+    ck_assert_int_eq(wz_sub_replay(sub), 0);
+    ck_assert_uint_eq(s_dead_count("audit"), 1);
+    /* Older than the period: gone, even with a replay asked for. */
+    ck_assert_int_eq(wz_dead_request_replay(store, "zkij", "audit", "intake", 1), 0);
+    wz_sub_set_dead_letter_retention(sub, 20);
+    nanosleep(&(struct timespec){.tv_nsec = 60 * 1000 * 1000}, NULL);
+    ck_assert_int_eq(wz_sub_replay(sub), 0);
+    ck_assert_uint_eq(s_dead_count("audit"), 0);
+    ck_assert_int_eq(s_applied_count(), 0);
+    wz_sub_destroy(&sub);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
 static void s_set(const char *key, const char *value)
 {
     redisReply *r = wz_store_cmd(store, "SET %s %s", key, value);
@@ -393,6 +493,8 @@ int main(void)
     tcase_add_test(tc, test_redis_away_then_nothing_applied);
     tcase_add_test(tc, test_poison_set_aside_after_attempts_then_replayed);
     tcase_add_test(tc, test_unreadable_event_set_aside_at_once);
+    tcase_add_test(tc, test_erasure_reaches_the_dead_letters);
+    tcase_add_test(tc, test_dead_letters_kept_for_the_retention_period);
     tcase_add_test(tc, test_trim_only_below_every_consumer);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -69,41 +69,11 @@ START_TEST(test_seal_open)
 }
 END_TEST
 
-START_TEST(test_which_events)
-{
-    /* Attributes and free text are sealed; withdrawal, consent withdrawn and
-     * a purge erase; the purge itself is chained in plain (no attributes). */
-    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
-    c.id = "kam-1";
-    c.consent = true;
-    Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
-    upd.candidate = &c;
-    WzEvent ev = WOONZORG__V1__EVENT__INIT;
-    ev.payload_case = WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_UPDATED;
-    ev.candidate_updated = &upd;
-    ck_assert_str_eq(wz_shred_subject(&ev), "kam-1");
-    ck_assert_ptr_null(wz_shred_erases(&ev));
-    c.consent = false;
-    ck_assert_str_eq(wz_shred_erases(&ev), "kam-1");
-    Woonzorg__V1__CandidatePurged purged = WOONZORG__V1__CANDIDATE_PURGED__INIT;
-    purged.candidate_id = "kam-2";
-    purged.reason = "retention";
-    WzEvent pe = WOONZORG__V1__EVENT__INIT;
-    pe.payload_case = WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_PURGED;
-    pe.candidate_purged = &purged;
-    ck_assert_ptr_null(wz_shred_subject(&pe));
-    ck_assert_str_eq(wz_shred_erases(&pe), "kam-2");
-    purged.candidate_id = "";
-    ck_assert_ptr_null(wz_shred_erases(&pe));
-}
-END_TEST
-
 int main(void)
 {
     Suite *su = suite_create("wz_shred");
     TCase *tc = tcase_create("shred");
     tcase_add_test(tc, test_seal_open);
-    tcase_add_test(tc, test_which_events);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
