@@ -138,8 +138,13 @@ int wz_match_vacancy_check(const wz_match_ctx_t *ctx, const WzVacancy *v)
     return -1;
 }
 
-int wz_match_check(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandidate *c,
-                   double *penalty)
+/* The rules come in four runs, so that the ones a candidate index can decide
+ * per bucket (G and H: attributes shared by the bucket) and the ones it must
+ * check per candidate (A and B) are the same code as the full check, which
+ * runs A, G, B, H in that order. */
+
+/* A: status, consent, parked, urgency window. */
+static int s_rules_a(const wz_match_ctx_t *ctx, const WzCandidate *c)
 {
     const wz_scheme_t *s = ctx->scheme;
     if (c->state != CSTATE(ACTIVE) || !c->urgency_date || !wz_date_valid(c->urgency_date))
@@ -153,10 +158,25 @@ int wz_match_check(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandid
         if (ctx->today >= wz_add_months(s_day(c->urgency_date), months))
             return RULE_URGENCY_WINDOW;
     }
+    return -1;
+}
+
+/* G: group and care provider of the scheme. */
+static int s_rules_g(const wz_match_ctx_t *ctx, const WzCandidate *c)
+{
+    const wz_scheme_t *s = ctx->scheme;
     if (s && !wz_scheme_has_group(s, c->group))
         return RULE_GROUP;
     if (s && !wz_scheme_has_care_provider(s, c->care_provider))
         return RULE_CARE_PROVIDER;
+    return -1;
+}
+
+/* B: tried before, municipality, neighbourhood, distance (km from the care
+ * location, negative when unknown). */
+static int s_rules_b(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandidate *c,
+                     double km)
+{
     if (ctx->tried && ctx->tried(ctx->tried_arg, c->id))
         return RULE_ALREADY_PROPOSED;
     if (c->n_acceptable_municipalities > 0 &&
@@ -166,11 +186,18 @@ int wz_match_check(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandid
     if (v->neighbourhood && v->neighbourhood[0] &&
         s_contains(c->excluded_neighbourhoods, c->n_excluded_neighbourhoods, v->neighbourhood))
         return RULE_NEIGHBOURHOOD;
-    double km = wz_match_distance_km(ctx->policy, c->care_location, v->neighbourhood);
     /* A limit that cannot be checked is not met: a candidate who must stay
      * near its care location is never sent somewhere unknown. */
     if (c->max_distance_km > 0 && (km < 0 || km > (double)c->max_distance_km))
         return RULE_DISTANCE;
+    return -1;
+}
+
+/* H: household, rent, accessibility; then *penalty (when not NULL). */
+static int s_rules_h(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandidate *c,
+                     double km, double *penalty)
+{
+    const wz_scheme_t *s = ctx->scheme;
     const wz_occupancy_t *occ = wz_policy_occupancy(ctx->policy, s_persons(c));
     int min_rooms = occ ? occ->min_rooms : 0, min_area = occ ? occ->min_area_m2 : 0;
     if (occ && ((int64_t)v->rooms < occ->min_rooms || (int64_t)v->floor_area_m2 < occ->min_area_m2))
@@ -188,6 +215,34 @@ int wz_match_check(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandid
         *penalty = round(*penalty * 1000) / 1000;
     }
     return -1;
+}
+
+int wz_match_check(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandidate *c,
+                   double *penalty)
+{
+    int rule = s_rules_a(ctx, c);
+    if (rule < 0)
+        rule = s_rules_g(ctx, c);
+    if (rule >= 0)
+        return rule;
+    double km = wz_match_distance_km(ctx->policy, c->care_location, v->neighbourhood);
+    rule = s_rules_b(ctx, v, c, km);
+    return rule >= 0 ? rule : s_rules_h(ctx, v, c, km, penalty);
+}
+
+int wz_match_bucket_rule(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandidate *c,
+                         double *km, double *penalty)
+{
+    *km = wz_match_distance_km(ctx->policy, c->care_location, v->neighbourhood);
+    int rule = s_rules_g(ctx, c);
+    return rule >= 0 ? rule : s_rules_h(ctx, v, c, *km, penalty);
+}
+
+int wz_match_candidate_rule(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandidate *c,
+                            double km)
+{
+    int rule = s_rules_a(ctx, c);
+    return rule >= 0 ? rule : s_rules_b(ctx, v, c, km);
 }
 
 int wz_match_rank_cmp(const WzCandidate *a, double pa, const WzCandidate *b, double pb)
@@ -236,8 +291,8 @@ static void s_removed_list(wz_match_result_t *out, size_t used)
     }
 }
 
-int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *const *cands,
-                  size_t n, wz_match_result_t *out, size_t *chosen)
+/* Empties out and fills what every outcome has. */
+static void s_result_init(const wz_match_ctx_t *ctx, size_t n_all, wz_match_result_t *out)
 {
     WzExplanation init = WOONZORG__V1__EXPLANATION__INIT;
     out->explanation = init;
@@ -253,7 +308,6 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
     out->nominee_rule = -1;
 
     WzExplanation *e = &out->explanation;
-    size_t n_all = n + ctx->inactive;
     e->considered = (uint32_t)n_all;
     e->n_filters = WZ_MATCH_RULES;
     e->filters = out->count_ptrs;
@@ -262,32 +316,45 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
     e->policy_version = out->policy_version;
     e->scheme = out->scheme;
     e->mode = (char *)(ctx->batch ? "batch" : ctx->nominee ? "nominate" : "ranked");
+}
 
+/* The vacancy may not be offered at all (vacancy rule vrule): every
+ * candidate is removed by it. Returns 0. */
+static int s_vacancy_refused(const wz_match_ctx_t *ctx, const WzVacancy *v, int vrule,
+                             size_t n_all, wz_match_result_t *out)
+{
+    out->counts[vrule].removed = (uint32_t)n_all;
+    size_t used = s_append(out->summary, sizeof out->summary, 0,
+                           "no candidate among %zu may be proposed: ", n_all);
+    if (vrule == RULE_SCHEME)
+        s_append(out->summary, sizeof out->summary, used,
+                 "the vacancy goes through no scheme in force for %s",
+                 v->corporation ? v->corporation : "its corporation");
+    else if (vrule == RULE_CONTINGENT)
+        s_append(out->summary, sizeof out->summary, used,
+                 "the contingent of %s in %s is used up (%d of %d) and the scheme allows no "
+                 "more",
+                 v->corporation, v->municipality, ctx->contingent_used, ctx->contingent_target);
+    else
+        s_append(out->summary, sizeof out->summary, used,
+                 "spread limit reached (complex %d/%d, stairwell %d/%d, neighbourhood %d/%d)",
+                 ctx->placed_complex, ctx->scheme->max_per_complex, ctx->placed_stairwell,
+                 ctx->scheme->max_per_stairwell, ctx->placed_neighbourhood,
+                 ctx->scheme->max_per_neighbourhood);
+    if (ctx->nominee)
+        out->nominee_rule = vrule;
+    return 0;
+}
+
+int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *const *cands,
+                  size_t n, wz_match_result_t *out, size_t *chosen)
+{
+    size_t n_all = n + ctx->inactive;
+    s_result_init(ctx, n_all, out);
+    WzExplanation *e = &out->explanation;
     int vrule = wz_match_vacancy_check(ctx, v);
-    if (vrule >= 0) {
-        out->counts[vrule].removed = (uint32_t)n_all;
-        size_t used = s_append(out->summary, sizeof out->summary, 0,
-                               "no candidate among %zu may be proposed: ", n_all);
-        if (vrule == RULE_SCHEME)
-            s_append(out->summary, sizeof out->summary, used,
-                     "the vacancy goes through no scheme in force for %s",
-                     v->corporation ? v->corporation : "its corporation");
-        else if (vrule == RULE_CONTINGENT)
-            s_append(out->summary, sizeof out->summary, used,
-                     "the contingent of %s in %s is used up (%d of %d) and the scheme allows no "
-                     "more",
-                     v->corporation, v->municipality, ctx->contingent_used,
-                     ctx->contingent_target);
-        else
-            s_append(out->summary, sizeof out->summary, used,
-                     "spread limit reached (complex %d/%d, stairwell %d/%d, neighbourhood %d/%d)",
-                     ctx->placed_complex, ctx->scheme->max_per_complex, ctx->placed_stairwell,
-                     ctx->scheme->max_per_stairwell, ctx->placed_neighbourhood,
-                     ctx->scheme->max_per_neighbourhood);
-        if (ctx->nominee)
-            out->nominee_rule = vrule;
-        return 0;
-    }
+    if (vrule >= 0)
+        return s_vacancy_refused(ctx, v, vrule, n_all, out);
 
     out->counts[RULE_STATUS].removed = ctx->inactive;
     size_t best = 0, eligible = 0, nominee = n;
@@ -371,6 +438,137 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
     return 1;
 }
 
+/* Marks out as not a decision: -1 with the reason in the summary. */
+static int s_inconsistent(wz_match_result_t *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int s_inconsistent(wz_match_result_t *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->summary, sizeof out->summary, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int wz_match_decide(const wz_match_ctx_t *ctx, const WzVacancy *v,
+                    WzSnapshotBucket *const *buckets, size_t n_buckets,
+                    WzCandidate *const *walked, size_t n_walked, wz_match_result_t *out,
+                    size_t *chosen)
+{
+    size_t n_all = ctx->inactive;
+    for (size_t i = 0; i < n_buckets; i++)
+        n_all += buckets[i]->size;
+    s_result_init(ctx, n_all, out);
+    WzExplanation *e = &out->explanation;
+    int vrule = wz_match_vacancy_check(ctx, v);
+    if (vrule >= 0)
+        return n_walked ? s_inconsistent(out, "candidates walked for a vacancy that may not be "
+                                              "offered")
+                        : s_vacancy_refused(ctx, v, vrule, n_all, out);
+
+    /* Whole buckets: removed by the first dwelling or scheme rule they fail. */
+    out->counts[RULE_STATUS].removed = ctx->inactive;
+    size_t fit = 0;
+    for (size_t i = 0; i < n_buckets; i++) {
+        double km, penalty;
+        if (!buckets[i]->key)
+            return s_inconsistent(out, "a bucket without its attributes");
+        int rule = wz_match_bucket_rule(ctx, v, buckets[i]->key, &km, &penalty);
+        if (rule >= 0)
+            out->counts[rule].removed += buckets[i]->size;
+        else
+            fit += buckets[i]->size;
+    }
+    const WzCandidate *last = n_walked ? walked[n_walked - 1] : NULL;
+    if (ctx->nominee && (!last || strcmp(last->id, ctx->nominee) != 0)) {
+        if (n_walked)
+            return s_inconsistent(out, "the walk does not end at the nominee %s", ctx->nominee);
+        e->not_examined = (uint32_t)fit;
+        snprintf(out->summary, sizeof out->summary,
+                 "nominee %s may not be proposed: no such candidate in the region", ctx->nominee);
+        return 0;
+    }
+    if (ctx->nominee) {
+        int rule = wz_match_check(ctx, v, last, NULL);
+        if (rule >= 0) {
+            /* Refused on its own rule: nobody else was looked at. */
+            if (n_walked != 1)
+                return s_inconsistent(out, "candidates walked before an ineligible nominee");
+            out->nominee_rule = rule;
+            e->not_examined = (uint32_t)fit;
+            snprintf(out->summary, sizeof out->summary,
+                     "nominee %s may not be proposed: rule %s", ctx->nominee, s_rules[rule]);
+            return 0;
+        }
+    }
+
+    if (n_walked > fit)
+        return s_inconsistent(out, "%zu candidates walked, only %zu fit the dwelling", n_walked,
+                              fit);
+
+    /* The walk: in rank order, each counted by the first candidate rule it
+     * fails; in ranked mode it ends at the first eligible one. */
+    size_t eligible = 0;
+    double prev_penalty = 0, penalty = 0;
+    for (size_t i = 0; i < n_walked; i++) {
+        const WzCandidate *c = walked[i];
+        double km;
+        if (wz_match_bucket_rule(ctx, v, c, &km, &penalty) >= 0)
+            return s_inconsistent(out, "walked candidate %s does not fit the dwelling", c->id);
+        int rule = wz_match_candidate_rule(ctx, v, c, km);
+        if (rule == RULE_STATUS || !c->urgency_date)
+            return s_inconsistent(out, "walked candidate %s is not active", c->id);
+        if (i > 0 && wz_match_rank_cmp(walked[i - 1], prev_penalty, c, penalty) >= 0)
+            return s_inconsistent(out, "walked candidate %s is out of rank order", c->id);
+        prev_penalty = penalty;
+        if (rule >= 0) {
+            out->counts[rule].removed++;
+            continue;
+        }
+        eligible++;
+        if (!ctx->nominee && i + 1 != n_walked)
+            return s_inconsistent(out, "the walk goes on after the eligible %s", c->id);
+    }
+    e->eligible = (uint32_t)eligible;
+    e->not_examined = (uint32_t)(fit - n_walked);
+
+    if (!eligible) {
+        if (fit != n_walked)
+            return s_inconsistent(out, "nobody eligible but %zu not examined", fit - n_walked);
+        size_t used = s_append(out->summary, sizeof out->summary, 0,
+                               "no eligible candidate among %zu", n_all);
+        if (n_all == 0)
+            s_append(out->summary, sizeof out->summary, used, ": the region has no candidates");
+        else
+            s_removed_list(out, used);
+        return 0;
+    }
+    /* The last walked is the chosen (ranked) or the eligible nominee. */
+    e->rank = ctx->nominee ? (uint32_t)eligible : 1;
+    e->score = penalty;
+    char since[11];
+    wz_date_format(last->urgency_date, since);
+    if (ctx->batch)
+        snprintf(out->summary, sizeof out->summary,
+                 "%s assigned jointly with the other dwellings of the batch: rank %u among the "
+                 "%zu who fit the dwelling and the scheme (%zu considered); urgency since %s, "
+                 "fit penalty %.1f",
+                 last->id, e->rank, fit, n_all, since, penalty);
+    else if (ctx->nominee)
+        snprintf(out->summary, sizeof out->summary,
+                 "%s nominated by %s: eligible, would rank %u among the %zu who fit the dwelling "
+                 "and the scheme (%zu considered); urgency since %s, fit penalty %.1f",
+                 last->id, last->care_provider, e->rank, fit, n_all, since, penalty);
+    else
+        snprintf(out->summary, sizeof out->summary,
+                 "%s ranked first among the %zu who fit the dwelling and the scheme (%zu "
+                 "considered, %zu ranked before it not eligible): urgency since %s, fit penalty "
+                 "%.1f",
+                 last->id, fit, n_all, n_walked - 1, since, penalty);
+    *chosen = n_walked - 1;
+    return 1;
+}
+
 static bool s_snap_tried(void *arg, const char *candidate_id)
 {
     const WzSnapshot *snap = arg;
@@ -413,5 +611,13 @@ int wz_match_replay(const wz_policy_t *policy, const WzSnapshot *snap, wz_match_
         .batch = snap->explanation && snap->explanation->mode &&
                  strcmp(snap->explanation->mode, "batch") == 0,
     };
-    return wz_match_pick(&ctx, snap->vacancy, snap->candidates, snap->n_candidates, out, chosen);
+    if (snap->format == 0)
+        return wz_match_pick(&ctx, snap->vacancy, snap->candidates, snap->n_candidates, out,
+                             chosen);
+    if (snap->format != WZ_MATCH_SNAPSHOT_WALK) {
+        snprintf(out->summary, sizeof out->summary, "unknown snapshot format %u", snap->format);
+        return -1;
+    }
+    return wz_match_decide(&ctx, snap->vacancy, snap->buckets, snap->n_buckets, snap->candidates,
+                           snap->n_candidates, out, chosen);
 }

@@ -88,6 +88,23 @@ int wz_match_vacancy_check(const wz_match_ctx_t *ctx, const WzVacancy *v);
 int wz_match_check(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandidate *c,
                    double *penalty);
 
+/* The rules that depend only on attributes a bucket of candidates shares
+ * (group, care provider, care location, household size, age band, income
+ * class, access needs): group, care_provider, household, rent,
+ * accessibility, in that order. Index of the first c fails, or -1 with
+ * *penalty (when not NULL) its fit penalty. *km is set either way: the
+ * distance from c's care location to the dwelling, negative when unknown. */
+int wz_match_bucket_rule(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandidate *c,
+                         double *km, double *penalty);
+
+/* The other candidate rules (status, consent, parked, urgency_window,
+ * already_proposed, municipality, neighbourhood, distance, in that order),
+ * with km as wz_match_bucket_rule set it. Index of the first c fails, or -1.
+ * c is eligible exactly when this and wz_match_bucket_rule both give -1,
+ * which is exactly when wz_match_check gives -1. */
+int wz_match_candidate_rule(const wz_match_ctx_t *ctx, const WzVacancy *v, const WzCandidate *c,
+                            double km);
+
 /* Negative when a (with fit penalty pa) ranks before b. */
 int wz_match_rank_cmp(const WzCandidate *a, double pa, const WzCandidate *b, double pb);
 
@@ -103,9 +120,34 @@ double wz_match_distance_km(const wz_policy_t *policy, const char *from_code, co
 int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *const *cands,
                   size_t n, wz_match_result_t *out, size_t *chosen);
 
+/* The snapshot format of a walked decision (DecisionSnapshot.format). */
+#define WZ_MATCH_SNAPSHOT_WALK 2
+
+/* Decides for v from what a candidate index walked (see wz_cindex.h): every
+ * active candidate counted in buckets[0..n_buckets-1] (by key and size), and
+ * walked[0..n_walked-1], the candidates of the buckets that fit, in rank
+ * order, as far as the decision needed: ranked mode up to and including the
+ * first eligible one (all of them when nobody is); nominate mode up to and
+ * including the nominee when it is eligible, else only the nominee (nothing
+ * when it is not in the region). ctx->inactive counts the rest.
+ * Explanation: inactive candidates are removed by status, whole buckets by
+ * the first dwelling or scheme rule they fail, walked candidates by the first
+ * candidate rule they fail; the candidates of fitting buckets not walked are
+ * `not_examined`. Returns 1 with *chosen an index into walked, 0 when nobody
+ * may be proposed, or -1 with the reason in out->summary when the walk is not
+ * one this function could have asked for (out of rank order, a walked
+ * candidate that does not fit, one past the first eligible, ...): that is
+ * what a replay checks. Allocates nothing. */
+int wz_match_decide(const wz_match_ctx_t *ctx, const WzVacancy *v,
+                    WzSnapshotBucket *const *buckets, size_t n_buckets,
+                    WzCandidate *const *walked, size_t n_walked, wz_match_result_t *out,
+                    size_t *chosen);
+
 /* Replays a stored decision: the snapshot's vacancy, candidates, counters
- * and day under policy. Returns what wz_match_pick returns (1 with *chosen
- * an index into snap->candidates, 0 for nobody), or -1 with a reason in
+ * and day under policy, with wz_match_pick (format 0, every active candidate)
+ * or wz_match_decide (format 2, walked). Returns 1 with *chosen an index
+ * into snap->candidates, 0 for nobody, or -1 (also when the walk is
+ * inconsistent) with a reason in
  * out->summary when the snapshot cannot be replayed under this policy (another
  * policy version, or its scheme is gone). */
 int wz_match_replay(const wz_policy_t *policy, const WzSnapshot *snap, wz_match_result_t *out,

@@ -71,6 +71,7 @@ static void s_explanation(WzExplanation *e, s_level_t level)
         return;
     e->considered = 0;
     e->eligible = 0;
+    e->not_examined = 0;
     for (size_t i = 0; i < e->n_filters; i++)
         protobuf_c_message_free_unpacked(&e->filters[i]->base, NULL);
     free(e->filters);

@@ -18,6 +18,7 @@ typedef Woonzorg__V1__Proposal WzProposal;
 typedef Woonzorg__V1__Explanation WzExplanation;
 typedef Woonzorg__V1__FilterCount WzFilterCount;
 typedef Woonzorg__V1__DecisionSnapshot WzSnapshot;
+typedef Woonzorg__V1__SnapshotBucket WzSnapshotBucket;
 typedef Woonzorg__V1__Event WzEvent;
 typedef Woonzorg__V1__Request WzRequest;
 typedef Woonzorg__V1__Reply WzReply;

@@ -17,6 +17,7 @@
 
 #include "wz_assign.h"
 #include "wz_calendar.h"
+#include "wz_cindex.h"
 #include "wz_codec.h"
 #include "wz_match.h"
 #include "wz_util.h"
@@ -49,6 +50,7 @@ typedef struct {
     size_t n_slots;           /* a power of two, at least twice n */
     char **stale;             /* ids a transaction of unknown outcome wrote */
     size_t n_stale;
+    wz_cindex_t *index;       /* the active ones of cands, by bucket and rank */
 } s_view_t;
 
 struct wz_matching_t {
@@ -421,10 +423,13 @@ static WzCandidate *s_view_find(const s_view_t *v, const char *id)
     return at ? v->cands[at - 1] : NULL;
 }
 
-/* Puts c (taken) in the view, replacing the candidate of the same id. 0, or
- * -1 on OOM (c freed). */
+/* Puts c (taken) in the view and its index, replacing the candidate of the
+ * same id. 0, or -1 on OOM (c freed, or held by the view but not indexed:
+ * the caller must have the view read again). */
 static int s_view_put(s_view_t *v, WzCandidate *c)
 {
+    if (!v->index && !(v->index = wz_cindex_new()))
+        goto oom;
     if (2 * (v->n + 1) > v->n_slots) {
         size_t n_slots = v->n_slots ? v->n_slots * 2 : 1024;
         uint32_t *slots = calloc(n_slots, sizeof *slots);
@@ -438,9 +443,11 @@ static int s_view_put(s_view_t *v, WzCandidate *c)
     }
     size_t slot = s_view_slot(v, c->id);
     if (v->slots[slot]) {
-        WZ_FREE_UNPACKED(v->cands[v->slots[slot] - 1]);
-        v->cands[v->slots[slot] - 1] = c;
-        return 0;
+        WzCandidate **at = &v->cands[v->slots[slot] - 1];
+        wz_cindex_remove(v->index, *at);
+        WZ_FREE_UNPACKED(*at);
+        *at = c;
+        return wz_cindex_add(v->index, c) < 0 ? -1 : 0;
     }
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 256;
@@ -452,7 +459,7 @@ static int s_view_put(s_view_t *v, WzCandidate *c)
     }
     v->cands[v->n] = c;
     v->slots[slot] = (uint32_t)(++v->n);
-    return 0;
+    return wz_cindex_add(v->index, c) < 0 ? -1 : 0;
 oom:
     WZ_FREE_UNPACKED(c);
     return -1;
@@ -480,7 +487,10 @@ static void s_view_drop(s_view_t *v, const char *id)
             hole = i;
         }
     }
-    /* The last candidate fills the gap in the dense array. */
+    /* Out of the index too; the last candidate fills the gap in the dense
+     * array. */
+    if (v->index)
+        wz_cindex_remove(v->index, v->cands[at - 1]);
     WZ_FREE_UNPACKED(v->cands[at - 1]);
     if (at != v->n) {
         v->cands[at - 1] = v->cands[v->n - 1];
@@ -498,6 +508,7 @@ static void s_view_clear(s_view_t *v)
     for (size_t i = 0; i < v->n_stale; i++)
         free(v->stale[i]);
     free(v->stale);
+    wz_cindex_destroy(&v->index);
     char region[WZ_ID_MAX];
     memcpy(region, v->region, sizeof region);
     memset(v, 0, sizeof *v);
@@ -594,7 +605,15 @@ static int s_view_load(wz_matching_t *self, s_view_t *v)
     for (size_t i = 0; names && i < ids->elements; i++)
         if (ids->element[i]->type == REDIS_REPLY_STRING)
             names[n++] = ids->element[i]->str;
-    int rc = names ? s_view_read(self, v, names, n) : -1;
+    /* One sort per bucket at the end instead of an insertion each. */
+    v->index = wz_cindex_new();
+    int rc = names && v->index ? 0 : -1;
+    if (rc == 0)
+        wz_cindex_bulk(v->index, true);
+    if (rc == 0)
+        rc = s_view_read(self, v, names, n);
+    if (v->index && wz_cindex_bulk(v->index, false) != 0)
+        rc = -1;
     free(names);
     freeReplyObject(ids);
     /* A reconnect while reading may have mixed two servers' data. */
@@ -1125,30 +1144,20 @@ static void s_enter_step(s_work_t *w, WzProposal *p, const wz_scheme_t *s, size_
     }
 }
 
-/* Stores what decision `id` was taken on (see DecisionSnapshot). */
+/* Stores what decision `id` was taken on (see DecisionSnapshot): the walk,
+ * not the region, so it does not grow with the region's size. */
 static void s_snapshot(s_work_t *w, const char *id, const WzVacancy *v, const wz_match_ctx_t *ctx,
-                       const s_pool_t *pool, const redisReply *tried, const WzExplanation *why,
-                       const char *chosen)
+                       const wz_cindex_walk_t *walk, const redisReply *tried,
+                       const WzExplanation *why, const char *chosen)
 {
     WzSnapshot snap = WOONZORG__V1__DECISION_SNAPSHOT__INIT;
     WzDate today = WOONZORG__V1__DATE__INIT;
     wz_civil_from_day(w->today, &today.year, &today.month, &today.day);
-    WzCandidate **active = calloc(pool->n ? pool->n : 1, sizeof *active);
     size_t n_tried = tried->elements + w->n_tried;
     char **tried_ids = calloc(n_tried ? n_tried : 1, sizeof *tried_ids);
-    if (!active || !tried_ids) {
-        free(active);
-        free(tried_ids);
+    if (!tried_ids) {
         w->failed = true;
         return;
-    }
-    /* Only the candidates that could have been chosen on any dwelling: the
-     * others are counted, so the snapshot stays small in a big region. */
-    for (size_t i = 0; i < pool->n; i++) {
-        if (pool->cands[i]->state == CSTATE(ACTIVE))
-            active[snap.n_candidates++] = pool->cands[i];
-        else
-            snap.inactive++;
     }
     for (size_t i = 0; i < tried->elements; i++)
         if (tried->element[i]->type == REDIS_REPLY_STRING)
@@ -1156,10 +1165,15 @@ static void s_snapshot(s_work_t *w, const char *id, const WzVacancy *v, const wz
     for (size_t i = 0; i < w->n_tried; i++)
         if (strcmp(w->tried[i].vacancy, v->id) == 0)
             tried_ids[snap.n_tried++] = w->tried[i].candidate;
+    snap.format = WZ_MATCH_SNAPSHOT_WALK;
     snap.proposal_id = (char *)id;
     snap.policy_version = (char *)w->self->policy->version;
     snap.vacancy = (WzVacancy *)v;
-    snap.candidates = active;
+    snap.candidates = walk->walked;
+    snap.n_candidates = walk->n_walked;
+    snap.buckets = walk->buckets;
+    snap.n_buckets = walk->n_buckets;
+    snap.inactive = ctx->inactive;
     snap.tried = tried_ids;
     snap.contingent_target = ctx->contingent_target;
     snap.contingent_used = (uint32_t)(ctx->contingent_used > 0 ? ctx->contingent_used : 0);
@@ -1172,7 +1186,6 @@ static void s_snapshot(s_work_t *w, const char *id, const WzVacancy *v, const wz
     snap.chosen = (char *)(chosen ? chosen : "");
     size_t len = 0;
     uint8_t *bytes = wz_codec_pack(&snap.base, &len);
-    free(active);
     free(tried_ids);
     char key[KEY_MAX];
     if (!bytes) {
@@ -1184,12 +1197,12 @@ static void s_snapshot(s_work_t *w, const char *id, const WzVacancy *v, const wz
     free(bytes);
 }
 
-/* Proposes the chosen candidate (pool index idx) for the vacancy. */
-static void s_propose(s_work_t *w, s_rec_t *vr, s_pool_t *pool, size_t idx, const char *pid,
+/* Proposes the chosen candidate (borrowed from the view or the work's
+ * cache) for the vacancy. */
+static void s_propose(s_work_t *w, s_rec_t *vr, const WzCandidate *chosen, const char *pid,
                       uint32_t round, const wz_scheme_t *scheme, const WzExplanation *why)
 {
     WzVacancy *v = VAC(vr);
-    WzCandidate *chosen = pool->cands[idx];
     s_rec_t *cr;
     if (!(cr = s_find(w, REC_CANDIDATE, chosen->id))) {
         /* Borrowed from the view, which changes only when this commits:
@@ -1268,9 +1281,6 @@ static void s_release_vacancy(s_work_t *w, s_rec_t *vr, const WzExplanation *why
            why->summary, NULL);
 }
 
-/* Matches a vacancy in state MATCHING: a proposal, or the vacancy released.
- * nominee (may be NULL) restricts the choice to one nominated candidate;
- * returns 1 when a proposal was made, 0 when not (or on failure). */
 /* Fills pool with every candidate of the region: those this transaction
  * holds in its cache, the others borrowed from the view. 0, or -1 (work
  * failed). */
@@ -1301,6 +1311,53 @@ fail:
     return -1;
 }
 
+/* The candidates this transaction changed, over the committed view: the
+ * view's versions to hide in its index, the work's versions to add, and how
+ * that changes the count of candidates that are not indexed (inactive). */
+typedef struct {
+    const WzCandidate **hidden;
+    WzCandidate **extra;
+    size_t n_hidden, n_extra;
+    long inactive_delta;
+} s_overlay_t;
+
+static int s_overlay(s_work_t *w, const s_view_t *view, s_overlay_t *o)
+{
+    memset(o, 0, sizeof *o);
+    size_t n = 0;
+    for (s_rec_t *r = w->recs; r; r = r->next)
+        n += r->kind == REC_CANDIDATE;
+    o->hidden = calloc(n ? n : 1, sizeof *o->hidden);
+    o->extra = calloc(n ? n : 1, sizeof *o->extra);
+    if (!o->hidden || !o->extra)
+        return -1;
+    for (s_rec_t *r = w->recs; r; r = r->next) {
+        if (r->kind != REC_CANDIDATE)
+            continue;
+        const WzCandidate *old = s_view_find(view, r->id);
+        if (old && wz_cindex_indexable(old))
+            o->hidden[o->n_hidden++] = old;
+        else if (old)
+            o->inactive_delta--;
+        if (r->msg && wz_cindex_indexable(CAND(r)))
+            o->extra[o->n_extra++] = CAND(r);
+        else if (r->msg)
+            o->inactive_delta++;
+    }
+    return 0;
+}
+
+static void s_overlay_fini(s_overlay_t *o)
+{
+    free(o->hidden);
+    free(o->extra);
+}
+
+/* Matches a vacancy in state MATCHING on the region's candidate index (the
+ * committed view, with this transaction's changes over it) and stores the
+ * decision's snapshot: a proposal, or nothing. nominee (may be NULL)
+ * restricts the choice to one nominated candidate; returns 1 when a proposal
+ * was made, 0 when not (or on failure). */
 static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, bool batch,
                       wz_match_result_t *result)
 {
@@ -1309,9 +1366,11 @@ static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, bool batch,
     if (s_key(w, tried_key, "m:tried:%s", v->id) != 0)
         return 0;
     redisReply *tried = wz_store_cmd(w->self->store, "SMEMBERS %s", tried_key);
-    s_pool_t pool = {0};
+    s_overlay_t overlay = {0};
+    wz_cindex_walk_t walk = {0};
     int proposed = 0;
-    if (!tried || tried->type != REDIS_REPLY_ARRAY || s_collect(w, &pool) != 0)
+    s_view_t *view = tried && tried->type == REDIS_REPLY_ARRAY ? s_view(w) : NULL;
+    if (!view || !view->index || s_overlay(w, view, &overlay) != 0)
         goto fail;
 
     const wz_scheme_t *scheme = s_vacancy_scheme(w, v);
@@ -1328,36 +1387,43 @@ static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, bool batch,
         s_load_counters(w, scheme, v, &ctx);
     if (w->failed)
         goto fail;
-    /* Only active candidates can ever be chosen, and the snapshot keeps only
-     * those: decide on exactly what the snapshot will hold, so a replay is
-     * the same computation. */
-    size_t n_active = 0;
-    for (size_t i = 0; i < pool.n; i++) {
-        if (pool.cands[i]->state == CSTATE(ACTIVE)) {
-            WzCandidate *c = pool.cands[i];
-            pool.cands[i] = pool.cands[n_active];
-            pool.cands[n_active] = c;
-            n_active++;
-        }
+    long inactive = (long)(view->n - wz_cindex_size(view->index)) + overlay.inactive_delta;
+    ctx.inactive = (uint32_t)(inactive > 0 ? inactive : 0);
+    const WzCandidate *nominated = NULL;
+    if (nominee) {
+        s_rec_t *local = s_find(w, REC_CANDIDATE, nominee);
+        nominated = local ? CAND(local) : s_view_find(view, nominee);
     }
-    ctx.inactive = (uint32_t)(pool.n - n_active);
     uint32_t round = (uint32_t)(tried->elements + s_local_tried(w, v->id) + 1);
     char pid[KEY_MAX];
     snprintf(pid, sizeof pid, "%s/%" PRIu32, v->id, round);
     size_t chosen = 0;
     int64_t started_us = wz_mono_us();
-    proposed = wz_match_pick(&ctx, v, pool.cands, n_active, result, &chosen);
+    if (wz_cindex_walk(view->index, &ctx, v, overlay.hidden, overlay.n_hidden, overlay.extra,
+                       overlay.n_extra, nominated, &walk) != 0)
+        goto fail;
+    proposed = wz_match_decide(&ctx, v, walk.buckets, walk.n_buckets, walk.walked, walk.n_walked,
+                               result, &chosen);
     wz_metrics_observe(w->self->metrics, WZ_M_MATCH_SECONDS,
                        (double)(wz_mono_us() - started_us) / 1e6);
-    s_snapshot(w, pid, v, &ctx, &pool, tried, &result->explanation,
-               proposed ? pool.cands[chosen]->id : NULL);
+    if (proposed < 0) {
+        /* The index walked what the rules cannot explain: a bug, never
+         * decided on. */
+        wz_log(w->self->log, WZ_LOG_ERROR, "candidate index inconsistent", "vacancy", v->id,
+               "why", result->summary, NULL);
+        proposed = 0;
+        goto fail;
+    }
+    s_snapshot(w, pid, v, &ctx, &walk, tried, &result->explanation,
+               proposed ? walk.walked[chosen]->id : NULL);
     if (proposed)
-        s_propose(w, vr, &pool, chosen, pid, round, scheme, &result->explanation);
+        s_propose(w, vr, walk.walked[chosen], pid, round, scheme, &result->explanation);
     goto out;
 fail:
     w->failed = true;
 out:
-    s_pool_fini(&pool);
+    wz_cindex_walk_fini(&walk);
+    s_overlay_fini(&overlay);
     if (tried)
         freeReplyObject(tried);
     return proposed;
@@ -2608,6 +2674,12 @@ int wz_matching_verify(wz_matching_t *self, const char *region, char *why, size_
         return -1;
     }
     int rc = 0;
+    size_t indexable = 0, missing = v->n;
+    for (size_t i = 0; i < v->n && v->index; i++) {
+        indexable += wz_cindex_indexable(v->cands[i]);
+        if (wz_cindex_indexable(v->cands[i]) && !wz_cindex_contains(v->index, v->cands[i]))
+            missing = i;
+    }
     if (fresh.n != v->n) {
         snprintf(why, whylen, "%zu candidates in memory, %zu in redis", v->n, fresh.n);
         rc = 1;
@@ -2627,6 +2699,15 @@ int wz_matching_verify(wz_matching_t *self, const char *region, char *why, size_
         rc = !mem || !a || !b || la != lb || memcmp(a, b, la) != 0;
         free(a);
         free(b);
+    }
+    if (rc == 0 && missing < v->n) {
+        snprintf(why, whylen, "active candidate %s not in the index", v->cands[missing]->id);
+        rc = 1;
+    }
+    if (rc == 0 && (!v->index || wz_cindex_size(v->index) != indexable)) {
+        snprintf(why, whylen, "%zu candidates indexed, %zu active in memory",
+                 v->index ? wz_cindex_size(v->index) : 0, indexable);
+        rc = 1;
     }
     s_view_clear(&fresh);
     return rc;

@@ -91,7 +91,8 @@ int wz_matching_load(wz_matching_t *self);
 size_t wz_matching_candidates(wz_matching_t *self, const char *region);
 
 /* Compares the in-memory candidates of region with Redis (every record the
- * region's index names, byte for byte). 0 equal, 1 different or not loaded
+ * region's index names, byte for byte), and the candidate index with them
+ * (exactly the active ones indexed). 0 equal, 1 different or not loaded
  * (why says how), -1 Redis failed. For tests and operators. */
 int wz_matching_verify(wz_matching_t *self, const char *region, char *why, size_t whylen);
 

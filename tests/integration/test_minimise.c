@@ -27,11 +27,11 @@
 #define OF_CANDIDATE "summary", "score", "rank"
 
 static const char *const s_no_candidate[] = {
-    "candidate_id", ATTRIBUTES, OF_CANDIDATE, "considered",      "eligible",
+    "candidate_id", ATTRIBUTES, OF_CANDIDATE, "considered", "eligible", "not_examined",
     "filters",      "ranking",  "refusal",    "refusal_pending", NULL};
-static const char *const s_corporation_after[] = {ATTRIBUTES, OF_CANDIDATE,      "considered",
-                                                  "eligible", "filters",         "ranking",
-                                                  "refusal",  "refusal_pending", NULL};
+static const char *const s_corporation_after[] = {
+    ATTRIBUTES, OF_CANDIDATE, "considered", "eligible", "not_examined",
+    "filters",  "ranking",    "refusal",    "refusal_pending", NULL};
 static const char *const s_own_municipality[] = {ATTRIBUTES, OF_CANDIDATE, NULL};
 static const char *const s_other_municipality[] = {"candidate_id", ATTRIBUTES, OF_CANDIDATE, NULL};
 

@@ -10,6 +10,11 @@
  *   - no candidate ever has two open proposals;
  *   - contingents (without over-delivery) and spread limits are never exceeded;
  *   - the explanation adds up: removed by every rule + eligible = considered.
+ * And the candidate index (wz_cindex + wz_match_decide) against the full
+ * scan (wz_match_pick) on every decision: the same candidate chosen (or
+ * nobody), the same nominee verdict and rank, counts that add up
+ * (removed + eligible + not examined = considered), also with a candidate
+ * changed "in the transaction" (hidden in the index, present as an extra).
  * The seed is fixed (reproducible); WZ_PROPERTY_SEED and WZ_PROPERTY_ROUNDS
  * override it for longer runs. */
 #include <check.h>
@@ -19,6 +24,7 @@
 #include <string.h>
 
 #include "wz_calendar.h"
+#include "wz_cindex.h"
 #include "wz_match.h"
 
 #define N_MUN 3
@@ -477,6 +483,59 @@ static unsigned s_rounds(void)
     return env && atoi(env) > 0 ? (unsigned)atoi(env) : 300;
 }
 
+/* The index's decision against the full scan's, for the candidates ptrs
+ * (what the index holds) with candidate k replaced by alt when alt is not
+ * NULL; nominee as in ctx. */
+static void s_compare_index(wz_cindex_t *idx, const wz_match_ctx_t *ctx, const vac_t *v,
+                            WzCandidate **ptrs, int k, WzCandidate *alt, unsigned round, int j)
+{
+    WzCandidate *seen[N_CAND];
+    uint32_t inactive = 0;
+    const WzCandidate *nominee = NULL;
+    for (int i = 0; i < N_CAND; i++) {
+        seen[i] = alt && i == k ? alt : ptrs[i];
+        inactive += !wz_cindex_indexable(seen[i]);
+        if (ctx->nominee && strcmp(seen[i]->id, ctx->nominee) == 0)
+            nominee = seen[i];
+    }
+    wz_match_ctx_t full = *ctx, ix = *ctx;
+    full.inactive = 0;
+    ix.inactive = inactive;
+    wz_match_result_t want, got;
+    size_t want_i = N_CAND, got_i = N_CAND;
+    int want_rc = wz_match_pick(&full, &v->v, seen, N_CAND, &want, &want_i);
+
+    const WzCandidate *hidden = alt && wz_cindex_indexable(ptrs[k]) ? ptrs[k] : NULL;
+    WzCandidate *extra = alt && wz_cindex_indexable(alt) ? alt : NULL;
+    wz_cindex_walk_t walk;
+    ck_assert_int_eq(wz_cindex_walk(idx, &ix, &v->v, &hidden, hidden ? 1 : 0, &extra,
+                                    extra ? 1 : 0, nominee, &walk),
+                     0);
+    int got_rc = wz_match_decide(&ix, &v->v, walk.buckets, walk.n_buckets, walk.walked,
+                                 walk.n_walked, &got, &got_i);
+    ck_assert_msg(got_rc == want_rc, "round %u vacancy %d: index says %d (%s), scan %d (%s)",
+                  round, j, got_rc, got.summary, want_rc, want.summary);
+    if (got_rc == 1) {
+        ck_assert_msg(strcmp(walk.walked[got_i]->id, seen[want_i]->id) == 0,
+                      "round %u vacancy %d: index chose %s, scan %s", round, j,
+                      walk.walked[got_i]->id, seen[want_i]->id);
+        ck_assert_uint_eq(got.explanation.rank, want.explanation.rank);
+        ck_assert(fabs(got.explanation.score - want.explanation.score) < 1e-9);
+    }
+    ck_assert_int_eq(got.nominee_rule, want.nominee_rule);
+    uint32_t removed = 0;
+    for (size_t f = 0; f < got.explanation.n_filters; f++)
+        removed += got.explanation.filters[f]->removed;
+    ck_assert_uint_eq(got.explanation.considered, N_CAND);
+    ck_assert_uint_eq(removed + got.explanation.eligible + got.explanation.not_examined,
+                      got.explanation.considered);
+    ck_assert_uint_le(got.explanation.eligible, want.explanation.eligible);
+    /* The rules decided per candidate never count more than a full scan
+     * attributes to them (buckets are counted first, by other rules). */
+    ck_assert_uint_eq(got.explanation.filters[3]->removed, want.explanation.filters[3]->removed);
+    wz_cindex_walk_fini(&walk);
+}
+
 START_TEST(test_property)
 {
     const char *seed = getenv("WZ_PROPERTY_SEED");
@@ -493,6 +552,14 @@ START_TEST(test_property)
             s_candidate(&cands[i], i);
             ptrs[i] = &cands[i].c;
         }
+        wz_cindex_t *idx = wz_cindex_new();
+        ck_assert_ptr_nonnull(idx);
+        bool bulk = s_chance(50);
+        wz_cindex_bulk(idx, bulk);
+        for (int i = 0; i < N_CAND; i++)
+            ck_assert_int_ge(wz_cindex_add(idx, ptrs[i]), 0);
+        if (bulk && s_chance(50))
+            wz_cindex_bulk(idx, false); /* else the first walk sorts */
         sim_t sim;
         memset(&sim, 0, sizeof sim);
         for (int j = 0; j < N_VAC; j++) {
@@ -520,6 +587,30 @@ START_TEST(test_property)
                 size_t chosen = N_CAND;
                 int picked = wz_match_pick(&ctx, &v->v, ptrs, N_CAND, &r, &chosen);
                 checked++;
+
+                /* The index decides the same, as it is and with one
+                 * candidate changed in the transaction, ranked and
+                 * nominated. */
+                s_compare_index(idx, &ctx, v, ptrs, 0, NULL, round, j);
+                int k = s_between(0, N_CAND - 1);
+                cand_t alt = cands[k];
+                alt.c.urgency_date = cands[k].c.urgency_date ? &alt.urgency : NULL;
+                alt.c.household = &alt.hh;
+                if (s_chance(50))
+                    alt.c.state = alt.c.state == WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_ACTIVE
+                                      ? WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_PROPOSED
+                                      : WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_ACTIVE;
+                else if (alt.c.urgency_date)
+                    alt.urgency.day = s_between(1, 28);
+                if (s_chance(30))
+                    alt.hh.adults = (uint32_t)s_between(1, 3);
+                wz_match_ctx_t nctx = ctx;
+                nctx.nominee = s_chance(90) ? cands[s_between(0, N_CAND - 1)].id : "nobody";
+                switch (s_between(0, 2)) {
+                case 0: s_compare_index(idx, &ctx, v, ptrs, k, &alt.c, round, j); break;
+                case 1: s_compare_index(idx, &nctx, v, ptrs, 0, NULL, round, j); break;
+                default: s_compare_index(idx, &nctx, v, ptrs, k, &alt.c, round, j); break;
+                }
 
                 /* The explanation adds up. */
                 uint32_t removed = 0;
@@ -571,10 +662,13 @@ START_TEST(test_property)
                 }
                 /* Accepted and let: the candidate is housed. */
                 cands[chosen].open = 0;
+                wz_cindex_remove(idx, &cands[chosen].c);
                 cands[chosen].c.state = WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_HOUSED;
+                ck_assert_int_eq(wz_cindex_add(idx, &cands[chosen].c), 0);
                 break;
             }
         }
+        wz_cindex_destroy(&idx);
     }
     /* The generator must actually exercise both outcomes. */
     ck_assert_uint_gt(proposals, s_rounds() * 5);
@@ -588,7 +682,7 @@ int main(void)
 {
     Suite *s = suite_create("wz_match_property");
     TCase *tc = tcase_create("property");
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_property);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

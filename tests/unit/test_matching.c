@@ -467,14 +467,18 @@ START_TEST(test_publish_creates_proposal)
     ck_assert(p->deadline_ms == p->created_ms + ANSWER_SECONDS * 1000);
     ck_assert_ptr_nonnull(p->explanation);
     ck_assert_uint_eq(p->explanation->considered, 3);
-    ck_assert_uint_eq(p->explanation->eligible, 2);
+    /* The index walks the region in rank order and stops at the first
+     * eligible candidate: kam-2, ranked after, fits but is not examined. */
+    ck_assert_uint_eq(p->explanation->eligible, 1);
+    ck_assert_uint_eq(p->explanation->not_examined, 1);
     ck_assert_uint_eq(p->explanation->rank, 1);
     ck_assert_uint_eq(p->explanation->n_filters, WZ_MATCH_RULES);
     ck_assert_str_eq(p->explanation->filters[3]->rule, "status");
     ck_assert_uint_eq(p->explanation->filters[3]->removed, 1);
     ck_assert_str_eq(p->explanation->policy_version, "test-3");
     ck_assert_str_eq(p->explanation->summary,
-                     "kam-1 ranked 1 of 2 eligible (3 considered): urgency since 2025-01-10, "
+                     "kam-1 ranked first among the 2 who fit the dwelling and the scheme (3 "
+                     "considered, 0 ranked before it not eligible): urgency since 2025-01-10, "
                      "fit penalty 22.5");
 
     redisReply *r = wz_store_cmd(store, "ZSCORE wz:{zkij}:deadlines pw-1/1");
@@ -1471,8 +1475,18 @@ START_TEST(test_snapshot_replays)
             s_load(&woonzorg__v1__decision_snapshot__descriptor, "m:snapshot", id);
         ck_assert_ptr_nonnull(snap);
         ck_assert_str_eq(snap->proposal_id, id);
+        /* Not the region: the candidates walked (round 1: kam-1, chosen;
+         * round 2: kam-1, already proposed, then kam-2, chosen) and the
+         * buckets counting both by their attributes (no ids). */
+        ck_assert_uint_eq(snap->format, WZ_MATCH_SNAPSHOT_WALK);
         ck_assert_uint_eq(snap->inactive, 1);
-        ck_assert_uint_eq(snap->n_candidates, 2);
+        ck_assert_uint_eq(snap->n_candidates, (size_t)round);
+        uint32_t bucketed = 0;
+        for (size_t i = 0; i < snap->n_buckets; i++) {
+            bucketed += snap->buckets[i]->size;
+            ck_assert_str_eq(snap->buckets[i]->key->id, "");
+        }
+        ck_assert_uint_eq(bucketed, 2);
         ck_assert_uint_eq(snap->n_tried, (size_t)round - 1);
         WzProposal *p = s_proposal(id);
         wz_match_result_t r;
@@ -1484,6 +1498,27 @@ START_TEST(test_snapshot_replays)
         for (size_t i = 0; i < WZ_MATCH_RULES; i++)
             ck_assert_uint_eq(r.explanation.filters[i]->removed,
                               p->explanation->filters[i]->removed);
+        ck_assert_uint_eq(r.explanation.not_examined, p->explanation->not_examined);
+        ck_assert_uint_eq(r.explanation.eligible, p->explanation->eligible);
+        /* A walk the rules cannot explain is refused, not replayed: the
+         * chosen one claimed ineligible, or the walk stopping short. */
+        if (round == 2) {
+            WzCandidate *first = snap->candidates[0];
+            snap->candidates[0] = snap->candidates[1];
+            snap->candidates[1] = first;
+            ck_assert_int_eq(wz_match_replay(&s_policy, snap, &r, &chosen), -1);
+            ck_assert_ptr_nonnull(strstr(r.summary, "after the eligible kam-2"));
+            snap->candidates[1] = snap->candidates[0];
+            snap->candidates[0] = first;
+            snap->n_candidates = 1;
+            ck_assert_int_eq(wz_match_replay(&s_policy, snap, &r, &chosen), -1);
+            ck_assert_ptr_nonnull(strstr(r.summary, "not examined"));
+            snap->n_candidates = 2;
+            uint32_t kept = snap->buckets[0]->size;
+            snap->buckets[0]->size = 0;
+            ck_assert_int_eq(wz_match_replay(&s_policy, snap, &r, &chosen), -1);
+            snap->buckets[0]->size = kept;
+        }
         /* Under another policy version it refuses to pretend. */
         wz_policy_t other = s_policy;
         wz_strlcpy(other.version, "test-4", sizeof other.version);

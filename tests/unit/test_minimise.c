@@ -22,7 +22,7 @@
 /* What an explanation says about the chosen candidate. */
 #define EXPLANATION_OF_CANDIDATE "summary", "score", "rank"
 /* The rest of an explanation: counts per rule. */
-#define EXPLANATION_COUNTS "considered", "eligible", "rule", "removed", "ranking"
+#define EXPLANATION_COUNTS "considered", "eligible", "not_examined", "rule", "removed", "ranking"
 
 static wz_party_t s_party(const char *id, wz_role_t role, const char *region,
                           const char *municipality)

@@ -380,15 +380,19 @@ static int s_replay(s_env_t *env, wz_client_t *client, const wzctl_args_t *a,
     const WzExplanation *then = snap->explanation;
     bool same = strcmp(now, snap->chosen) == 0 && then &&
                 strcmp(r.explanation.summary, then->summary) == 0 &&
-                then->n_filters == r.explanation.n_filters;
+                then->n_filters == r.explanation.n_filters &&
+                then->eligible == r.explanation.eligible &&
+                then->not_examined == r.explanation.not_examined;
     for (size_t i = 0; same && i < then->n_filters; i++)
         same = then->filters[i]->removed == r.explanation.filters[i]->removed;
     if (!a->json) {
         if (proposal_reply->result_case == WOONZORG__V1__REPLY__RESULT_PROPOSAL)
             wzctl_print_explanation(stdout, proposal_reply->proposal);
-        printf("%-16s%zu candidates, %u not active, %zu proposed before, decided on "
-               "%04d-%02d-%02d under policy %s\n",
-               "replay", snap->n_candidates, (unsigned)snap->inactive, snap->n_tried,
+        /* format 2 holds the candidates walked in rank order, the others by bucket */
+        printf("%-16s%zu candidates%s, %zu buckets, %u not active, %zu proposed before, "
+               "decided on %04d-%02d-%02d under policy %s\n",
+               "replay", snap->n_candidates, snap->format ? " walked" : "", snap->n_buckets,
+               (unsigned)snap->inactive, snap->n_tried,
                (int)snap->decided_on->year, (int)snap->decided_on->month,
                (int)snap->decided_on->day, snap->policy_version);
         printf("%-16s%s\n", "result",

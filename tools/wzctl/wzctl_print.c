@@ -183,6 +183,21 @@ static void s_status_candidate(FILE *out, const WzCandidate *c)
         ROW(out, "max distance", "%u km", (unsigned)c->max_distance_km);
 }
 
+/* The rank row of an explanation: "1 of 2 eligible (3 considered)", or for
+ * a decision on the candidate index, which stops at the first eligible
+ * candidate, "1 (3 considered; 1 eligible found, 1 ranked after it not
+ * examined)". */
+static void s_rank_row(const WzExplanation *x, char *out, size_t len)
+{
+    if (x->not_examined > 0)
+        snprintf(out, len, "%u (%u considered; %u eligible found, %u ranked after it not examined)",
+                 (unsigned)x->rank, (unsigned)x->considered, (unsigned)x->eligible,
+                 (unsigned)x->not_examined);
+    else
+        snprintf(out, len, "%u of %u eligible (%u considered)", (unsigned)x->rank,
+                 (unsigned)x->eligible, (unsigned)x->considered);
+}
+
 static void s_status_proposal(FILE *out, const WzProposal *p)
 {
     char buf[64], when[32];
@@ -203,12 +218,14 @@ static void s_status_proposal(FILE *out, const WzProposal *p)
     ROW(out, "answer before", "%s", when);
     /* A party sees only its part of the explanation (docs/security.md). */
     if (p->explanation) {
-        if (p->explanation->rank > 0)
-            ROW(out, "rank", "%u of %u eligible (%u considered)", (unsigned)p->explanation->rank,
-                (unsigned)p->explanation->eligible, (unsigned)p->explanation->considered);
-        else if (p->explanation->considered > 0)
+        if (p->explanation->rank > 0) {
+            char rank[128];
+            s_rank_row(p->explanation, rank, sizeof rank);
+            ROW(out, "rank", "%s", rank);
+        } else if (p->explanation->considered > 0) {
             ROW(out, "eligible", "%u of %u considered", (unsigned)p->explanation->eligible,
                 (unsigned)p->explanation->considered);
+        }
         if (p->explanation->summary && *p->explanation->summary)
             ROW(out, "why", "%s", p->explanation->summary);
     }
@@ -245,6 +262,9 @@ static void s_rank(const WzExplanation *x, bool chosen, char *out, size_t len)
 {
     if (!x)
         snprintf(out, len, "no explanation");
+    else if (x->rank > 0 && x->not_examined > 0)
+        snprintf(out, len, "rank %u, %u ranked after not examined", (unsigned)x->rank,
+                 (unsigned)x->not_examined);
     else if (x->rank > 0)
         snprintf(out, len, "rank %u of %u eligible", (unsigned)x->rank, (unsigned)x->eligible);
     else if (chosen && x->considered > 0)
@@ -452,8 +472,9 @@ void wzctl_print_explanation(FILE *out, const WzProposal *p)
     ROW(out, "proposal", "%s (vacancy %s, candidate %s)", p->id, p->vacancy_id, p->candidate_id);
     ROW(out, "scheme", "%s (%s), policy %s", x->scheme && *x->scheme ? x->scheme : "none",
         x->mode && *x->mode ? x->mode : "ranked", x->policy_version);
-    ROW(out, "rank", "%u of %u eligible (%u considered)", (unsigned)x->rank,
-        (unsigned)x->eligible, (unsigned)x->considered);
+    char rank[128];
+    s_rank_row(x, rank, sizeof rank);
+    ROW(out, "rank", "%s", rank);
     ROW(out, "fit penalty", "%.1f (lower is better)", x->score);
     ROW(out, "ranking", "%s", x->ranking);
     fprintf(out, "rules, in order (removed / left):\n");
@@ -463,5 +484,8 @@ void wzctl_print_explanation(FILE *out, const WzProposal *p)
         fprintf(out, "  %-18s %6u  %6u\n", x->filters[i]->rule, (unsigned)x->filters[i]->removed,
                 left);
     }
+    if (x->not_examined > 0)
+        fprintf(out, "  %-18s %6u  %6u\n", "(not examined)", (unsigned)x->not_examined,
+                left - (x->not_examined <= left ? x->not_examined : left));
     ROW(out, "why", "%s", x->summary);
 }
