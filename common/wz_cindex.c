@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wz_calendar.h"
 #include "wz_util.h"
 
 #define CSTATE(x) WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_##x
@@ -41,7 +42,7 @@ static void s_key_of(struct wz_cindex_key_t *k, const WzCandidate *c)
 typedef struct {
     WzCandidate key; /* strings owned */
     WzHousehold household;
-    const WzCandidate **items;
+    wz_cindex_entry_t **items;
     size_t n, cap;
     bool sorted;
 } s_bucket_t;
@@ -53,6 +54,8 @@ struct wz_cindex_t {
     size_t n_slots;  /* a power of two, at least twice n_buckets */
     size_t size;
     bool bulk;
+    wz_cindex_open_fn open;
+    void *open_arg;
 };
 
 static const char *s_str(const char *s)
@@ -95,20 +98,26 @@ static bool s_key_eq(const WzCandidate *a, const WzCandidate *b)
 }
 
 /* Rank order within a bucket: urgency date, then id. */
-static int s_rank(const WzCandidate *a, const WzCandidate *b)
+static int s_rank(const wz_cindex_entry_t *a, const wz_cindex_entry_t *b)
 {
-    int by_date = wz_date_cmp(a->urgency_date, b->urgency_date);
-    return by_date ? by_date : strcmp(a->id, b->id);
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
+    return strcmp(a->id, b->id);
 }
 
 static int s_rank_qsort(const void *a, const void *b)
 {
-    return s_rank(*(const WzCandidate *const *)a, *(const WzCandidate *const *)b);
+    return s_rank(*(const wz_cindex_entry_t *const *)a, *(const wz_cindex_entry_t *const *)b);
 }
 
-wz_cindex_t *wz_cindex_new(void)
+wz_cindex_t *wz_cindex_new(wz_cindex_open_fn open, void *arg)
 {
-    return calloc(1, sizeof(wz_cindex_t));
+    wz_cindex_t *self = calloc(1, sizeof *self);
+    if (self) {
+        self->open = open;
+        self->open_arg = arg;
+    }
+    return self;
 }
 
 static void s_bucket_free(s_bucket_t *b)
@@ -150,20 +159,18 @@ static size_t s_slot(const wz_cindex_t *self, const WzCandidate *c)
             return i;
 }
 
-static s_bucket_t *s_find(const wz_cindex_t *self, const WzCandidate *c)
+/* The number (index + 1) of the bucket of c's key, 0 when there is none. */
+static uint32_t s_find(const wz_cindex_t *self, const WzCandidate *c)
 {
-    if (!self->n_slots)
-        return NULL;
-    uint32_t at = self->slots[s_slot(self, c)];
-    return at ? self->buckets[at - 1] : NULL;
+    return self->n_slots ? self->slots[s_slot(self, c)] : 0;
 }
 
-/* The bucket of c's key, created when new; NULL on OOM. */
-static s_bucket_t *s_bucket_of(wz_cindex_t *self, const WzCandidate *c)
+/* The bucket of c's key, created when new, with its number in *number;
+ * NULL on OOM. */
+static s_bucket_t *s_bucket_of(wz_cindex_t *self, const WzCandidate *c, uint32_t *number)
 {
-    s_bucket_t *found = s_find(self, c);
-    if (found)
-        return found;
+    if ((*number = s_find(self, c)) != 0)
+        return self->buckets[*number - 1];
     if (2 * (self->n_buckets + 1) > self->n_slots) {
         size_t n_slots = self->n_slots ? self->n_slots * 2 : 64;
         uint32_t *slots = calloc(n_slots, sizeof *slots);
@@ -205,17 +212,17 @@ static s_bucket_t *s_bucket_of(wz_cindex_t *self, const WzCandidate *c)
         return NULL;
     }
     self->buckets[self->n_buckets++] = b;
-    self->slots[s_slot(self, c)] = (uint32_t)self->n_buckets;
+    self->slots[s_slot(self, c)] = *number = (uint32_t)self->n_buckets;
     return b;
 }
 
-/* First position in b whose member ranks at or after c (b sorted). */
-static size_t s_lower_bound(const s_bucket_t *b, const WzCandidate *c)
+/* First position in b whose member ranks at or after e (b sorted). */
+static size_t s_lower_bound(const s_bucket_t *b, const wz_cindex_entry_t *e)
 {
     size_t lo = 0, hi = b->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s_rank(b->items[mid], c) < 0)
+        if (s_rank(b->items[mid], e) < 0)
             lo = mid + 1;
         else
             hi = mid;
@@ -223,30 +230,35 @@ static size_t s_lower_bound(const s_bucket_t *b, const WzCandidate *c)
     return lo;
 }
 
-int wz_cindex_add(wz_cindex_t *self, const WzCandidate *c)
+int wz_cindex_add(wz_cindex_t *self, wz_cindex_entry_t *e, const WzCandidate *c)
 {
+    e->bucket = 0;
     if (!wz_cindex_indexable(c))
         return 0;
-    s_bucket_t *b = s_bucket_of(self, c);
+    uint32_t number;
+    s_bucket_t *b = s_bucket_of(self, c, &number);
     if (!b)
         return -1;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 8;
-        const WzCandidate **items = realloc(b->items, cap * sizeof *items);
+        wz_cindex_entry_t **items = realloc(b->items, cap * sizeof *items);
         if (!items)
             return -1;
         b->items = items;
         b->cap = cap;
     }
+    const WzDate *d = c->urgency_date;
+    e->day = (int32_t)wz_day_from_civil((int)d->year, (int)d->month, (int)d->day);
     if (self->bulk || !b->sorted) {
-        b->items[b->n++] = c;
+        b->items[b->n++] = e;
         b->sorted = b->n == 1;
     } else {
-        size_t at = s_lower_bound(b, c);
+        size_t at = s_lower_bound(b, e);
         memmove(&b->items[at + 1], &b->items[at], (b->n - at) * sizeof *b->items);
-        b->items[at] = c;
+        b->items[at] = e;
         b->n++;
     }
+    e->bucket = number;
     self->size++;
     return 1;
 }
@@ -258,31 +270,36 @@ static void s_sort(s_bucket_t *b)
     b->sorted = true;
 }
 
-void wz_cindex_remove(wz_cindex_t *self, const WzCandidate *c)
+/* Position of e in its bucket, or b->n when it is not there. */
+static size_t s_position(const wz_cindex_t *self, const wz_cindex_entry_t *e, s_bucket_t **bp)
 {
-    if (!wz_cindex_indexable(c))
-        return;
-    s_bucket_t *b = s_find(self, c);
-    if (!b)
-        return;
+    *bp = NULL;
+    if (!e->bucket || e->bucket > self->n_buckets)
+        return 0;
+    s_bucket_t *b = *bp = self->buckets[e->bucket - 1];
     s_sort(b);
-    size_t at = s_lower_bound(b, c);
+    size_t at = s_lower_bound(b, e);
     /* Ids are unique in a region, so (date, id) finds the one member. */
-    if (at < b->n && b->items[at] == c) {
+    return at < b->n && b->items[at] == e ? at : b->n;
+}
+
+void wz_cindex_remove(wz_cindex_t *self, wz_cindex_entry_t *e)
+{
+    s_bucket_t *b;
+    size_t at = s_position(self, e, &b);
+    if (b && at < b->n) {
         memmove(&b->items[at], &b->items[at + 1], (b->n - at - 1) * sizeof *b->items);
         b->n--;
         self->size--;
     }
+    e->bucket = 0;
 }
 
-bool wz_cindex_contains(wz_cindex_t *self, const WzCandidate *c)
+bool wz_cindex_contains(wz_cindex_t *self, const wz_cindex_entry_t *e)
 {
-    s_bucket_t *b = wz_cindex_indexable(c) ? s_find(self, c) : NULL;
-    if (!b)
-        return false;
-    s_sort(b);
-    size_t at = s_lower_bound(b, c);
-    return at < b->n && b->items[at] == c;
+    s_bucket_t *b;
+    size_t at = s_position(self, e, &b);
+    return b && at < b->n;
 }
 
 int wz_cindex_bulk(wz_cindex_t *self, bool on)
@@ -315,25 +332,29 @@ size_t wz_cindex_bytes(const wz_cindex_t *self)
 
 /* --- the walk ----------------------------------------------------------- */
 
-/* One source of candidates in rank order: a fitting bucket or one extra. */
+/* One source of candidates in rank order: a fitting bucket, or one extra
+ * (then `items` points to its own entry and `extra` is the candidate). */
 typedef struct {
-    const WzCandidate *const *items;
+    wz_cindex_entry_t *const *items;
     size_t n, pos;
     double km, penalty;
+    WzCandidate *extra;
+    wz_cindex_entry_t own;
+    wz_cindex_entry_t *own_p;
 } s_stream_t;
 
 typedef struct {
     s_stream_t *streams;
     size_t *heap; /* stream indexes, a binary min-heap by each stream's head */
     size_t n;
-    const WzCandidate *const *hidden;
+    const wz_cindex_entry_t *const *hidden;
     size_t n_hidden;
 } s_merge_t;
 
-static bool s_hidden(const s_merge_t *m, const WzCandidate *c)
+static bool s_hidden(const s_merge_t *m, const wz_cindex_entry_t *e)
 {
     for (size_t i = 0; i < m->n_hidden; i++)
-        if (m->hidden[i] == c)
+        if (m->hidden[i] == e)
             return true;
     return false;
 }
@@ -346,10 +367,16 @@ static bool s_settle(const s_merge_t *m, s_stream_t *s)
     return s->pos < s->n;
 }
 
+/* wz_match_rank_cmp on the heads: urgency day, fit penalty, id. */
 static bool s_before(const s_merge_t *m, size_t a, size_t b)
 {
     const s_stream_t *x = &m->streams[a], *y = &m->streams[b];
-    return wz_match_rank_cmp(x->items[x->pos], x->penalty, y->items[y->pos], y->penalty) < 0;
+    const wz_cindex_entry_t *p = x->items[x->pos], *q = y->items[y->pos];
+    if (p->day != q->day)
+        return p->day < q->day;
+    if (x->penalty != y->penalty)
+        return x->penalty < y->penalty;
+    return strcmp(p->id, q->id) < 0;
 }
 
 static void s_down(s_merge_t *m, size_t i)
@@ -369,22 +396,25 @@ static void s_down(s_merge_t *m, size_t i)
     }
 }
 
-static int s_walked(wz_cindex_walk_t *out, const WzCandidate *c)
+static int s_push(WzCandidate ***list, size_t *n, size_t *cap, WzCandidate *c)
 {
-    if (out->n_walked == out->cap_walked) {
-        size_t cap = out->cap_walked ? out->cap_walked * 2 : 16;
-        WzCandidate **grown = realloc(out->walked, cap * sizeof *grown);
+    if (*n == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 16;
+        WzCandidate **grown = realloc(*list, grown_cap * sizeof *grown);
         if (!grown)
             return -1;
-        out->walked = grown;
-        out->cap_walked = cap;
+        *list = grown;
+        *cap = grown_cap;
     }
-    out->walked[out->n_walked++] = (WzCandidate *)c;
+    (*list)[(*n)++] = c;
     return 0;
 }
 
 void wz_cindex_walk_fini(wz_cindex_walk_t *walk)
 {
+    for (size_t i = 0; i < walk->n_opened; i++)
+        protobuf_c_message_free_unpacked(&walk->opened[i]->base, NULL);
+    free(walk->opened);
     free(walk->buckets);
     free(walk->bucket_store);
     free(walk->walked);
@@ -393,11 +423,12 @@ void wz_cindex_walk_fini(wz_cindex_walk_t *walk)
 }
 
 int wz_cindex_walk(wz_cindex_t *self, const wz_match_ctx_t *ctx, const WzVacancy *v,
-                   const WzCandidate *const *hidden, size_t n_hidden, WzCandidate *const *extra,
-                   size_t n_extra, const WzCandidate *nominee, wz_cindex_walk_t *out)
+                   const wz_cindex_entry_t *const *hidden, size_t n_hidden,
+                   WzCandidate *const *extra, size_t n_extra, const WzCandidate *nominee,
+                   wz_cindex_walk_t *out)
 {
     memset(out, 0, sizeof *out);
-    size_t n_src = self->n_buckets + n_extra;
+    size_t n_src = self->n_buckets + n_extra, cap_opened = 0;
     out->bucket_store = calloc(n_src ? n_src : 1, sizeof *out->bucket_store);
     out->buckets = calloc(n_src ? n_src : 1, sizeof *out->buckets);
     s_merge_t m = {.hidden = hidden, .n_hidden = n_hidden};
@@ -416,12 +447,9 @@ int wz_cindex_walk(wz_cindex_t *self, const wz_match_ctx_t *ctx, const WzVacancy
     for (size_t i = 0; i < self->n_buckets; i++)
         sizes[i] = self->buckets[i]->n;
     for (size_t i = 0; i < n_hidden; i++) {
-        s_bucket_t *b = wz_cindex_indexable(hidden[i]) ? s_find(self, hidden[i]) : NULL;
-        for (size_t k = 0; b && k < self->n_buckets; k++)
-            if (self->buckets[k] == b && sizes[k] > 0) {
-                sizes[k]--;
-                break;
-            }
+        uint32_t b = hidden[i]->bucket;
+        if (b && b <= self->n_buckets && sizes[b - 1] > 0)
+            sizes[b - 1]--;
     }
     bool offerable = wz_match_vacancy_check(ctx, v) < 0;
     bool walk = offerable;
@@ -431,14 +459,15 @@ int wz_cindex_walk(wz_cindex_t *self, const wz_match_ctx_t *ctx, const WzVacancy
     for (size_t i = 0; i < n_src; i++) {
         const WzCandidate *key;
         size_t size;
-        if (i < self->n_buckets) {
+        WzCandidate *x = i < self->n_buckets ? NULL : extra[i - self->n_buckets];
+        if (!x) {
             key = &self->buckets[i]->key;
             size = sizes[i];
         } else {
             struct wz_cindex_key_t *k = &out->extra_keys[i - self->n_buckets];
-            s_key_of(k, extra[i - self->n_buckets]);
+            s_key_of(k, x);
             key = &k->key;
-            size = wz_cindex_indexable(extra[i - self->n_buckets]) ? 1 : 0;
+            size = wz_cindex_indexable(x) ? 1 : 0;
         }
         if (!size)
             continue;
@@ -453,11 +482,16 @@ int wz_cindex_walk(wz_cindex_t *self, const wz_match_ctx_t *ctx, const WzVacancy
         s_stream_t *s = &m.streams[m.n];
         if (wz_match_bucket_rule(ctx, v, key, &s->km, &s->penalty) >= 0)
             continue;
-        if (i < self->n_buckets) {
+        if (!x) {
             s->items = self->buckets[i]->items;
             s->n = self->buckets[i]->n;
         } else {
-            s->items = (const WzCandidate *const *)&extra[i - self->n_buckets];
+            const WzDate *d = x->urgency_date;
+            s->extra = x;
+            s->own.id = x->id;
+            s->own.day = (int32_t)wz_day_from_civil((int)d->year, (int)d->month, (int)d->day);
+            s->own_p = &s->own;
+            s->items = &s->own_p;
             s->n = 1;
         }
         s->pos = 0;
@@ -468,15 +502,25 @@ int wz_cindex_walk(wz_cindex_t *self, const wz_match_ctx_t *ctx, const WzVacancy
     }
     if (offerable && ctx->nominee && nominee && !walk) {
         /* An ineligible nominee: only it is looked at (wz_match_decide). */
-        rc = s_walked(out, nominee);
+        rc = s_push(&out->walked, &out->n_walked, &out->cap_walked, (WzCandidate *)nominee);
         goto out;
     }
     for (size_t i = m.n; i-- > 0;)
         s_down(&m, i);
     while (walk && m.n > 0) {
         s_stream_t *s = &m.streams[m.heap[0]];
-        const WzCandidate *c = s->items[s->pos++];
-        if (s_walked(out, c) != 0)
+        const wz_cindex_entry_t *e = s->items[s->pos++];
+        WzCandidate *c = s->extra;
+        if (!c) {
+            c = self->open(self->open_arg, e);
+            if (!c)
+                goto out;
+            if (s_push(&out->opened, &out->n_opened, &cap_opened, c) != 0) {
+                protobuf_c_message_free_unpacked(&c->base, NULL);
+                goto out;
+            }
+        }
+        if (s_push(&out->walked, &out->n_walked, &out->cap_walked, c) != 0)
             goto out;
         if (ctx->nominee ? strcmp(c->id, ctx->nominee) == 0
                          : wz_match_candidate_rule(ctx, v, c, s->km) < 0)

@@ -38,13 +38,22 @@
 #define PURGE_RETENTION "retention"
 #define PURGE_CONSENT "consent"
 
+/* One candidate as the view holds it: its record exactly as Redis holds it
+ * (packed; unpacked only when a decision walks to it) and its entry in the
+ * region's candidate index. One allocation. */
+typedef struct {
+    wz_cindex_entry_t entry; /* entry.id points into data */
+    uint32_t len;            /* of the packed record */
+    char data[];             /* the id, a NUL, then the packed record */
+} s_cand_t;
+
 /* The candidates of one region as committed in Redis (see "The candidate
  * view" below): every m:candidate record the region's index names. */
 typedef struct {
     char region[WZ_ID_MAX];
     bool loaded;
     unsigned long generation; /* of the store connection it was read over */
-    WzCandidate **cands;      /* owned, dense, in no particular order */
+    s_cand_t **cands;         /* owned, dense, in no particular order */
     size_t n, cap;
     uint32_t *slots;          /* hash of id -> index + 1 into cands; 0 empty */
     size_t n_slots;           /* a power of two, at least twice n */
@@ -411,11 +420,11 @@ static size_t s_view_slot(const s_view_t *v, const char *id)
 {
     size_t mask = v->n_slots - 1;
     for (size_t i = s_hash(id) & mask;; i = (i + 1) & mask)
-        if (!v->slots[i] || strcmp(v->cands[v->slots[i] - 1]->id, id) == 0)
+        if (!v->slots[i] || strcmp(v->cands[v->slots[i] - 1]->entry.id, id) == 0)
             return i;
 }
 
-static WzCandidate *s_view_find(const s_view_t *v, const char *id)
+static s_cand_t *s_view_find(const s_view_t *v, const char *id)
 {
     if (!v->n_slots)
         return NULL;
@@ -423,13 +432,43 @@ static WzCandidate *s_view_find(const s_view_t *v, const char *id)
     return at ? v->cands[at - 1] : NULL;
 }
 
-/* Puts c (taken) in the view and its index, replacing the candidate of the
- * same id. 0, or -1 on OOM (c freed, or held by the view but not indexed:
- * the caller must have the view read again). */
-static int s_view_put(s_view_t *v, WzCandidate *c)
+static const uint8_t *s_cand_bytes(const s_cand_t *c)
 {
-    if (!v->index && !(v->index = wz_cindex_new()))
-        goto oom;
+    return (const uint8_t *)c->data + strlen(c->data) + 1;
+}
+
+/* The candidate unpacked (the caller frees it); NULL on OOM. */
+static WzCandidate *s_cand_open(const s_cand_t *c)
+{
+    return wz_candidate_unpack(s_cand_bytes(c), c->len);
+}
+
+/* How the index opens what a walk reaches (s_cand_t begins with its entry). */
+static WzCandidate *s_index_open(void *arg, const wz_cindex_entry_t *e)
+{
+    (void)arg;
+    return s_cand_open((const s_cand_t *)e);
+}
+
+/* Puts candidate c, whose record is bytes[0..len-1] (both borrowed), in the
+ * view and its index, replacing the candidate of the same id. 0, or -1 on
+ * OOM (the view may then hold it unindexed: the caller must have the view
+ * read again). */
+static int s_view_put(s_view_t *v, const WzCandidate *c, const uint8_t *bytes, size_t len)
+{
+    if (!v->index && !(v->index = wz_cindex_new(s_index_open, NULL)))
+        return -1;
+    size_t id_len = strlen(c->id);
+    s_cand_t *entry = malloc(sizeof *entry + id_len + 1 + len);
+    if (!entry || len > UINT32_MAX) {
+        free(entry);
+        return -1;
+    }
+    memcpy(entry->data, c->id, id_len + 1);
+    memcpy(entry->data + id_len + 1, bytes, len);
+    entry->len = (uint32_t)len;
+    entry->entry.id = entry->data;
+    entry->entry.bucket = 0;
     if (2 * (v->n + 1) > v->n_slots) {
         size_t n_slots = v->n_slots ? v->n_slots * 2 : 1024;
         uint32_t *slots = calloc(n_slots, sizeof *slots);
@@ -439,29 +478,29 @@ static int s_view_put(s_view_t *v, WzCandidate *c)
         v->slots = slots;
         v->n_slots = n_slots;
         for (size_t i = 0; i < v->n; i++)
-            v->slots[s_view_slot(v, v->cands[i]->id)] = (uint32_t)(i + 1);
+            v->slots[s_view_slot(v, v->cands[i]->entry.id)] = (uint32_t)(i + 1);
     }
     size_t slot = s_view_slot(v, c->id);
     if (v->slots[slot]) {
-        WzCandidate **at = &v->cands[v->slots[slot] - 1];
-        wz_cindex_remove(v->index, *at);
-        WZ_FREE_UNPACKED(*at);
-        *at = c;
-        return wz_cindex_add(v->index, c) < 0 ? -1 : 0;
+        s_cand_t **at = &v->cands[v->slots[slot] - 1];
+        wz_cindex_remove(v->index, &(*at)->entry);
+        free(*at);
+        *at = entry;
+        return wz_cindex_add(v->index, &entry->entry, c) < 0 ? -1 : 0;
     }
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 256;
-        WzCandidate **cands = realloc(v->cands, cap * sizeof *cands);
+        s_cand_t **cands = realloc(v->cands, cap * sizeof *cands);
         if (!cands)
             goto oom;
         v->cands = cands;
         v->cap = cap;
     }
-    v->cands[v->n] = c;
+    v->cands[v->n] = entry;
     v->slots[slot] = (uint32_t)(++v->n);
-    return wz_cindex_add(v->index, c) < 0 ? -1 : 0;
+    return wz_cindex_add(v->index, &entry->entry, c) < 0 ? -1 : 0;
 oom:
-    WZ_FREE_UNPACKED(c);
+    free(entry);
     return -1;
 }
 
@@ -479,7 +518,7 @@ static void s_view_drop(s_view_t *v, const char *id)
         return;
     v->slots[hole] = 0;
     for (size_t i = (hole + 1) & mask; v->slots[i]; i = (i + 1) & mask) {
-        size_t home = s_hash(v->cands[v->slots[i] - 1]->id) & mask;
+        size_t home = s_hash(v->cands[v->slots[i] - 1]->entry.id) & mask;
         bool reachable = hole <= i ? home > hole && home <= i : home > hole || home <= i;
         if (!reachable) {
             v->slots[hole] = v->slots[i];
@@ -490,11 +529,11 @@ static void s_view_drop(s_view_t *v, const char *id)
     /* Out of the index too; the last candidate fills the gap in the dense
      * array. */
     if (v->index)
-        wz_cindex_remove(v->index, v->cands[at - 1]);
-    WZ_FREE_UNPACKED(v->cands[at - 1]);
+        wz_cindex_remove(v->index, &v->cands[at - 1]->entry);
+    free(v->cands[at - 1]);
     if (at != v->n) {
         v->cands[at - 1] = v->cands[v->n - 1];
-        v->slots[s_view_slot(v, v->cands[at - 1]->id)] = at;
+        v->slots[s_view_slot(v, v->cands[at - 1]->entry.id)] = at;
     }
     v->cands[--v->n] = NULL;
 }
@@ -502,7 +541,7 @@ static void s_view_drop(s_view_t *v, const char *id)
 static void s_view_clear(s_view_t *v)
 {
     for (size_t i = 0; i < v->n; i++)
-        WZ_FREE_UNPACKED(v->cands[i]);
+        free(v->cands[i]);
     free(v->cands);
     free(v->slots);
     for (size_t i = 0; i < v->n_stale; i++)
@@ -576,7 +615,9 @@ static int s_view_read(wz_matching_t *self, s_view_t *v, const char *const *ids,
                        ids[done + i], "region", v->region, NULL);
                 continue;
             }
-            rc = s_view_put(v, c);
+            /* Kept packed, as read: unpacked again only when walked to. */
+            rc = s_view_put(v, c, (const uint8_t *)e->str, e->len);
+            WZ_FREE_UNPACKED(c);
         }
         freeReplyObject(r);
     }
@@ -606,7 +647,7 @@ static int s_view_load(wz_matching_t *self, s_view_t *v)
         if (ids->element[i]->type == REDIS_REPLY_STRING)
             names[n++] = ids->element[i]->str;
     /* One sort per bucket at the end instead of an insertion each. */
-    v->index = wz_cindex_new();
+    v->index = wz_cindex_new(s_index_open, NULL);
     int rc = names && v->index ? 0 : -1;
     if (rc == 0)
         wz_cindex_bulk(v->index, true);
@@ -700,8 +741,13 @@ static void s_staged_outcome(void *arg, int outcome)
             continue;
         }
         if (outcome == 0) {
-            if (s_view_put(v, c) != 0)
+            /* The bytes the transaction SET: packing is deterministic. */
+            size_t len = 0;
+            uint8_t *bytes = wz_codec_pack(&c->base, &len);
+            if (!bytes || s_view_put(v, c, bytes, len) != 0)
                 v->loaded = false; /* read again on next use */
+            free(bytes);
+            WZ_FREE_UNPACKED(c);
             continue;
         }
         /* Unknown whether it was written: read it again before next use. */
@@ -1038,30 +1084,44 @@ static void s_cancel(s_work_t *w, s_rec_t *pr, const char *reason)
            reason, NULL);
 }
 
-/* The candidates one match looks at, all borrowed: from the work's cache
- * when changed in this transaction, else from the view. */
+/* Every candidate of the region, for a batch: borrowed from the work's
+ * cache when changed in this transaction, else unpacked from the view
+ * (owned: `owned` marks them). */
 typedef struct {
     WzCandidate **cands;
+    bool *owned;
     size_t n, cap;
 } s_pool_t;
 
-static int s_pool_add(s_pool_t *pool, WzCandidate *c)
+/* Adds c (taken when owned, freed on failure). 0 or -1. */
+static int s_pool_add(s_pool_t *pool, WzCandidate *c, bool owned)
 {
     if (pool->n == pool->cap) {
         size_t cap = pool->cap ? pool->cap * 2 : 64;
         WzCandidate **cands = realloc(pool->cands, cap * sizeof *cands);
-        if (!cands)
+        if (cands)
+            pool->cands = cands;
+        bool *own = cands ? realloc(pool->owned, cap * sizeof *own) : NULL;
+        if (!own) {
+            if (owned)
+                WZ_FREE_UNPACKED(c);
             return -1;
-        pool->cands = cands;
+        }
+        pool->owned = own;
         pool->cap = cap;
     }
+    pool->owned[pool->n] = owned;
     pool->cands[pool->n++] = c;
     return 0;
 }
 
 static void s_pool_fini(s_pool_t *pool)
 {
+    for (size_t i = 0; i < pool->n; i++)
+        if (pool->owned[i])
+            WZ_FREE_UNPACKED(pool->cands[i]);
     free(pool->cands);
+    free(pool->owned);
 }
 
 /* What wz_match asks: was this candidate proposed for the vacancy before? */
@@ -1281,9 +1341,9 @@ static void s_release_vacancy(s_work_t *w, s_rec_t *vr, const WzExplanation *why
            why->summary, NULL);
 }
 
-/* Fills pool with every candidate of the region: those this transaction
- * holds in its cache, the others borrowed from the view. 0, or -1 (work
- * failed). */
+/* Fills pool with the candidates of the region that can be chosen at all
+ * (active, as this transaction sees them): those it holds in its cache,
+ * the others unpacked from the view. 0, or -1 (work failed). */
 static int s_collect(s_work_t *w, s_pool_t *pool)
 {
     s_view_t *v = s_view(w);
@@ -1293,17 +1353,16 @@ static int s_collect(s_work_t *w, s_pool_t *pool)
     for (s_rec_t *r = w->recs; r && !local; r = r->next)
         local = r->kind == REC_CANDIDATE;
     for (size_t i = 0; i < v->n; i++) {
-        WzCandidate *c = v->cands[i];
-        s_rec_t *cr = local ? s_find(w, REC_CANDIDATE, c->id) : NULL;
-        if (cr && !cr->msg)
-            continue;
-        if (s_pool_add(pool, cr ? CAND(cr) : c) != 0)
+        s_rec_t *cr = local ? s_find(w, REC_CANDIDATE, v->cands[i]->entry.id) : NULL;
+        if (cr || !v->cands[i]->entry.bucket)
+            continue; /* changed here (added below), or not active */
+        WzCandidate *c = s_cand_open(v->cands[i]);
+        if (!c || s_pool_add(pool, c, true) != 0)
             goto fail;
     }
-    /* Candidates recorded in this very transaction are not in the view yet. */
     for (s_rec_t *r = w->recs; r; r = r->next)
-        if (r->kind == REC_CANDIDATE && r->msg && !s_view_find(v, r->id) &&
-            s_pool_add(pool, CAND(r)) != 0)
+        if (r->kind == REC_CANDIDATE && r->msg && CAND(r)->state == CSTATE(ACTIVE) &&
+            s_pool_add(pool, CAND(r), false) != 0)
             goto fail;
     return 0;
 fail:
@@ -1315,7 +1374,7 @@ fail:
  * view's versions to hide in its index, the work's versions to add, and how
  * that changes the count of candidates that are not indexed (inactive). */
 typedef struct {
-    const WzCandidate **hidden;
+    const wz_cindex_entry_t **hidden;
     WzCandidate **extra;
     size_t n_hidden, n_extra;
     long inactive_delta;
@@ -1334,9 +1393,9 @@ static int s_overlay(s_work_t *w, const s_view_t *view, s_overlay_t *o)
     for (s_rec_t *r = w->recs; r; r = r->next) {
         if (r->kind != REC_CANDIDATE)
             continue;
-        const WzCandidate *old = s_view_find(view, r->id);
-        if (old && wz_cindex_indexable(old))
-            o->hidden[o->n_hidden++] = old;
+        const s_cand_t *old = s_view_find(view, r->id);
+        if (old && old->entry.bucket)
+            o->hidden[o->n_hidden++] = &old->entry;
         else if (old)
             o->inactive_delta--;
         if (r->msg && wz_cindex_indexable(CAND(r)))
@@ -1368,6 +1427,7 @@ static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, bool batch,
     redisReply *tried = wz_store_cmd(w->self->store, "SMEMBERS %s", tried_key);
     s_overlay_t overlay = {0};
     wz_cindex_walk_t walk = {0};
+    WzCandidate *opened = NULL; /* the nominee, unpacked from the view */
     int proposed = 0;
     s_view_t *view = tried && tried->type == REDIS_REPLY_ARRAY ? s_view(w) : NULL;
     if (!view || !view->index || s_overlay(w, view, &overlay) != 0)
@@ -1392,7 +1452,10 @@ static int s_match_as(s_work_t *w, s_rec_t *vr, const char *nominee, bool batch,
     const WzCandidate *nominated = NULL;
     if (nominee) {
         s_rec_t *local = s_find(w, REC_CANDIDATE, nominee);
-        nominated = local ? CAND(local) : s_view_find(view, nominee);
+        const s_cand_t *held = local ? NULL : s_view_find(view, nominee);
+        if (held && !(opened = s_cand_open(held)))
+            goto fail;
+        nominated = local ? CAND(local) : opened;
     }
     uint32_t round = (uint32_t)(tried->elements + s_local_tried(w, v->id) + 1);
     char pid[KEY_MAX];
@@ -1423,6 +1486,7 @@ fail:
     w->failed = true;
 out:
     wz_cindex_walk_fini(&walk);
+    WZ_FREE_UNPACKED(opened);
     s_overlay_fini(&overlay);
     if (tried)
         freeReplyObject(tried);
@@ -2674,35 +2738,37 @@ int wz_matching_verify(wz_matching_t *self, const char *region, char *why, size_
         return -1;
     }
     int rc = 0;
-    size_t indexable = 0, missing = v->n;
-    for (size_t i = 0; i < v->n && v->index; i++) {
-        indexable += wz_cindex_indexable(v->cands[i]);
-        if (wz_cindex_indexable(v->cands[i]) && !wz_cindex_contains(v->index, v->cands[i]))
-            missing = i;
-    }
     if (fresh.n != v->n) {
         snprintf(why, whylen, "%zu candidates in memory, %zu in redis", v->n, fresh.n);
         rc = 1;
     }
     for (size_t i = 0; i < fresh.n && rc == 0; i++) {
-        WzCandidate *mem = s_view_find(v, fresh.cands[i]->id);
-        size_t la = 0, lb = 0;
-        uint8_t *a = mem ? wz_codec_pack(&mem->base, &la) : NULL;
-        uint8_t *b = wz_codec_pack(&fresh.cands[i]->base, &lb);
+        const s_cand_t *mem = s_view_find(v, fresh.cands[i]->entry.id), *red = fresh.cands[i];
+        rc = !mem || mem->len != red->len ||
+             memcmp(s_cand_bytes(mem), s_cand_bytes(red), mem->len) != 0;
         if (!mem)
-            snprintf(why, whylen, "candidate %s missing in memory", fresh.cands[i]->id);
-        else if (!a || !b)
-            snprintf(why, whylen, "out of memory");
-        else if (la != lb || memcmp(a, b, la) != 0)
-            snprintf(why, whylen, "candidate %s differs (state %s in memory, %s in redis)",
-                     mem->id, CNAME(mem->state), CNAME(fresh.cands[i]->state));
-        rc = !mem || !a || !b || la != lb || memcmp(a, b, la) != 0;
-        free(a);
-        free(b);
+            snprintf(why, whylen, "candidate %s missing in memory", red->entry.id);
+        else if (rc)
+            snprintf(why, whylen, "candidate %s differs from its record in redis",
+                     red->entry.id);
     }
-    if (rc == 0 && missing < v->n) {
-        snprintf(why, whylen, "active candidate %s not in the index", v->cands[missing]->id);
+    /* Exactly the active ones indexed, each in the bucket of its record. */
+    if (rc == 0 && !v->index) {
+        snprintf(why, whylen, "no index");
         rc = 1;
+    }
+    size_t indexable = 0;
+    for (size_t i = 0; i < v->n && rc == 0; i++) {
+        WzCandidate *c = s_cand_open(v->cands[i]);
+        bool want = c && wz_cindex_indexable(c);
+        indexable += want;
+        if (!c)
+            snprintf(why, whylen, "out of memory");
+        else if (want != wz_cindex_contains(v->index, &v->cands[i]->entry))
+            snprintf(why, whylen, "candidate %s (%s) %s the index", c->id, CNAME(c->state),
+                     want ? "missing in" : "wrongly in");
+        rc = !c || want != wz_cindex_contains(v->index, &v->cands[i]->entry);
+        WZ_FREE_UNPACKED(c);
     }
     if (rc == 0 && (!v->index || wz_cindex_size(v->index) != indexable)) {
         snprintf(why, whylen, "%zu candidates indexed, %zu active in memory",

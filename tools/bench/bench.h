@@ -150,6 +150,8 @@ typedef struct {
     double p50_ms, p99_ms, max_ms;
     double redis_bytes_per_candidate;    /* used_memory growth / m */
     double peak_rss_bytes_per_candidate; /* harness VmHWM growth, view + matching / m */
+    double rss_bytes_per_candidate;      /* harness VmRSS growth over the load: what the
+                                            view and its index hold for good, / m */
     double load_s;                       /* wz_matching_load: reading the view */
 } bench_match_t;
 

@@ -82,6 +82,8 @@ int bench_match(bench_env_t *env, size_t m, size_t samples, bench_match_t *out)
         goto out;
     }
     out->load_s = bench_now_s() - l0;
+    bench_proc_read(getpid(), &proc);
+    out->rss_bytes_per_candidate = (double)(proc.rss_kib - rss_before) * 1024.0 / (double)m;
     fprintf(stderr, "bench: matching: %zu candidates read into memory in %.1f s\n",
             wz_matching_candidates(matching, region->id), out->load_s);
     for (size_t k = 0; k < samples; k++) {

@@ -45,7 +45,7 @@ static void s_usage(FILE *f)
                "  --window W          unfinished vacancies at most in the full-speed run (64)\n"
                "  --match-sizes LIST  candidates for the matching-time harness\n"
                "                      (default 1000,10000,100000,1000000)\n"
-               "  --match-samples K   vacancies timed per size (default 20)\n"
+               "  --match-samples K   vacancies timed per size (default 200)\n"
                "  --no-match          skip the matching-time harness\n"
                "  --match-only        only the matching-time harness (for profiling)\n"
                "  --build DIR         where wz-intake etc. are (default: next to wz-bench)\n"
@@ -62,7 +62,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
                     .m = 10000,
                     .window = 64,
                     .census_n = 30,
-                    .match_samples = 20,
+                    .match_samples = 200,
                     .rate = 10,
                     .log_level = "info",
                     .timeout_ms = 30000};
@@ -351,8 +351,7 @@ int main(int argc, char **argv)
             size_t m = strtoul(tok, NULL, 10);
             if (m == 0)
                 continue;
-            /* A million-candidate match takes seconds: fewer samples there. */
-            size_t samples = m >= 1000000 && o.match_samples > 5 ? 5 : o.match_samples;
+            size_t samples = o.match_samples;
             if (bench_match(&env, m, samples, &match[n_match]) != 0) {
                 fprintf(stderr, "bench: the matching harness failed at M=%zu\n", m);
                 match_failed = true;
@@ -435,10 +434,12 @@ out:
         fprintf(f,
                 "%s\n    {\"m\": %zu, \"samples\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
                 "\"max_ms\": %.3f, \"redis_bytes_per_candidate\": %.0f, "
-                "\"peak_rss_bytes_per_candidate\": %.0f, \"load_s\": %.3f}",
+                "\"peak_rss_bytes_per_candidate\": %.0f, \"rss_bytes_per_candidate\": %.0f, "
+                "\"load_s\": %.3f}",
                 i ? "," : "", match[i].m, match[i].samples, match[i].p50_ms, match[i].p99_ms,
                 match[i].max_ms, match[i].redis_bytes_per_candidate,
-                match[i].peak_rss_bytes_per_candidate, match[i].load_s);
+                match[i].peak_rss_bytes_per_candidate, match[i].rss_bytes_per_candidate,
+                match[i].load_s);
     fprintf(f, "%s]%s\n}\n", n_match ? "\n  " : "",
             match_failed ? ",\n  \"matching_failed_at_next_size\": true" : "");
     fclose(f);
@@ -477,8 +478,11 @@ out:
                     i < BENCH_SERVICES ? bench_service_names[i] : "redis", peak[i].rss_peak_kib);
     }
     for (size_t i = 0; i < n_match; i++)
-        fprintf(stderr, "  matching at M=%-9zu p50 %9.3f ms  p99 %9.3f ms  max %9.3f ms\n",
-                match[i].m, match[i].p50_ms, match[i].p99_ms, match[i].max_ms);
+        fprintf(stderr,
+                "  matching at M=%-9zu p50 %9.3f ms  p99 %9.3f ms  max %9.3f ms  %6.0f bytes per "
+                "candidate held\n",
+                match[i].m, match[i].p50_ms, match[i].p99_ms, match[i].max_ms,
+                match[i].rss_bytes_per_candidate);
     bench_result_free(&suite_rate.res);
     bench_result_free(&suite_full.res);
     bench_result_free(&floor_rate.res);
