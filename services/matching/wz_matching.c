@@ -2714,6 +2714,25 @@ size_t wz_matching_candidates(wz_matching_t *self, const char *region)
     return 0;
 }
 
+size_t wz_matching_view_bytes(wz_matching_t *self, const char *region, size_t *record_bytes)
+{
+    size_t bytes = 0, records = 0;
+    for (size_t i = 0; i < self->n_views; i++) {
+        const s_view_t *v = &self->views[i];
+        if (strcmp(v->region, region) != 0 || !v->loaded)
+            continue;
+        for (size_t k = 0; k < v->n; k++) {
+            bytes += sizeof *v->cands[k] + strlen(v->cands[k]->data) + 1 + v->cands[k]->len;
+            records += v->cands[k]->len;
+        }
+        bytes += v->cap * sizeof *v->cands + v->n_slots * sizeof *v->slots;
+        bytes += v->index ? wz_cindex_bytes(v->index) : 0;
+    }
+    if (record_bytes)
+        *record_bytes = records;
+    return bytes;
+}
+
 int wz_matching_verify(wz_matching_t *self, const char *region, char *why, size_t whylen)
 {
     snprintf(why, whylen, "equal");

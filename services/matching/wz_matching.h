@@ -90,6 +90,11 @@ int wz_matching_load(wz_matching_t *self);
 /* How many candidates of region are in memory (0 when not loaded). */
 size_t wz_matching_candidates(wz_matching_t *self, const char *region);
 
+/* Bytes the view of region asks of malloc (its candidates' records, ids and
+ * entries, its arrays and its index), without the allocator's own overhead;
+ * *record_bytes (when not NULL) the packed records alone. 0 when not loaded. */
+size_t wz_matching_view_bytes(wz_matching_t *self, const char *region, size_t *record_bytes);
+
 /* Compares the in-memory candidates of region with Redis (every record the
  * region's index names, byte for byte), and the candidate index with them
  * (exactly the active ones indexed). 0 equal, 1 different or not loaded

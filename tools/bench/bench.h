@@ -152,6 +152,8 @@ typedef struct {
     double peak_rss_bytes_per_candidate; /* harness VmHWM growth, view + matching / m */
     double rss_bytes_per_candidate;      /* harness VmRSS growth over the load: what the
                                             view and its index hold for good, / m */
+    double view_bytes_per_candidate;     /* what the view asks of malloc, / m */
+    double record_bytes_per_candidate;   /* of which the packed records */
     double load_s;                       /* wz_matching_load: reading the view */
 } bench_match_t;
 

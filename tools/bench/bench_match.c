@@ -84,6 +84,10 @@ int bench_match(bench_env_t *env, size_t m, size_t samples, bench_match_t *out)
     out->load_s = bench_now_s() - l0;
     bench_proc_read(getpid(), &proc);
     out->rss_bytes_per_candidate = (double)(proc.rss_kib - rss_before) * 1024.0 / (double)m;
+    size_t records = 0;
+    out->view_bytes_per_candidate =
+        (double)wz_matching_view_bytes(matching, region->id, &records) / (double)m;
+    out->record_bytes_per_candidate = (double)records / (double)m;
     fprintf(stderr, "bench: matching: %zu candidates read into memory in %.1f s\n",
             wz_matching_candidates(matching, region->id), out->load_s);
     for (size_t k = 0; k < samples; k++) {

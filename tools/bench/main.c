@@ -435,10 +435,12 @@ out:
                 "%s\n    {\"m\": %zu, \"samples\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
                 "\"max_ms\": %.3f, \"redis_bytes_per_candidate\": %.0f, "
                 "\"peak_rss_bytes_per_candidate\": %.0f, \"rss_bytes_per_candidate\": %.0f, "
+                "\"view_bytes_per_candidate\": %.0f, \"record_bytes_per_candidate\": %.0f, "
                 "\"load_s\": %.3f}",
                 i ? "," : "", match[i].m, match[i].samples, match[i].p50_ms, match[i].p99_ms,
                 match[i].max_ms, match[i].redis_bytes_per_candidate,
                 match[i].peak_rss_bytes_per_candidate, match[i].rss_bytes_per_candidate,
+                match[i].view_bytes_per_candidate, match[i].record_bytes_per_candidate,
                 match[i].load_s);
     fprintf(f, "%s]%s\n}\n", n_match ? "\n  " : "",
             match_failed ? ",\n  \"matching_failed_at_next_size\": true" : "");
