@@ -625,7 +625,38 @@ static int s_view_read(wz_matching_t *self, s_view_t *v, const char *const *ids,
     return rc;
 }
 
-/* (Re)reads the whole region: its index, then every record. 0 or -1. */
+/* Sizes the view's arrays for n candidates at once: grown by doubling, the
+ * arrays left behind would stay resident between the candidates. 0 or -1. */
+static int s_view_reserve(s_view_t *v, size_t n)
+{
+    size_t n_slots = 1024;
+    while (n_slots < 2 * n)
+        n_slots *= 2;
+    if (n > v->cap) {
+        s_cand_t **cands = realloc(v->cands, n * sizeof *cands);
+        if (!cands)
+            return -1;
+        v->cands = cands;
+        v->cap = n;
+    }
+    if (n_slots > v->n_slots) {
+        uint32_t *slots = calloc(n_slots, sizeof *slots);
+        if (!slots)
+            return -1;
+        free(v->slots);
+        v->slots = slots;
+        v->n_slots = n_slots;
+        for (size_t i = 0; i < v->n; i++)
+            v->slots[s_view_slot(v, v->cands[i]->entry.id)] = (uint32_t)(i + 1);
+    }
+    return 0;
+}
+
+#define SCAN_COUNT 1000
+
+/* (Re)reads the whole region: its index (SSCAN, a thousand ids at a time,
+ * so no reply holding every id sits between the candidates read), then the
+ * records. 0 or -1. */
 static int s_view_load(wz_matching_t *self, s_view_t *v)
 {
     s_view_clear(v);
@@ -635,28 +666,48 @@ static int s_view_load(wz_matching_t *self, s_view_t *v)
     if (wz_store_connect(self->store) != 0)
         return -1;
     unsigned long generation = wz_store_generation(self->store);
-    redisReply *ids = wz_store_cmd(self->store, "SMEMBERS %s", index);
-    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
-        if (ids)
-            freeReplyObject(ids);
-        return -1;
-    }
-    const char **names = calloc(ids->elements ? ids->elements : 1, sizeof *names);
-    size_t n = 0;
-    for (size_t i = 0; names && i < ids->elements; i++)
-        if (ids->element[i]->type == REDIS_REPLY_STRING)
-            names[n++] = ids->element[i]->str;
+    redisReply *card = wz_store_cmd(self->store, "SCARD %s", index);
+    int rc = card && card->type == REDIS_REPLY_INTEGER ? 0 : -1;
+    if (rc == 0 && card->integer > 0)
+        rc = s_view_reserve(v, (size_t)card->integer);
+    if (card)
+        freeReplyObject(card);
     /* One sort per bucket at the end instead of an insertion each. */
-    v->index = wz_cindex_new(s_index_open, NULL);
-    int rc = names && v->index ? 0 : -1;
+    v->index = rc == 0 ? wz_cindex_new(s_index_open, NULL) : NULL;
+    if (!v->index)
+        rc = -1;
     if (rc == 0)
         wz_cindex_bulk(v->index, true);
-    if (rc == 0)
-        rc = s_view_read(self, v, names, n);
+    char cursor[32] = "0";
+    do {
+        redisReply *r = rc == 0 ? wz_store_cmd(self->store, "SSCAN %s %s COUNT %d", index,
+                                               cursor, SCAN_COUNT)
+                                : NULL;
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            if (r)
+                freeReplyObject(r);
+            rc = -1;
+            break;
+        }
+        wz_strlcpy(cursor, r->element[0]->str, sizeof cursor);
+        const redisReply *ids = r->element[1];
+        const char *names[SCAN_COUNT * 2];
+        size_t n = 0;
+        /* COUNT is a hint: a reply may hold more, read in pieces. */
+        for (size_t i = 0; i < ids->elements && rc == 0; i++) {
+            if (ids->element[i]->type == REDIS_REPLY_STRING)
+                names[n++] = ids->element[i]->str;
+            if (n == sizeof names / sizeof *names || i + 1 == ids->elements) {
+                rc = s_view_read(self, v, names, n);
+                n = 0;
+            }
+        }
+        freeReplyObject(r);
+    } while (rc == 0 && strcmp(cursor, "0") != 0);
     if (v->index && wz_cindex_bulk(v->index, false) != 0)
         rc = -1;
-    free(names);
-    freeReplyObject(ids);
     /* A reconnect while reading may have mixed two servers' data. */
     if (rc != 0 || generation != wz_store_generation(self->store)) {
         s_view_clear(v);
