@@ -115,6 +115,21 @@ void wz_minimise_proposal(WzProposal *p, const wz_party_t *viewer, bool accepted
     }
 }
 
+bool wz_minimise_knows(const WzCandidate *c, const wz_party_t *viewer)
+{
+    bool same_region = !c->region || !*c->region || strcmp(c->region, viewer->region) == 0;
+    return same_region && s_knows(viewer, c->care_provider, c->municipality);
+}
+
+void wz_minimise_verdict(WzReplayVerdict *v, const wz_party_t *viewer)
+{
+    if (!v)
+        return;
+    s_level_t level = viewer->role == WZ_ROLE_MUNICIPALITY ? S_REASONS : S_BARE;
+    s_explanation(v->stored, level);
+    s_explanation(v->replayed, level);
+}
+
 void wz_minimise_candidate(WzCandidate *c, const wz_party_t *viewer)
 {
     if (!c)

@@ -33,5 +33,12 @@ WzEvent *wz_minimise_copy(const WzEvent *ev, const wz_party_t *viewer);
 void wz_minimise_proposal(WzProposal *p, const wz_party_t *viewer, bool accepted);
 /* Cuts a candidate (owned as above) down for viewer. */
 void wz_minimise_candidate(WzCandidate *c, const wz_party_t *viewer);
+/* Whether viewer may see c's id (by c's care provider, municipality and
+ * region, as wz_minimise_candidate decides). */
+bool wz_minimise_knows(const WzCandidate *c, const wz_party_t *viewer);
+/* Cuts a replay verdict (owned as above) down for viewer: its explanations
+ * to the reasons (municipality) or to policy, scheme and mode (others). The
+ * caller names a candidate in it only when wz_minimise_knows says so. */
+void wz_minimise_verdict(WzReplayVerdict *v, const wz_party_t *viewer);
 
 #endif

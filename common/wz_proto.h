@@ -19,6 +19,7 @@ typedef Woonzorg__V1__Explanation WzExplanation;
 typedef Woonzorg__V1__FilterCount WzFilterCount;
 typedef Woonzorg__V1__DecisionSnapshot WzSnapshot;
 typedef Woonzorg__V1__SnapshotBucket WzSnapshotBucket;
+typedef Woonzorg__V1__ReplayVerdict WzReplayVerdict;
 typedef Woonzorg__V1__Event WzEvent;
 typedef Woonzorg__V1__Request WzRequest;
 typedef Woonzorg__V1__Reply WzReply;

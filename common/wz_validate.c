@@ -541,11 +541,11 @@ static int s_body(const WzRequest *req, const wz_policy_t *policy, const wz_part
         case WOONZORG__V1__STATUS_QUERY__KIND__KIND_CANDIDATE:
             return s_check_id(v, "status.id", s->id);
         case WOONZORG__V1__STATUS_QUERY__KIND__KIND_PROPOSAL:
-        case WOONZORG__V1__STATUS_QUERY__KIND__KIND_SNAPSHOT:
+        case WOONZORG__V1__STATUS_QUERY__KIND__KIND_REPLAY:
             return s_check_proposal_id(v, "status.id", s->id);
         default:
             return s_bad(v, C_INVALID, "status.kind",
-                         "must be vacancy, candidate, proposal or snapshot");
+                         "must be vacancy, candidate, proposal or replay");
         }
     }
     case WOONZORG__V1__REQUEST__BODY_AUDIT:

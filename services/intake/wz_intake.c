@@ -15,6 +15,7 @@
 
 #include "wz_calendar.h"
 #include "wz_codec.h"
+#include "wz_match.h"
 #include "wz_minimise.h"
 #include "wz_util.h"
 #include "wz_validate.h"
@@ -935,23 +936,158 @@ out:
     return rc;
 }
 
-static int s_status_snapshot(wz_intake_t *self, const s_ctx_t *c, const char *id, s_out_t *o)
+#define VERDICT(x) WOONZORG__V1__REPLAY_VERDICT__OUTCOME__OUTCOME_##x
+
+/* What differs between the stored decision and its replay, in words that
+ * name no candidate (the viewer may not know them); "" when nothing does. */
+static void s_difference(const WzSnapshot *snap, const char *now, const WzExplanation *then,
+                         const WzExplanation *again, char *out, size_t size)
 {
-    /* The snapshot lists every candidate considered (pseudonymous, with
-     * their matching attributes): only the region's municipalities see it. */
+    *out = '\0';
+    if (!then) {
+        snprintf(out, size, "the snapshot holds no stored explanation to compare with");
+        return;
+    }
+    if (strcmp(now, snap->chosen) != 0) {
+        snprintf(out, size, "%s",
+                 !*now           ? "the replay proposes nobody, the decision proposed a candidate"
+                 : !*snap->chosen ? "the replay proposes a candidate, the decision proposed nobody"
+                                  : "the replay proposes another candidate");
+        return;
+    }
+    if (then->n_filters != again->n_filters) {
+        snprintf(out, size, "the replay applies %zu rules, the decision %zu", again->n_filters,
+                 then->n_filters);
+        return;
+    }
+    for (size_t i = 0; i < then->n_filters; i++)
+        if (then->filters[i]->removed != again->filters[i]->removed) {
+            snprintf(out, size, "rule %s removed %u in the decision, %u in the replay",
+                     then->filters[i]->rule, then->filters[i]->removed,
+                     again->filters[i]->removed);
+            return;
+        }
+    if (then->eligible != again->eligible || then->not_examined != again->not_examined)
+        snprintf(out, size,
+                 "%u eligible and %u not examined in the decision, %u and %u in the replay",
+                 then->eligible, then->not_examined, again->eligible, again->not_examined);
+    else if (strcmp(then->summary, again->summary) != 0)
+        snprintf(out, size, "the explanation of the chosen candidate differs (urgency or fit)");
+}
+
+/* Why a snapshot cannot be replayed may name a walked candidate ("walked
+ * candidate X is out of rank order"): the viewer reads "a candidate" unless
+ * it may see X. */
+static void s_unname(char *reason, size_t size, const WzSnapshot *snap, const wz_party_t *viewer)
+{
+    for (size_t i = 0; i < snap->n_candidates; i++) {
+        const WzCandidate *cand = snap->candidates[i];
+        size_t n = strlen(cand->id);
+        if (!n || wz_minimise_knows(cand, viewer)) continue;
+        for (char *at = strstr(reason, cand->id); at; at = strstr(at, cand->id)) {
+            static const char anon[] = "(a candidate)";
+            size_t tail = strlen(at + n);
+            if ((size_t)(at - reason) + sizeof anon + tail > size) {
+                *at = '\0'; /* no room: cut the reason before the id */
+                break;
+            }
+            memmove(at + sizeof anon - 1, at + n, tail + 1);
+            memcpy(at, anon, sizeof anon - 1);
+            at += sizeof anon - 1;
+        }
+    }
+    if (snap->nominee && *snap->nominee && viewer->role != WZ_ROLE_CARE_PROVIDER) {
+        /* The nominee's id is shown like a walked candidate's; when it is not
+         * in the walk, nobody but its care provider may see it. */
+        bool known = false;
+        for (size_t i = 0; i < snap->n_candidates; i++)
+            if (strcmp(snap->candidates[i]->id, snap->nominee) == 0)
+                known = wz_minimise_knows(snap->candidates[i], viewer);
+        char *at = known ? NULL : strstr(reason, snap->nominee);
+        if (at) *at = '\0';
+    }
+}
+
+/* Replays decision id (a proposal or release, "<vacancy>/<round>") under the
+ * loaded policy and answers the verdict. The snapshot holds the attributes of
+ * every candidate the decision walked, so it never leaves the suite: the
+ * reply carries the outcome and the counts (minimised for the viewer), and
+ * names an erased candidate only to the municipality of its urgency. */
+static int s_status_replay(wz_intake_t *self, const s_ctx_t *c, const char *id, s_out_t *o)
+{
     if (c->party->role != WZ_ROLE_MUNICIPALITY)
         return s_fail(o, CODE(FORBIDDEN), "status.kind",
-                      "decision snapshots are for the municipalities of the region");
+                      "decisions are replayed for the municipalities of the region");
     char key[KEY_MAX];
     if (s_key(self, key, c->region, "m:snapshot:%s", id) != 0) return -1;
     WzSnapshot *snap = NULL;
     int found = s_load(self, NULL, key, &woonzorg__v1__decision_snapshot__descriptor, &snap);
     if (found < 0) return -1;
     if (!found) return s_fail(o, CODE(NOT_FOUND), "status.id", "no decision %s", id);
-    s_ok(o, id, "decision %s: %zu candidates", id, snap->n_candidates);
-    o->reply.result_case = WOONZORG__V1__REPLY__RESULT_SNAPSHOT;
-    o->reply.snapshot = snap;
-    o->owned = &snap->base;
+
+    WzReplayVerdict v = WOONZORG__V1__REPLAY_VERDICT__INIT;
+    v.decision = (char *)id;
+    v.policy_version = snap->policy_version;
+    v.replayed_under = (char *)self->policy->version;
+    v.stored = snap->explanation;
+    v.format = snap->format;
+    v.walked = (uint32_t)snap->n_candidates;
+    v.buckets = (uint32_t)snap->n_buckets;
+    v.inactive = snap->inactive;
+    v.tried = (uint32_t)snap->n_tried;
+    v.decided_on = snap->decided_on;
+    char reason[400] = "";
+    const char *erased_id = NULL;
+    for (size_t i = 0; i < snap->n_candidates; i++) {
+        const WzCandidate *cand = snap->candidates[i];
+        if (!cand->erased) continue;
+        v.erased++;
+        if (!erased_id && wz_minimise_knows(cand, c->party)) erased_id = cand->id;
+    }
+    wz_match_result_t r;
+    size_t chosen = 0;
+    if (v.erased) {
+        v.outcome = VERDICT(CANNOT_REPLAY);
+        v.erased_candidate = (char *)(erased_id ? erased_id : "");
+        if (erased_id && v.erased == 1)
+            snprintf(reason, sizeof reason,
+                     "candidate %s's data was erased (retention period ended or consent "
+                     "withdrawn)",
+                     erased_id);
+        else
+            snprintf(reason, sizeof reason,
+                     "the data of %u of the %zu candidates the decision walked was erased "
+                     "(retention period ended or consent withdrawn)",
+                     v.erased, snap->n_candidates);
+    } else {
+        int picked = wz_match_replay(self->policy, snap, &r, &chosen);
+        if (picked < 0) {
+            v.outcome = VERDICT(CANNOT_REPLAY);
+            wz_strlcpy(reason, r.summary, sizeof reason);
+            s_unname(reason, sizeof reason, snap, c->party);
+        } else {
+            v.replayed = &r.explanation;
+            s_difference(snap, picked ? snap->candidates[chosen]->id : "", snap->explanation,
+                         &r.explanation, reason, sizeof reason);
+            v.outcome = *reason ? VERDICT(DIFFERENT) : VERDICT(SAME);
+        }
+    }
+    v.reason = reason;
+    WzReplayVerdict *owned = (WzReplayVerdict *)wz_codec_clone(&v.base);
+    WZ_FREE_UNPACKED(snap);
+    if (!owned) return -1;
+    wz_minimise_verdict(owned, c->party);
+    if (owned->outcome == VERDICT(SAME))
+        s_ok(o, id, "decision %s replayed under policy %s: the same decision", id,
+             self->policy->version);
+    else if (owned->outcome == VERDICT(DIFFERENT))
+        s_ok(o, id, "decision %s replayed under policy %s: DIFFERENT: %s", id,
+             self->policy->version, owned->reason);
+    else
+        s_ok(o, id, "decision %s cannot be replayed: %s", id, owned->reason);
+    o->reply.result_case = WOONZORG__V1__REPLY__RESULT_REPLAY;
+    o->reply.replay = owned;
+    o->owned = &owned->base;
     return 0;
 }
 
@@ -1016,8 +1152,8 @@ static int s_status(wz_intake_t *self, const s_ctx_t *c, s_out_t *o)
         return s_status_candidate(self, c, q->id, o);
     case WOONZORG__V1__STATUS_QUERY__KIND__KIND_PROPOSAL:
         return s_status_proposal(self, c, q->id, o);
-    case WOONZORG__V1__STATUS_QUERY__KIND__KIND_SNAPSHOT:
-        return s_status_snapshot(self, c, q->id, o);
+    case WOONZORG__V1__STATUS_QUERY__KIND__KIND_REPLAY:
+        return s_status_replay(self, c, q->id, o);
     default:
         return s_fail(o, CODE(INVALID), "status.kind",
                       "status.kind must be vacancy, candidate or proposal");

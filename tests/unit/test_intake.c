@@ -9,6 +9,8 @@
 #include "wz_codec.h"
 #include "wz_intake.h"
 #include "wz_keys.h"
+#include "wz_match.h"
+#include "wz_testfields.h"
 #include "wz_testenv.h"
 #include "wz_util.h"
 #include "wz_zap.h"
@@ -953,23 +955,236 @@ START_TEST(test_nominate)
 }
 END_TEST
 
+/* A real decision under s_policy, built as matching stores it (format 2):
+ * velsen's candidate K-1, the only one of its bucket, walked and proposed
+ * for PW-1. */
+typedef struct {
+    WzSnapshot snap;
+    WzVacancy vacancy;
+    WzCandidate cand, key;
+    WzCandidate *walked[1];
+    WzSnapshotBucket bucket;
+    WzSnapshotBucket *buckets[1];
+    WzHousehold household, key_household;
+    WzDate decided, since, available;
+    WzExplanation asked;
+    wz_match_result_t r;
+} s_decision_t;
+
+static void s_decision(s_decision_t *d)
+{
+    memset(d, 0, sizeof *d);
+    d->decided = (WzDate)WOONZORG__V1__DATE__INIT;
+    d->decided.year = 2025, d->decided.month = 6, d->decided.day = 2;
+    d->since = d->decided;
+    d->since.month = 5;
+    d->available = d->decided;
+    d->household = (WzHousehold)WOONZORG__V1__HOUSEHOLD__INIT;
+    d->household.adults = 1;
+    d->vacancy = (WzVacancy)WOONZORG__V1__VACANCY__INIT;
+    d->vacancy.id = "PW-1";
+    d->vacancy.corporation = "pre-wonen";
+    d->vacancy.region = "zkij";
+    d->vacancy.municipality = "velsen";
+    d->vacancy.neighbourhood = "BU04530101";
+    d->vacancy.rooms = 2;
+    d->vacancy.floor_area_m2 = 45;
+    d->vacancy.rent_cents = 60000;
+    d->vacancy.access = WOONZORG__V1__ACCESS__ACCESS_GROUND_FLOOR;
+    d->vacancy.available_from = &d->available;
+    d->cand = (WzCandidate)WOONZORG__V1__CANDIDATE__INIT;
+    d->cand.id = "K-1";
+    d->cand.care_provider = "ribw-kam";
+    d->cand.region = "zkij";
+    d->cand.municipality = "velsen";
+    d->cand.group = "bw";
+    d->cand.household = &d->household;
+    d->cand.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_ADULT;
+    d->cand.income_class = WOONZORG__V1__INCOME_CLASS__INCOME_CLASS_BELOW_LIMIT;
+    d->cand.consent = 1;
+    d->cand.state = CSTATE(ACTIVE);
+    d->cand.urgency_date = &d->since;
+    d->cand.urgency_by = "gem-velsen";
+    d->key = d->cand; /* the bucket: its attributes without an id */
+    d->key.id = "";
+    d->key.urgency_date = NULL;
+    d->key_household = d->household;
+    d->key.household = &d->key_household;
+    d->walked[0] = &d->cand;
+    d->bucket = (WzSnapshotBucket)WOONZORG__V1__SNAPSHOT_BUCKET__INIT;
+    d->bucket.key = &d->key;
+    d->bucket.size = 1;
+    d->buckets[0] = &d->bucket;
+    d->asked = (WzExplanation)WOONZORG__V1__EXPLANATION__INIT;
+    d->asked.scheme = "s";
+    d->asked.mode = "ranked";
+    d->snap = (WzSnapshot)WOONZORG__V1__DECISION_SNAPSHOT__INIT;
+    d->snap.format = WZ_MATCH_SNAPSHOT_WALK;
+    d->snap.proposal_id = "PW-1/1";
+    d->snap.policy_version = "test-1";
+    d->snap.vacancy = &d->vacancy;
+    d->snap.candidates = d->walked;
+    d->snap.n_candidates = 1;
+    d->snap.buckets = d->buckets;
+    d->snap.n_buckets = 1;
+    d->snap.contingent_target = -1;
+    d->snap.decided_on = &d->decided;
+    d->snap.explanation = &d->asked;
+    /* What matching decided: exactly what the rules give. */
+    size_t chosen = 9;
+    ck_assert_int_eq(wz_match_replay(&s_policy, &d->snap, &d->r, &chosen), 1);
+    ck_assert_uint_eq(chosen, 0);
+    d->snap.explanation = &d->r.explanation;
+    d->snap.chosen = "K-1";
+}
+
+static bool s_holds(const uint8_t *bytes, size_t len, const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(bytes + i, text, n) == 0)
+            return true;
+    return false;
+}
+
+/* Asks party for the replay of PW-1/1: the verdict, and the reply's bytes
+ * searched for what the party may not see. */
+static WzReplayVerdict *s_replay_as(const char *party, const char *rid, bool shows_k1)
+{
+    req_t b;
+    size_t len = 0;
+    uint8_t *bytes = s_call_bytes(party, r_status(&b, rid, KIND(REPLAY), "PW-1/1"), &len);
+    WzReply *r = wz_reply_unpack(bytes, len);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->code, CODE(OK));
+    ck_assert_int_eq(r->result_case, WOONZORG__V1__REPLY__RESULT_REPLAY);
+    /* No candidate attribute, whatever the verdict; the id only for its own
+     * municipality. */
+    static const char *const attributes[] = {"group", "household", "adults", "age_band",
+                                             "income_class", "access_needs", "care_location",
+                                             "urgency_date", "summary", "score", "rank", NULL};
+    char found[256] = "";
+    ck_assert_msg(!wz_test_first_set(&r->base, attributes, found, sizeof found),
+                  "the replay shows %s to %s", found, party);
+    ck_assert_msg(s_holds(bytes, len, "K-1") == shows_k1,
+                  "K-1 %s in the reply to %s", shows_k1 ? "missing" : "named", party);
+    ck_assert(!s_holds(bytes, len, "ribw-kam"));
+    free(bytes);
+    WzReplayVerdict *v = r->replay;
+    r->replay = NULL;
+    r->result_case = WOONZORG__V1__REPLY__RESULT__NOT_SET;
+    WZ_FREE_UNPACKED(r);
+    return v;
+}
+
+#define OUTCOME(x) WOONZORG__V1__REPLAY_VERDICT__OUTCOME__OUTCOME_##x
+
+START_TEST(test_replay_server_side)
+{
+    req_t b;
+    s_decision_t d;
+    s_decision(&d);
+    s_put("wz:{zkij}:m:snapshot:PW-1/1", &d.snap.base);
+    /* The municipalities supervise the allocation; nobody else replays. */
+    s_expect("ribw-kam", r_status(&b, "q-1", KIND(REPLAY), "PW-1/1"), CODE(FORBIDDEN),
+             "decisions are replayed for the municipalities of the region");
+    s_expect("pre-wonen", r_status(&b, "q-2", KIND(REPLAY), "PW-1/1"), CODE(FORBIDDEN), NULL);
+    s_expect("gem-haarlem", r_status(&b, "q-3", KIND(REPLAY), "PW-9/1"), CODE(NOT_FOUND), NULL);
+
+    /* The same decision: the verdict with the counts, for either municipality. */
+    WzReplayVerdict *v = s_replay_as("gem-haarlem", "q-4", false);
+    ck_assert_int_eq(v->outcome, OUTCOME(SAME));
+    ck_assert_str_eq(v->reason, "");
+    ck_assert_str_eq(v->decision, "PW-1/1");
+    ck_assert_str_eq(v->policy_version, "test-1");
+    ck_assert_str_eq(v->replayed_under, "test-1");
+    ck_assert_uint_eq(v->format, 2);
+    ck_assert_uint_eq(v->walked, 1);
+    ck_assert_uint_eq(v->buckets, 1);
+    ck_assert_int_eq(v->decided_on->month, 6);
+    ck_assert_ptr_nonnull(v->stored);
+    ck_assert_ptr_nonnull(v->replayed);
+    ck_assert_uint_eq(v->replayed->considered, 1);
+    ck_assert_uint_eq(v->replayed->eligible, 1);
+    ck_assert_uint_eq(v->replayed->n_filters, WZ_MATCH_RULES);
+    ck_assert_str_eq(v->replayed->scheme, "s");
+    WZ_FREE_UNPACKED(v);
+
+    /* Tampered in Redis: K-1 listed as proposed before. The rules now
+     * propose nobody: a different decision, said without naming anyone. */
+    char *tried[] = {"K-1"};
+    d.snap.tried = tried;
+    d.snap.n_tried = 1;
+    s_put("wz:{zkij}:m:snapshot:PW-1/1", &d.snap.base);
+    v = s_replay_as("gem-haarlem", "q-5", false);
+    ck_assert_int_eq(v->outcome, OUTCOME(DIFFERENT));
+    ck_assert_str_eq(v->reason, "the replay proposes nobody, the decision proposed a candidate");
+    ck_assert_uint_eq(v->replayed->eligible, 0);
+    ck_assert_uint_eq(v->replayed->filters[wz_match_rule_index("already_proposed")]->removed, 1);
+    ck_assert_uint_eq(v->stored->eligible, 1);
+    WZ_FREE_UNPACKED(v);
+    /* A stored count changed: the rule is named. */
+    d.snap.n_tried = 0;
+    d.r.counts[wz_match_rule_index("household")].removed = 3;
+    s_put("wz:{zkij}:m:snapshot:PW-1/1", &d.snap.base);
+    v = s_replay_as("gem-haarlem", "q-6", false);
+    ck_assert_int_eq(v->outcome, OUTCOME(DIFFERENT));
+    ck_assert_str_eq(v->reason, "rule household removed 3 in the decision, 0 in the replay");
+    WZ_FREE_UNPACKED(v);
+    d.r.counts[wz_match_rule_index("household")].removed = 0;
+    /* A walk the rules could not have made names the candidate only to its
+     * own municipality. */
+    d.household.adults = 6;
+    s_put("wz:{zkij}:m:snapshot:PW-1/1", &d.snap.base);
+    v = s_replay_as("gem-haarlem", "q-7", false);
+    ck_assert_int_eq(v->outcome, OUTCOME(CANNOT_REPLAY));
+    ck_assert_str_eq(v->reason, "walked candidate (a candidate) does not fit the dwelling");
+    WZ_FREE_UNPACKED(v);
+    v = s_replay_as("gem-velsen", "q-8", true);
+    ck_assert_str_eq(v->reason, "walked candidate K-1 does not fit the dwelling");
+    WZ_FREE_UNPACKED(v);
+    d.household.adults = 1;
+
+    /* Decided under another policy version: said so, no verdict. */
+    d.snap.policy_version = "test-0";
+    s_put("wz:{zkij}:m:snapshot:PW-1/1", &d.snap.base);
+    v = s_replay_as("gem-haarlem", "q-9", false);
+    ck_assert_int_eq(v->outcome, OUTCOME(CANNOT_REPLAY));
+    ck_assert_str_eq(v->reason,
+                     "decided under policy test-0, loaded is test-1: a replay needs the same policy");
+    ck_assert_str_eq(v->policy_version, "test-0");
+    ck_assert_ptr_null(v->replayed);
+    WZ_FREE_UNPACKED(v);
+    d.snap.policy_version = "test-1";
+
+    /* K-1 erased (matching's purge leaves its id, care provider and
+     * municipality): cannot replay, named only to velsen. */
+    WzCandidate erased = WOONZORG__V1__CANDIDATE__INIT;
+    erased.id = "K-1";
+    erased.care_provider = "ribw-kam";
+    erased.municipality = "velsen";
+    erased.erased = 1;
+    d.walked[0] = &erased;
+    s_put("wz:{zkij}:m:snapshot:PW-1/1", &d.snap.base);
+    v = s_replay_as("gem-haarlem", "q-10", false);
+    ck_assert_int_eq(v->outcome, OUTCOME(CANNOT_REPLAY));
+    ck_assert_str_eq(v->reason, "the data of 1 of the 1 candidates the decision walked was erased "
+                                "(retention period ended or consent withdrawn)");
+    ck_assert_uint_eq(v->erased, 1);
+    ck_assert_str_eq(v->erased_candidate, "");
+    ck_assert_ptr_null(v->replayed);
+    WZ_FREE_UNPACKED(v);
+    v = s_replay_as("gem-velsen", "q-11", true);
+    ck_assert_str_eq(v->reason,
+                     "candidate K-1's data was erased (retention period ended or consent withdrawn)");
+    ck_assert_str_eq(v->erased_candidate, "K-1");
+    WZ_FREE_UNPACKED(v);
+}
+END_TEST
+
 START_TEST(test_snapshot_and_consent)
 {
     req_t b;
-    WzSnapshot snap = WOONZORG__V1__DECISION_SNAPSHOT__INIT;
-    snap.proposal_id = "PW-1/1";
-    snap.policy_version = "test-1";
-    s_put("wz:{zkij}:m:snapshot:PW-1/1", &snap.base);
-    /* Other candidates' attributes: only the region's municipalities. */
-    s_expect("ribw-kam", r_status(&b, "q-1", KIND(SNAPSHOT), "PW-1/1"), CODE(FORBIDDEN), NULL);
-    s_expect("pre-wonen", r_status(&b, "q-2", KIND(SNAPSHOT), "PW-1/1"), CODE(FORBIDDEN), NULL);
-    WzReply *r = s_call("gem-haarlem", r_status(&b, "q-3", KIND(SNAPSHOT), "PW-1/1"));
-    ck_assert_int_eq(r->code, CODE(OK));
-    ck_assert_int_eq(r->result_case, WOONZORG__V1__REPLY__RESULT_SNAPSHOT);
-    ck_assert_str_eq(r->snapshot->proposal_id, "PW-1/1");
-    WZ_FREE_UNPACKED(r);
-    s_expect("gem-haarlem", r_status(&b, "q-4", KIND(SNAPSHOT), "PW-9/1"), CODE(NOT_FOUND), NULL);
-
     /* Consent: needed to register, an update without it withdraws it. */
     r_register(&b, "c-1", "K-1", "velsen");
     b.candidate.consent = 0;
@@ -1131,6 +1346,7 @@ static Suite *s_suite(void)
     tcase_add_test(tc, test_confirm_step);
     tcase_add_test(tc, test_nominate);
     tcase_add_test(tc, test_snapshot_and_consent);
+    tcase_add_test(tc, test_replay_server_side);
     tcase_add_test(tc, test_urgency_extension);
     tcase_add_test(tc, test_redis_down_is_unavailable);
     tcase_add_test(tc, test_router_round_trip_with_curve);

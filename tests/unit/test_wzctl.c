@@ -773,6 +773,66 @@ START_TEST(test_print_delivery)
 }
 END_TEST
 
+START_TEST(test_print_verdict)
+{
+    WzReplayVerdict v = WOONZORG__V1__REPLAY_VERDICT__INIT;
+    WzExplanation then = WOONZORG__V1__EXPLANATION__INIT, again = WOONZORG__V1__EXPLANATION__INIT;
+    WzFilterCount f1[2] = {WOONZORG__V1__FILTER_COUNT__INIT, WOONZORG__V1__FILTER_COUNT__INIT};
+    WzFilterCount f2[2] = {WOONZORG__V1__FILTER_COUNT__INIT, WOONZORG__V1__FILTER_COUNT__INIT};
+    WzFilterCount *p1[2] = {&f1[0], &f1[1]}, *p2[2] = {&f2[0], &f2[1]};
+    WzDate on = WOONZORG__V1__DATE__INIT;
+    on.year = 2025, on.month = 6, on.day = 2;
+    f1[0].rule = f2[0].rule = "status";
+    f1[1].rule = f2[1].rule = "household";
+    f1[0].removed = f2[0].removed = 2;
+    f1[1].removed = 3;
+    then.filters = p1;
+    again.filters = p2;
+    then.n_filters = again.n_filters = 2;
+    then.considered = again.considered = 6;
+    then.eligible = 1;
+    v.decision = "PW-1/1";
+    v.policy_version = v.replayed_under = "2025.1";
+    v.format = 2;
+    v.walked = 2;
+    v.buckets = 4;
+    v.inactive = 2;
+    v.decided_on = &on;
+    v.stored = &then;
+    v.replayed = &again;
+    v.outcome = WOONZORG__V1__REPLAY_VERDICT__OUTCOME__OUTCOME_DIFFERENT;
+    v.reason = "rule household removed 3 in the decision, 0 in the replay";
+    s_out_t o;
+    wzctl_print_verdict(s_open(&o), &v);
+    ck_assert_str_eq(s_close(&o),
+                     "replay          PW-1/1: 2 candidates walked, 4 buckets, 2 not active, 0 "
+                     "proposed before\n"
+                     "policy          decided on 2025-06-02 under policy 2025.1, replayed under "
+                     "policy 2025.1\n"
+                     "result          DIFFERENT from the stored decision: rule household removed "
+                     "3 in the decision, 0 in the replay\n"
+                     "replayed        6 considered, 0 eligible, 0 not examined (decision: 6, 1, 0)\n"
+                     "rules (removed in the decision / in the replay):\n"
+                     "  status                  2       2\n"
+                     "  household               3       0  <- differs\n");
+    free(o.text);
+    /* Cannot replay: the reason, no counts. */
+    v.outcome = WOONZORG__V1__REPLAY_VERDICT__OUTCOME__OUTCOME_CANNOT_REPLAY;
+    v.reason = "candidate K-1's data was erased (retention period ended or consent withdrawn)";
+    v.replayed = NULL;
+    wzctl_print_verdict(s_open(&o), &v);
+    const char *t = s_close(&o);
+    ck_assert_ptr_nonnull(strstr(t, "result          CANNOT REPLAY: candidate K-1's data was "
+                                    "erased (retention period ended or consent withdrawn)\n"));
+    ck_assert_ptr_null(strstr(t, "rules"));
+    free(o.text);
+    v.outcome = WOONZORG__V1__REPLAY_VERDICT__OUTCOME__OUTCOME_SAME;
+    wzctl_print_verdict(s_open(&o), &v);
+    ck_assert_ptr_nonnull(strstr(s_close(&o), "result          the same decision\n"));
+    free(o.text);
+}
+END_TEST
+
 START_TEST(test_print_status)
 {
     WzReply r = WOONZORG__V1__REPLY__INIT;
@@ -822,6 +882,7 @@ int main(void)
     tcase_add_test(tc, test_print_ok);
     tcase_add_test(tc, test_print_delivery);
     tcase_add_test(tc, test_print_status);
+    tcase_add_test(tc, test_print_verdict);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -341,9 +341,10 @@ static int s_build(s_build_t *b, const wzctl_args_t *a)
     return 0;
 }
 
-/* explain --replay: fetches the decision snapshot (municipalities only),
- * recomputes it under the loaded policy and compares with what was decided.
- * Exit 0 when the same, 1 when it differs or cannot be replayed. */
+/* explain --replay: asks intake to replay the decision under its policy
+ * (municipalities only; the snapshot itself never leaves the suite) and
+ * prints the verdict. Exit 0 when the same, 1 when it differs or cannot be
+ * replayed. */
 static int s_replay(s_env_t *env, wz_client_t *client, const wzctl_args_t *a,
                     const WzReply *proposal_reply)
 {
@@ -351,58 +352,35 @@ static int s_replay(s_env_t *env, wz_client_t *client, const wzctl_args_t *a,
     Woonzorg__V1__StatusQuery q = WOONZORG__V1__STATUS_QUERY__INIT;
     char request_id[33];
     wz_random_id(request_id);
-    q.kind = WOONZORG__V1__STATUS_QUERY__KIND__KIND_SNAPSHOT;
+    q.kind = WOONZORG__V1__STATUS_QUERY__KIND__KIND_REPLAY;
     q.id = (char *)a->pos[0];
     req.request_id = request_id;
     req.body_case = WOONZORG__V1__REQUEST__BODY_STATUS;
     req.status = &q;
     WzReply *reply = NULL;
     if (wz_client_call(client, &req, a->timeout_ms, RETRY_MS, &reply) != 0) {
-        fprintf(stderr, "error: TIMEOUT: no snapshot from %s within %d ms\n", env->service,
+        fprintf(stderr, "error: TIMEOUT: no replay verdict from %s within %d ms\n", env->service,
                 a->timeout_ms);
         return WZCTL_EXIT_TIMEOUT;
     }
     int rc = WZCTL_EXIT_REFUSED;
     if (reply->code != WOONZORG__V1__CODE__CODE_OK ||
-        reply->result_case != WOONZORG__V1__REPLY__RESULT_SNAPSHOT) {
+        reply->result_case != WOONZORG__V1__REPLY__RESULT_REPLAY) {
         wzctl_print_error(stderr, reply->code, reply->field, reply->message, NULL);
         goto out;
     }
-    const WzSnapshot *snap = reply->snapshot;
-    wz_match_result_t r;
-    size_t chosen = 0;
-    int picked = wz_match_replay(env->policy, snap, &r, &chosen);
-    if (picked < 0) {
-        fprintf(stderr, "error: cannot replay %s: %s\n", a->pos[0], r.summary);
-        goto out;
-    }
-    const char *now = picked ? snap->candidates[chosen]->id : "";
-    const WzExplanation *then = snap->explanation;
-    bool same = strcmp(now, snap->chosen) == 0 && then &&
-                strcmp(r.explanation.summary, then->summary) == 0 &&
-                then->n_filters == r.explanation.n_filters &&
-                then->eligible == r.explanation.eligible &&
-                then->not_examined == r.explanation.not_examined;
-    for (size_t i = 0; same && i < then->n_filters; i++)
-        same = then->filters[i]->removed == r.explanation.filters[i]->removed;
-    if (!a->json) {
+    const WzReplayVerdict *v = reply->replay;
+    if (a->json) {
+        s_print_json(&reply->base);
+    } else {
         if (proposal_reply->result_case == WOONZORG__V1__REPLY__RESULT_PROPOSAL)
             wzctl_print_explanation(stdout, proposal_reply->proposal);
-        /* format 2 holds the candidates walked in rank order, the others by bucket */
-        printf("%-16s%zu candidates%s, %zu buckets, %u not active, %zu proposed before, "
-               "decided on %04d-%02d-%02d under policy %s\n",
-               "replay", snap->n_candidates, snap->format ? " walked" : "", snap->n_buckets,
-               (unsigned)snap->inactive, snap->n_tried,
-               (int)snap->decided_on->year, (int)snap->decided_on->month,
-               (int)snap->decided_on->day, snap->policy_version);
-        printf("%-16s%s\n", "result",
-               same ? "the same decision" : "DIFFERENT from the stored decision");
-        if (!same)
-            printf("%-16s%s\n", "replayed", r.explanation.summary);
-    } else {
-        printf("{\"replay\":\"%s\",\"same\":%s}\n", a->pos[0], same ? "true" : "false");
+        wzctl_print_verdict(stdout, v);
     }
-    rc = same ? WZCTL_EXIT_OK : WZCTL_EXIT_REFUSED;
+    if (v->outcome == WOONZORG__V1__REPLAY_VERDICT__OUTCOME__OUTCOME_SAME)
+        rc = WZCTL_EXIT_OK;
+    else if (v->outcome != WOONZORG__V1__REPLAY_VERDICT__OUTCOME__OUTCOME_DIFFERENT)
+        fprintf(stderr, "error: cannot replay %s: %s\n", a->pos[0], v->reason);
 out:
     WZ_FREE_UNPACKED(reply);
     return rc;

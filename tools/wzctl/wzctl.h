@@ -146,6 +146,9 @@ void wzctl_print_delivery(FILE *out, const WzDelivery *d);
 /* A proposal's explanation, readably: scheme and mode, rank, the rules with
  * what each removed, the ranking rule and the summary. */
 void wzctl_print_explanation(FILE *out, const WzProposal *p);
+/* Prints what intake's replay of a decision says (explain --replay): the
+ * verdict and why, the policy versions, the stored and replayed counts. */
+void wzctl_print_verdict(FILE *out, const WzReplayVerdict *v);
 /* One line per audit entry. */
 void wzctl_print_audit(FILE *out, const WzAuditPage *page);
 

@@ -489,3 +489,51 @@ void wzctl_print_explanation(FILE *out, const WzProposal *p)
                 left - (x->not_examined <= left ? x->not_examined : left));
     ROW(out, "why", "%s", x->summary);
 }
+
+void wzctl_print_verdict(FILE *out, const WzReplayVerdict *v)
+{
+    if (!v) {
+        fprintf(out, "no verdict\n");
+        return;
+    }
+    char on[16] = "?";
+    if (v->decided_on)
+        snprintf(on, sizeof on, "%04d-%02d-%02d", (int)v->decided_on->year,
+                 (int)v->decided_on->month, (int)v->decided_on->day);
+    /* format 2 holds the candidates walked in rank order, the others by bucket */
+    ROW(out, "replay", "%s: %u candidates%s, %u buckets, %u not active, %u proposed before",
+        v->decision, (unsigned)v->walked, v->format ? " walked" : "", (unsigned)v->buckets,
+        (unsigned)v->inactive, (unsigned)v->tried);
+    ROW(out, "policy", "decided on %s under policy %s, replayed under policy %s", on,
+        v->policy_version, v->replayed_under);
+    switch (v->outcome) {
+    case WOONZORG__V1__REPLAY_VERDICT__OUTCOME__OUTCOME_SAME:
+        ROW(out, "result", "%s", "the same decision");
+        break;
+    case WOONZORG__V1__REPLAY_VERDICT__OUTCOME__OUTCOME_DIFFERENT:
+        ROW(out, "result", "DIFFERENT from the stored decision: %s", v->reason);
+        break;
+    default:
+        ROW(out, "result", "CANNOT REPLAY: %s", v->reason);
+        break;
+    }
+    const WzExplanation *then = v->stored, *again = v->replayed;
+    if (!again)
+        return;
+    ROW(out, "replayed", "%u considered, %u eligible, %u not examined (decision: %u, %u, %u)",
+        (unsigned)again->considered, (unsigned)again->eligible, (unsigned)again->not_examined,
+        then ? (unsigned)then->considered : 0, then ? (unsigned)then->eligible : 0,
+        then ? (unsigned)then->not_examined : 0);
+    fprintf(out, "rules (removed in the decision / in the replay):\n");
+    for (size_t i = 0; i < again->n_filters; i++) {
+        const WzFilterCount *f = again->filters[i];
+        char before[16] = "-";
+        bool differs = true;
+        if (then && i < then->n_filters && strcmp(then->filters[i]->rule, f->rule) == 0) {
+            snprintf(before, sizeof before, "%u", (unsigned)then->filters[i]->removed);
+            differs = then->filters[i]->removed != f->removed;
+        }
+        fprintf(out, "  %-18s %6s  %6u%s\n", f->rule, before, (unsigned)f->removed,
+                differs ? "  <- differs" : "");
+    }
+}
