@@ -39,6 +39,8 @@ static const s_user_t s_users[] = {
      {"{*}:vacancy:* {*}:candidate:* {*}:idem:* {*}:answered:* {*}:signed:* "
       "{*}:confirmed:*|+set",
       "{*}:stream:intake|+xadd +xtrim", NULL}},
+    /* m:* includes the decision snapshots and their index by candidate
+     * (m:snaprefs:*), which a purge rewrites and deletes. */
     {"matching",
      {"{*}:m:* {*}:proposal:* {*}:deadlines {*}:nominations {*}:reminders "
       "{*}:cursor:matching:*|+set +del +sadd +srem +zadd +zrem +hset +hdel +hincrby",

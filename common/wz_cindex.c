@@ -144,6 +144,11 @@ void wz_cindex_destroy(wz_cindex_t **self_p)
     *self_p = NULL;
 }
 
+bool wz_cindex_same_bucket(const WzCandidate *a, const WzCandidate *b)
+{
+    return s_key_eq(a, b);
+}
+
 bool wz_cindex_indexable(const WzCandidate *c)
 {
     return c->state == CSTATE(ACTIVE) && c->urgency_date && wz_date_valid(c->urgency_date);

@@ -64,6 +64,10 @@ typedef struct {
 wz_cindex_t *wz_cindex_new(wz_cindex_open_fn open, void *arg);
 void wz_cindex_destroy(wz_cindex_t **self_p);
 
+/* True when a and b share every bucket attribute (they would be in one
+ * bucket; a snapshot's bucket key is such a candidate). */
+bool wz_cindex_same_bucket(const WzCandidate *a, const WzCandidate *b);
+
 /* True when c can be indexed: active, with a valid urgency date. */
 bool wz_cindex_indexable(const WzCandidate *c);
 

@@ -60,6 +60,7 @@ typedef struct {
     char **stale;             /* ids a transaction of unknown outcome wrote */
     size_t n_stale;
     wz_cindex_t *index;       /* the active ones of cands, by bucket and rank */
+    bool purges_checked;      /* s_schedule_unscheduled ran on this load */
 } s_view_t;
 
 struct wz_matching_t {
@@ -104,6 +105,13 @@ typedef struct {
 
 #define MAX_DELTAS 64
 
+/* A decision snapshot written in this transaction, as queued. */
+typedef struct {
+    char *id;       /* "<vacancy>/<round>" */
+    uint8_t *bytes; /* the packed DecisionSnapshot last queued as its SET */
+    size_t len;
+} s_wsnap_t;
+
 typedef struct {
     wz_matching_t *self;
     wz_txn_t *txn;
@@ -119,6 +127,10 @@ typedef struct {
      * a batch proposes several dwellings in one transaction. */
     char **placed;
     size_t n_placed;
+    /* Snapshots written in this transaction: a purge later in it scrubs
+     * them too (their m:snaprefs members are only queued, not readable). */
+    s_wsnap_t *snaps;
+    size_t n_snaps;
     bool failed; /* Redis or memory failed: nothing may be committed */
 } s_work_t;
 
@@ -248,6 +260,11 @@ static void s_work_fini(s_work_t *w)
     for (size_t i = 0; i < w->n_placed; i++)
         free(w->placed[i]);
     free(w->placed);
+    for (size_t i = 0; i < w->n_snaps; i++) {
+        free(w->snaps[i].id);
+        free(w->snaps[i].bytes);
+    }
+    free(w->snaps);
 }
 
 /* Builds "<prefix>{<region>}:<fmt ...>"; marks the work failed when too long. */
@@ -1255,6 +1272,8 @@ static void s_enter_step(s_work_t *w, WzProposal *p, const wz_scheme_t *s, size_
     }
 }
 
+static void s_scrub_queued(s_work_t *w, const char *cid);
+
 /* Stores what decision `id` was taken on (see DecisionSnapshot): the walk,
  * not the region, so it does not grow with the region's size. */
 static void s_snapshot(s_work_t *w, const char *id, const WzVacancy *v, const wz_match_ctx_t *ctx,
@@ -1299,13 +1318,28 @@ static void s_snapshot(s_work_t *w, const char *id, const WzVacancy *v, const wz
     uint8_t *bytes = wz_codec_pack(&snap.base, &len);
     free(tried_ids);
     char key[KEY_MAX];
-    if (!bytes) {
+    s_wsnap_t *snaps = bytes ? realloc(w->snaps, (w->n_snaps + 1) * sizeof *snaps) : NULL;
+    char *sid = snaps ? strdup(id) : NULL;
+    if (snaps)
+        w->snaps = snaps;
+    if (!sid) {
+        free(bytes);
         w->failed = true;
         return;
     }
+    w->snaps[w->n_snaps++] = (s_wsnap_t){sid, bytes, len};
     if (s_key(w, key, "m:snapshot:%s", id) == 0)
         S_CMD(w, "SET %s %b", key, bytes, len);
-    free(bytes);
+    /* Every candidate the snapshot lists with its attributes is indexed,
+     * so that its purge finds the snapshot (s_scrub_snapshots). */
+    for (size_t i = 0; i < walk->n_walked; i++) {
+        const char *cid = walk->walked[i]->id;
+        s_rec_t *cr = s_find(w, REC_CANDIDATE, cid);
+        if (cr && cr->purged)
+            s_scrub_queued(w, cid); /* purged earlier in this transaction */
+        else if (s_key(w, key, "m:snaprefs:%s", cid) == 0)
+            S_CMD(w, "SADD %s %s", key, id);
+    }
 }
 
 /* Proposes the chosen candidate (borrowed from the view or the work's
@@ -1735,12 +1769,167 @@ static void s_schedule_purge(s_work_t *w, const char *candidate_id)
               candidate_id);
 }
 
+/* A new, empty message of desc (malloc'd, freed like an unpacked one). */
+static void *s_new_msg(const ProtobufCMessageDescriptor *desc)
+{
+    ProtobufCMessage *m = malloc(desc->sizeof_message);
+    if (m)
+        desc->message_init(m);
+    return m;
+}
+
+static int s_copy_str(char **field, const char *value)
+{
+    if (!value || !*value)
+        return 0;
+    return (*field = strdup(value)) ? 0 : -1;
+}
+
+static void s_clear_str(char **field)
+{
+    if (*field && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = (char *)protobuf_c_empty_string;
+}
+
+/* Erasure in a decision snapshot (docs/security.md): candidate cid's entry
+ * is reduced to what an erased candidate leaves (id, care provider and
+ * municipality, marked erased); the key of every bucket it could have been
+ * counted in goes too (the bucket's attributes are its attributes, and its
+ * id stays in the walk), the size stays; the explanation's words about it
+ * (summary: urgency date and fit; score) go when it was chosen or
+ * nominated. Returns 1 when snap changed, 0 when cid is not in it (or was
+ * already erased), -1 on OOM (snap may be half done: not to be stored). */
+static int s_scrub(WzSnapshot *snap, const char *cid)
+{
+    int changed = 0;
+    for (size_t i = 0; i < snap->n_candidates; i++) {
+        WzCandidate *old = snap->candidates[i];
+        if (old->erased || strcmp(old->id, cid) != 0)
+            continue;
+        WzCandidate *gone = s_new_msg(&woonzorg__v1__candidate__descriptor);
+        if (!gone || s_copy_str(&gone->id, old->id) || s_copy_str(&gone->care_provider, old->care_provider) ||
+            s_copy_str(&gone->municipality, old->municipality)) {
+            WZ_FREE_UNPACKED(gone);
+            return -1;
+        }
+        gone->erased = 1;
+        for (size_t b = 0; b < snap->n_buckets; b++) {
+            WzSnapshotBucket *bucket = snap->buckets[b];
+            if (!bucket->key || bucket->key->erased || !wz_cindex_same_bucket(bucket->key, old))
+                continue;
+            WzCandidate *blank = s_new_msg(&woonzorg__v1__candidate__descriptor);
+            if (!blank) {
+                WZ_FREE_UNPACKED(gone);
+                return -1;
+            }
+            blank->erased = 1;
+            WZ_FREE_UNPACKED(bucket->key);
+            bucket->key = blank;
+        }
+        WZ_FREE_UNPACKED(old);
+        snap->candidates[i] = gone;
+        changed = 1;
+    }
+    bool named = strcmp(snap->chosen, cid) == 0 || strcmp(snap->nominee, cid) == 0;
+    if (named && snap->explanation &&
+        (*snap->explanation->summary || snap->explanation->score != 0)) {
+        s_clear_str(&snap->explanation->summary);
+        snap->explanation->score = 0;
+        changed = 1;
+    }
+    return changed;
+}
+
+/* Scrubs cid from the snapshot packed in *bytes; on a change *bytes is
+ * replaced (the old freed). 1 changed, 0 nothing to do, -1 failure. */
+static int s_scrub_bytes(uint8_t **bytes, size_t *len, const char *cid)
+{
+    WzSnapshot *snap = (WzSnapshot *)wz_codec_unpack(&woonzorg__v1__decision_snapshot__descriptor,
+                                                     *bytes, *len);
+    if (!snap)
+        return -1;
+    int changed = s_scrub(snap, cid);
+    uint8_t *packed = changed > 0 ? wz_codec_pack(&snap->base, len) : NULL;
+    WZ_FREE_UNPACKED(snap);
+    if (changed <= 0)
+        return changed;
+    if (!packed)
+        return -1;
+    free(*bytes);
+    *bytes = packed;
+    return 1;
+}
+
+/* Scrubs cid from the snapshots this transaction wrote (queued again). */
+static void s_scrub_queued(s_work_t *w, const char *cid)
+{
+    char key[KEY_MAX];
+    for (size_t i = 0; i < w->n_snaps && !w->failed; i++) {
+        s_wsnap_t *q = &w->snaps[i];
+        int rc = s_scrub_bytes(&q->bytes, &q->len, cid);
+        if (rc < 0)
+            w->failed = true;
+        else if (rc > 0 && s_key(w, key, "m:snapshot:%s", q->id) == 0)
+            S_CMD(w, "SET %s %b", key, q->bytes, q->len);
+    }
+}
+
+/* Erasure reaches the decision snapshots: every snapshot m:snaprefs:<cid>
+ * names (and those this transaction wrote) is rewritten with cid scrubbed
+ * (s_scrub), and the index goes, in the purge's transaction. */
+static void s_scrub_snapshots(s_work_t *w, const char *cid)
+{
+    char refs[KEY_MAX], key[KEY_MAX];
+    if (s_key(w, refs, "m:snaprefs:%s", cid) != 0)
+        return;
+    redisReply *ids = wz_txn_watch(w->txn, refs) == 0
+                          ? wz_store_cmd(w->self->store, "SMEMBERS %s", refs)
+                          : NULL;
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        if (ids)
+            freeReplyObject(ids);
+        w->failed = true;
+        return;
+    }
+    for (size_t i = 0; i < ids->elements && !w->failed; i++) {
+        const char *sid = ids->element[i]->str;
+        if (ids->element[i]->type != REDIS_REPLY_STRING)
+            continue;
+        bool queued = false;
+        for (size_t k = 0; k < w->n_snaps && !queued; k++)
+            queued = strcmp(w->snaps[k].id, sid) == 0;
+        if (queued || s_key(w, key, "m:snapshot:%s", sid) != 0)
+            continue; /* this transaction's own: below */
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        int found = wz_txn_watch(w->txn, key) == 0
+                        ? wz_store_get_bytes(w->self->store, key, &bytes, &len)
+                        : -1;
+        int rc = found > 0 ? s_scrub_bytes(&bytes, &len, cid) : found;
+        if (rc < 0) {
+            /* An unreadable snapshot cannot be scrubbed: the purge stops
+             * rather than leave the candidate's attributes behind. */
+            wz_log(w->self->log, WZ_LOG_ERROR, "snapshot not scrubbed", "snapshot", sid,
+                   "candidate", cid, NULL);
+            w->failed = true;
+        } else if (rc > 0) {
+            S_CMD(w, "SET %s %b", key, bytes, len);
+        }
+        free(bytes);
+    }
+    freeReplyObject(ids);
+    s_scrub_queued(w, cid);
+    S_CMD(w, "DEL %s", refs);
+}
+
 /* Erases every Redis record of candidate id in the work's transaction:
  * matching's record, index, open proposal and due-set entries, and intake's
  * record (when keep_intake is false), and announces it with CandidatePurged,
  * on which the audit service destroys the candidate's audit key. Proposals,
  * m:tried and snapshots are the vacancies' history and stay (they name the
- * candidate by its pseudonymous id). cr may hold no record (a re-run after
+ * candidate by its pseudonymous id); snapshots lose its attributes
+ * (s_scrub_snapshots). cr may hold no record (a re-run after
  * matching's part went). Returns whether anything was there to erase. */
 static bool s_purge(s_work_t *w, s_rec_t *cr, const char *reason, bool keep_intake)
 {
@@ -1790,6 +1979,7 @@ static bool s_purge(s_work_t *w, s_rec_t *cr, const char *reason, bool keep_inta
         S_CMD(w, "ZREM %s %s", key, id);
     if (s_key(w, key, "m:purge") == 0)
         S_CMD(w, "ZREM %s %s", key, id);
+    s_scrub_snapshots(w, id);
     WZ_FREE_UNPACKED(cr->msg);
     cr->dirty = false;
     cr->purged = true;
@@ -2718,8 +2908,70 @@ int wz_matching_lapse(wz_matching_t *self, int64_t now_ms)
     return s_due(self, "m:urgency", now_ms, s_lapse_one);
 }
 
+/* Candidates housed or withdrawn before retention existed have no m:purge
+ * entry: each housed or withdrawn candidate of v is scheduled now_ms +
+ * retention unless it has one (ZADD NX keeps every existing schedule, so
+ * this is idempotent). Once per load of the view. 0, or -1 when Redis
+ * failed. */
+static int s_schedule_unscheduled(wz_matching_t *self, s_view_t *v, int64_t now_ms)
+{
+    char key[KEY_MAX], score[32];
+    if (wz_store_key(self->store, key, sizeof key, v->region, "m:purge") != 0)
+        return -1;
+    snprintf(score, sizeof score, "%lld", (long long)(now_ms + self->retention_ms));
+    const char *argv[3 + 2 * MGET_BATCH];
+    size_t lens[3 + 2 * MGET_BATCH];
+    argv[0] = "ZADD", lens[0] = 4;
+    argv[1] = key, lens[1] = strlen(key);
+    argv[2] = "NX", lens[2] = 2;
+    long long added = 0;
+    size_t i = 0;
+    while (i < v->n) {
+        int argc = 3;
+        for (; i < v->n && argc < 3 + 2 * MGET_BATCH; i++) {
+            WzCandidate *c = s_cand_open(v->cands[i]);
+            if (!c)
+                return -1;
+            bool done = c->state == CSTATE(HOUSED) || c->state == CSTATE(WITHDRAWN);
+            WZ_FREE_UNPACKED(c);
+            if (!done)
+                continue;
+            argv[argc] = score, lens[argc++] = strlen(score);
+            argv[argc] = v->cands[i]->entry.id, lens[argc++] = strlen(v->cands[i]->entry.id);
+        }
+        if (argc == 3)
+            continue;
+        redisReply *r = wz_store_argv(self->store, argc, argv, lens);
+        if (!r || r->type != REDIS_REPLY_INTEGER) {
+            if (r)
+                freeReplyObject(r);
+            return -1;
+        }
+        added += r->integer;
+        freeReplyObject(r);
+    }
+    if (added > 0) {
+        char n[24];
+        snprintf(n, sizeof n, "%lld", added);
+        wz_log(self->log, WZ_LOG_INFO, "housed or withdrawn candidates without a purge scheduled",
+               "region", v->region, "count", n, "purge_at_ms", score, NULL);
+    }
+    v->purges_checked = true;
+    return 0;
+}
+
 int wz_matching_purge(wz_matching_t *self, int64_t now_ms)
 {
+    for (size_t i = 0; i < self->policy->n_regions; i++) {
+        const char *region = self->policy->regions[i].id;
+        if (!s_owns(self, region))
+            continue;
+        s_view_t *v = s_view_of(self, region);
+        if (!v || s_view_current(self, v) != 0)
+            return -1;
+        if (!v->purges_checked && s_schedule_unscheduled(self, v, now_ms) != 0)
+            return -1;
+    }
     return s_due(self, "m:purge", now_ms, s_purge_one);
 }
 

@@ -77,8 +77,12 @@ int wz_matching_lapse(wz_matching_t *self, int64_t now_ms);
 /* Purges each housed or withdrawn candidate whose retention ended at or
  * before now_ms: every Redis record of it (intake's and matching's) goes in
  * one transaction with its m:purge entry, and CandidatePurged is emitted
- * (the audit service then destroys its audit key). Consent withdrawal purges
- * at once, while applying the update. Returns how many, or -1. */
+ * (the audit service then destroys its audit key), and every decision
+ * snapshot that lists it is scrubbed of its attributes. Consent withdrawal
+ * purges at once, while applying the update. The first call after the view
+ * of a region is (re)loaded schedules the housed and withdrawn candidates
+ * that have no purge time (from before retention existed) at now_ms plus
+ * the retention. Returns how many were purged, or -1. */
 int wz_matching_purge(wz_matching_t *self, int64_t now_ms);
 
 /* Reads the candidates of every owned region into memory (the view every

@@ -74,6 +74,15 @@ START_TEST(test_users)
     ck_assert(s_may(matching, "XDEL wz:{zkij}:dead:matching 1-0"));
     ck_assert(!s_may(matching, "XTRIM wz:{zkij}:dead:audit MINID 1-0"));
     ck_assert(!s_may(matching, "XDEL wz:{zkij}:dead:notification 1-0"));
+    /* Snapshots, their index by candidate, and their rewrite by a purge. */
+    ck_assert(s_may(matching, "SADD wz:{zkij}:m:snaprefs:kam-1 PW-1/1"));
+    ck_assert(s_may(matching, "SET wz:{zkij}:m:snapshot:PW-1/1 x"));
+    ck_assert(s_may(matching, "DEL wz:{zkij}:m:snaprefs:kam-1"));
+    /* Intake replays a snapshot: it reads, never writes one. */
+    ck_assert(s_may(intake, "GET wz:{zkij}:m:snapshot:PW-1/1"));
+    ck_assert(!s_may(intake, "SET wz:{zkij}:m:snapshot:PW-1/1 x"));
+    ck_assert(!s_may(intake, "SADD wz:{zkij}:m:snaprefs:kam-1 PW-1/1"));
+    ck_assert(!s_may(intake, "DEL wz:{zkij}:m:snaprefs:kam-1"));
 
     redisContext *notification = s_login(env, "notification");
     ck_assert(s_may(notification, "XADD wz:{zkij}:mailbox:ribw-kam 1-0 d x"));

@@ -8,10 +8,12 @@
 #include <zmq.h>
 
 #include "wz_calendar.h"
+#include "wz_cindex.h"
 #include "wz_codec.h"
 #include "wz_match.h"
 #include "wz_matching.h"
 #include "wz_testenv.h"
+#include "wz_testfields.h"
 #include "wz_util.h"
 
 #define VSTATE(x) WOONZORG__V1__VACANCY_STATE__VACANCY_STATE_##x
@@ -1529,6 +1531,220 @@ START_TEST(test_snapshot_replays)
 }
 END_TEST
 
+/* The decisions m:snaprefs:<candidate> names, sorted, comma separated. */
+static void s_snaprefs(const char *candidate, char *out, size_t len)
+{
+    redisReply *r = wz_store_cmd(store, "SORT wz:{zkij}:m:snaprefs:%s ALPHA", candidate);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    *out = '\0';
+    for (size_t i = 0; i < r->elements; i++)
+        snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "", r->element[i]->str);
+    freeReplyObject(r);
+}
+
+static WzSnapshot *s_snap(const char *id)
+{
+    WzSnapshot *snap = s_load(&woonzorg__v1__decision_snapshot__descriptor, "m:snapshot", id);
+    ck_assert_ptr_nonnull(snap);
+    return snap;
+}
+
+/* What is left of candidate id in snap: the erased entry holds only its
+ * id, care provider and municipality; no bucket has its attributes (attrs:
+ * the candidate as it was when the decision was taken). */
+static void s_check_scrubbed(const WzSnapshot *snap, const char *id, const WzCandidate *attrs)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < snap->n_candidates; i++) {
+        const WzCandidate *c = snap->candidates[i];
+        if (strcmp(c->id, id) != 0)
+            continue;
+        found++;
+        char fields[512];
+        wz_test_set_fields(&c->base, fields, sizeof fields);
+        ck_assert_str_eq(fields, "id\ncare_provider\nmunicipality\nerased\n");
+    }
+    ck_assert_uint_eq(found, 1);
+    for (size_t i = 0; i < snap->n_buckets; i++) {
+        const WzCandidate *k = snap->buckets[i]->key;
+        ck_assert_msg(k->erased || !wz_cindex_same_bucket(k, attrs),
+                      "%s: bucket %zu still has the erased candidate's attributes",
+                      snap->proposal_id, i);
+        if (k->erased) {
+            char fields[128];
+            wz_test_set_fields(&k->base, fields, sizeof fields);
+            ck_assert_str_eq(fields, "erased\n");
+        }
+    }
+}
+
+START_TEST(test_snapshot_refs_and_scrub)
+{
+    wz_matching_set_retention(matching, 1);
+    ck_assert_int_eq(wz_matching_load(matching), 0);
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_candidate("kam-3", ACCESS(WHEELCHAIR), false); /* another bucket, never walked */
+    ev_urgency("kam-3", 2025, 3, 1);
+    ev_active("kam-4", 2025, 4, 1);
+    ev_publish("pw-1");
+    /* Each snapshot is indexed under every candidate it lists, in its own
+     * transaction: pw-1/1 walked kam-1 (chosen). */
+    char refs[256];
+    s_snaprefs("kam-1", refs, sizeof refs);
+    ck_assert_str_eq(refs, "pw-1/1");
+    s_snaprefs("kam-2", refs, sizeof refs);
+    ck_assert_str_eq(refs, "");
+    ev_answer("pw-1/1", false, "unsuitable"); /* pw-1/2 walks kam-1 (tried), kam-2 (chosen) */
+    ev_publish_at("pw-2", "c-2", "", "BU03921003"); /* pw-2/1 walks kam-1, chosen */
+    s_snaprefs("kam-1", refs, sizeof refs);
+    ck_assert_str_eq(refs, "pw-1/1,pw-1/2,pw-2/1");
+    s_snaprefs("kam-2", refs, sizeof refs);
+    ck_assert_str_eq(refs, "pw-1/2");
+    s_snaprefs("kam-3", refs, sizeof refs);
+    ck_assert_str_eq(refs, "");
+    WzProposal *p = s_proposal("pw-2/1");
+    ck_assert_str_eq(p->candidate_id, "kam-1");
+    WZ_FREE_UNPACKED(p);
+
+    /* kam-1 withdrawn and purged: all three snapshots lose its attributes
+     * in the purge's transaction, and the index goes. */
+    ev_withdraw_candidate("kam-1");
+    ck_assert_int_eq(wz_matching_purge(matching, wz_now_ms() + 2 * WZ_MS_PER_DAY), 1);
+    s_check_purged("kam-1", "retention");
+    ck_assert_int_eq(s_exists("wz:{zkij}:m:snaprefs:kam-1"), 0);
+    static const char *const had[] = {"pw-1/1", "pw-1/2", "pw-2/1"};
+    WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
+    hh.adults = 1;
+    WzCandidate was = WOONZORG__V1__CANDIDATE__INIT; /* as ev_candidate registers it */
+    was.care_provider = "ribw-kam";
+    was.group = "bw";
+    was.household = &hh;
+    was.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_ADULT;
+    was.income_class = WOONZORG__V1__INCOME_CLASS__INCOME_CLASS_BELOW_LIMIT;
+    for (size_t i = 0; i < 3; i++) {
+        WzSnapshot *snap = s_snap(had[i]);
+        s_check_scrubbed(snap, "kam-1", &was);
+        /* The bucket it shared with kam-2 and kam-4 keeps its size; kam-3's
+         * bucket (another candidate's, never linked to kam-1) stays whole. */
+        uint32_t sizes = snap->inactive, whole = 0;
+        for (size_t b = 0; b < snap->n_buckets; b++) {
+            sizes += snap->buckets[b]->size;
+            whole += !snap->buckets[b]->key->erased;
+        }
+        ck_assert_uint_eq(sizes, 4);
+        ck_assert_uint_eq(whole, 1);
+        /* Words about kam-1 (its urgency date and fit) went where it was chosen. */
+        bool chosen = strcmp(snap->chosen, "kam-1") == 0;
+        ck_assert_int_eq(*snap->explanation->summary == '\0', chosen);
+        ck_assert_ptr_null(strstr(snap->explanation->summary, "2025-01-10"));
+        WZ_FREE_UNPACKED(snap);
+    }
+    /* kam-2 in pw-1/2 is untouched (still replayable were kam-1 not gone). */
+    WzSnapshot *snap = s_snap("pw-1/2");
+    ck_assert_str_eq(snap->candidates[1]->id, "kam-2");
+    ck_assert_str_eq(snap->candidates[1]->group, "bw");
+    ck_assert_ptr_nonnull(snap->candidates[1]->household);
+    ck_assert_ptr_nonnull(strstr(snap->explanation->summary, "kam-2 ranked first"));
+    WZ_FREE_UNPACKED(snap);
+    s_snaprefs("kam-2", refs, sizeof refs);
+    ck_assert_str_eq(refs, "pw-1/2");
+    /* A second run finds nothing. */
+    ck_assert_int_eq(wz_matching_purge(matching, wz_now_ms() + 2 * WZ_MS_PER_DAY), 0);
+    s_check_invariant();
+}
+END_TEST
+
+START_TEST(test_consent_scrubs_snapshot_of_same_transaction)
+{
+    /* Withdrawn consent cancels kam-1's proposal and re-matches the
+     * dwelling in the same transaction: the new snapshot walks kam-1 before
+     * it is purged, and is written scrubbed (its index entry only queued,
+     * not readable by the purge). */
+    ck_assert_int_eq(wz_matching_load(matching), 0);
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_publish("pw-1");
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(PROPOSED));
+    s_intake_record("kam-1", false);
+    WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
+    hh.adults = 1;
+    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+    c.id = "kam-1";
+    c.care_provider = "ribw-kam";
+    c.region = "zkij";
+    c.municipality = "haarlem";
+    c.group = "bw";
+    c.household = &hh;
+    c.consent = false;
+    Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
+    upd.candidate = &c;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(CANDIDATE_UPDATED);
+    ev.candidate_updated = &upd;
+    s_produce(&ev, "ribw-kam");
+    s_check_purged("kam-1", "consent");
+    ck_assert_int_eq(s_exists("wz:{zkij}:m:snaprefs:kam-1"), 0);
+    WzSnapshot *snap = s_snap("pw-1/2");
+    ck_assert_str_eq(snap->chosen, "kam-2");
+    ck_assert_uint_eq(snap->n_candidates, 2); /* kam-1 walked: not eligible any more */
+    s_check_scrubbed(snap, "kam-1", &c);
+    /* kam-2's bucket (other attributes than kam-1's update) stays. */
+    size_t whole = 0;
+    for (size_t b = 0; b < snap->n_buckets; b++)
+        whole += !snap->buckets[b]->key->erased;
+    ck_assert_uint_eq(whole, 1);
+    WZ_FREE_UNPACKED(snap);
+    c.age_band = WOONZORG__V1__AGE_BAND__AGE_BAND_ADULT; /* as registered, for pw-1/1 */
+    c.income_class = WOONZORG__V1__INCOME_CLASS__INCOME_CLASS_BELOW_LIMIT;
+    snap = s_snap("pw-1/1");
+    s_check_scrubbed(snap, "kam-1", &c);
+    WZ_FREE_UNPACKED(snap);
+    char refs[64];
+    s_snaprefs("kam-2", refs, sizeof refs);
+    ck_assert_str_eq(refs, "pw-1/2");
+}
+END_TEST
+
+START_TEST(test_purge_scheduled_for_old_candidates)
+{
+    /* Candidates housed or withdrawn before retention existed have no
+     * purge time: the first purge run after a start schedules them (the
+     * retention from then on), and leaves every existing schedule. */
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_active("kam-3", 2025, 3, 1);
+    ev_publish("pw-1");
+    ev_answer("pw-1/1", true, "");
+    ev_confirm("pw-1/1", "viewing", true, "", "pre-wonen");
+    ev_lease("pw-1");
+    ev_withdraw_candidate("kam-2");
+    ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(HOUSED));
+    ck_assert_int_eq(s_candidate_state("kam-2"), CSTATE(WITHDRAWN));
+    /* As before retention: kam-1 never scheduled; kam-2 scheduled far ahead. */
+    redisReply *r = wz_store_cmd(store, "ZREM wz:{zkij}:m:purge kam-1");
+    freeReplyObject(r);
+    int64_t far = wz_now_ms() + 1000 * WZ_MS_PER_DAY;
+    r = wz_store_cmd(store, "ZADD wz:{zkij}:m:purge %lld kam-2", (long long)far);
+    freeReplyObject(r);
+    s_restart_matching();
+    wz_matching_set_retention(matching, 10);
+    int64_t now = wz_now_ms();
+    ck_assert_int_eq(wz_matching_purge(matching, now), 0);
+    ck_assert(s_purge_at("kam-1") == (double)(now + 10 * WZ_MS_PER_DAY));
+    ck_assert(s_purge_at("kam-2") == (double)far);
+    r = wz_store_cmd(store, "ZSCORE wz:{zkij}:m:purge kam-3");
+    ck_assert_int_eq(r->type, REDIS_REPLY_NIL); /* active: nothing to schedule */
+    freeReplyObject(r);
+    /* Once per start: a later run does not move it; the schedule then purges. */
+    ck_assert_int_eq(wz_matching_purge(matching, now + WZ_MS_PER_DAY), 0);
+    ck_assert(s_purge_at("kam-1") == (double)(now + 10 * WZ_MS_PER_DAY));
+    ck_assert_int_eq(wz_matching_purge(matching, now + 10 * WZ_MS_PER_DAY), 1);
+    ck_assert_int_eq(s_exists("wz:{zkij}:m:candidate:kam-1"), 0);
+}
+END_TEST
+
 static void ev_nominate(const char *vacancy, const char *candidate, const char *care_provider)
 {
     Woonzorg__V1__CandidateNominated body = WOONZORG__V1__CANDIDATE_NOMINATED__INIT;
@@ -2058,6 +2274,9 @@ int main(void)
     tcase_add_test(tc, test_reminder_before_deadline);
     tcase_add_test(tc, test_urgency_window_lapses);
     tcase_add_test(tc, test_snapshot_replays);
+    tcase_add_test(tc, test_snapshot_refs_and_scrub);
+    tcase_add_test(tc, test_consent_scrubs_snapshot_of_same_transaction);
+    tcase_add_test(tc, test_purge_scheduled_for_old_candidates);
     tcase_add_test(tc, test_nominate_mode);
     tcase_add_test(tc, test_batch_assigns_jointly);
     tcase_add_test(tc, test_random_lifecycle);
