@@ -1,7 +1,8 @@
 /* test_explain.c - issue 3 through the real services and the real wzctl:
  * `wzctl explain` prints a proposal's explanation rule by rule for a party
- * that sees it, `--replay` lets the municipality recompute the decision from
- * its snapshot (and is refused to others), a route step out of turn is
+ * that sees it, `--replay` has intake recompute the decision from its
+ * snapshot for the municipality (refused to others; a snapshot tampered
+ * with in Redis gives DIFFERENT and exit 1), a route step out of turn is
  * refused with what is expected, and the lease follows the route. Runs under
  * the services' Redis ACL users like every integration test. */
 #include <check.h>
@@ -85,8 +86,34 @@ START_TEST(test_explain_replay_and_route)
                  "--replay", NULL);
     ck_assert_msg(rc == 0, "replay exited %d: %s", rc, out);
     HAS(out, "result          the same decision");
-    /* Only the candidate walked, the other two counted in their buckets. */
-    HAS(out, "1 candidates walked, 2 buckets, 0 not active, 0 proposed before");
+    /* Only the candidate walked, the other two counted in their buckets;
+     * intake replayed it under its own policy and sent only counts. */
+    HAS(out, "PW-2025-0800/1: 1 candidates walked, 2 buckets, 0 not active, 0 proposed before");
+    HAS(out, "replayed under policy");
+    HAS(out, "\n  accessibility           1       1\n");
+    /* Tampered in Redis (a count of the stored decision): intake's replay
+     * says what differs, and wzctl exits 1. */
+    WzSnapshot *snap = (WzSnapshot *)it_load(&it, &woonzorg__v1__decision_snapshot__descriptor,
+                                             ZKIJ, "m:snapshot", "PW-2025-0800/1");
+    ck_assert_ptr_nonnull(snap);
+    for (size_t i = 0; i < snap->explanation->n_filters; i++)
+        if (strcmp(snap->explanation->filters[i]->rule, "accessibility") == 0)
+            snap->explanation->filters[i]->removed = 2;
+    size_t len = 0;
+    uint8_t *bytes = wz_codec_pack(&snap->base, &len);
+    char key[IT_KEY_MAX];
+    it_key(&it, key, ZKIJ, "m:snapshot:%s", "PW-2025-0800/1");
+    redisReply *set = wz_store_cmd(it.store, "SET %s %b", key, bytes, len);
+    ck_assert_ptr_nonnull(set);
+    freeReplyObject(set);
+    free(bytes);
+    WZ_FREE_UNPACKED(snap);
+    rc = s_wzctl(&it, out, sizeof out, "--as", "gem-haarlem", "explain", "PW-2025-0800/1",
+                 "--replay", NULL);
+    ck_assert_msg(rc == 1, "replay of a tampered snapshot exited %d: %s", rc, out);
+    HAS(out, "DIFFERENT from the stored decision: rule accessibility removed 2 in the decision, "
+             "1 in the replay");
+    HAS(out, "\n  accessibility           2       1  <- differs\n");
 
     /* A step out of turn is refused with what is expected. */
     rc = s_wzctl(&it, out, sizeof out, "--as", "pre-wonen", "confirm", "PW-2025-0800/1", "lease",

@@ -4,8 +4,10 @@
  * a withdrawal of consent erases at once (also for a candidate already
  * withdrawn), a purge interrupted between matching's transaction and the
  * audit service's part is completed when the audit service is back, the
- * audit key goes with it while the chain still verifies, and later requests
- * about a purged candidate get a clear NOT_FOUND. */
+ * audit key goes with it while the chain still verifies, the decision
+ * snapshots lose the candidate's attributes (the municipality's server-side
+ * replay works before and says "erased" after, never showing an attribute),
+ * and later requests about a purged candidate get a clear NOT_FOUND. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "wz_it.h"
+#include "wz_testfields.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
@@ -23,8 +26,8 @@
 static void s_check_gone(it_t *it, const char *id)
 {
     static const char *const keys[] = {"candidate:%s", "m:candidate:%s", "m:open:%s",
-                                       "audit:key:%s"};
-    for (size_t i = 0; i < 4; i++) {
+                                       "audit:key:%s", "m:snaprefs:%s"};
+    for (size_t i = 0; i < 5; i++) {
         char suffix[128];
         snprintf(suffix, sizeof suffix, keys[i], id);
         ck_assert_msg(!it_exists(it, ZKIJ, suffix), "%s survived the purge", suffix);
@@ -42,6 +45,54 @@ static void s_check_gone(it_t *it, const char *id)
         freeReplyObject(r);
     }
 }
+
+/* Decision `decision` lists candidate id only as erased: its id, care
+ * provider and municipality, nothing it was matched on. */
+static void s_check_scrubbed(it_t *it, const char *decision, const char *id)
+{
+    WzSnapshot *snap = (WzSnapshot *)it_load(it, &woonzorg__v1__decision_snapshot__descriptor,
+                                             ZKIJ, "m:snapshot", decision);
+    ck_assert_ptr_nonnull(snap);
+    size_t listed = 0;
+    for (size_t i = 0; i < snap->n_candidates; i++) {
+        if (strcmp(snap->candidates[i]->id, id) != 0)
+            continue;
+        listed++;
+        char fields[256];
+        wz_test_set_fields(&snap->candidates[i]->base, fields, sizeof fields);
+        ck_assert_str_eq(fields, "id\ncare_provider\nmunicipality\nerased\n");
+    }
+    ck_assert_msg(listed == 1, "%s lists %s %zu times", decision, id, listed);
+    WZ_FREE_UNPACKED(snap);
+}
+
+/* The replay of decision by municipality (a client of it): no candidate
+ * attribute in the reply whatever the verdict, and the candidate's id only
+ * when shows_id. Returns the verdict (the caller frees the reply). */
+static WzReply *s_replay(wz_client_t *municipality, const char *decision, const char *id,
+                         bool shows_id)
+{
+    WzReply *r = it_status(municipality, IT_KIND(REPLAY), decision);
+    ck_assert_msg(r->code == IT_CODE(OK), "replay: %s", r->message);
+    ck_assert_int_eq(r->result_case, WOONZORG__V1__REPLY__RESULT_REPLAY);
+    static const char *const attributes[] = {
+        "group",        "household",     "adults",       "age_band", "income_class",
+        "access_needs", "care_location", "urgency_date", "summary",  "score",
+        "rank",         NULL};
+    char found[256] = "";
+    ck_assert_msg(!wz_test_first_set(&r->base, attributes, found, sizeof found),
+                  "the replay shows %s", found);
+    size_t len = 0;
+    uint8_t *bytes = wz_codec_pack(&r->base, &len);
+    bool named = false;
+    for (size_t i = 0; bytes && i + strlen(id) <= len && !named; i++)
+        named = memcmp(bytes + i, id, strlen(id)) == 0;
+    free(bytes);
+    ck_assert_msg(named == shows_id, "the replay %s %s", named ? "names" : "does not name", id);
+    return r;
+}
+
+#define VERDICT(x) WOONZORG__V1__REPLAY_VERDICT__OUTCOME__OUTCOME_##x
 
 static void s_wait_gone(it_t *it, const char *suffix)
 {
@@ -174,6 +225,18 @@ START_TEST(test_purged_after_retention)
     WZ_FREE_UNPACKED(r);
     ck_assert(it_exists(&it, ZKIJ, "candidate:kam-0990"));
     ck_assert(it_exists(&it, ZKIJ, "audit:key:kam-0990"));
+    /* The municipalities replay the decision on the suite's side: the
+     * same, with the counts; the candidate's attributes never leave. */
+    wz_client_t *heemstede = it_client(&it, "gem-heemstede");
+    ck_assert(it_exists(&it, ZKIJ, "m:snaprefs:kam-0990"));
+    r = s_replay(haarlem, "PW-2025-0990/1", "kam-0990", false);
+    ck_assert_msg(r->replay->outcome == VERDICT(SAME), "replay: %s", r->message);
+    ck_assert_uint_eq(r->replay->walked, 1);
+    ck_assert_uint_ge(r->replay->replayed->considered, 1);
+    WZ_FREE_UNPACKED(r);
+    r = s_replay(heemstede, "PW-2025-0990/1", "kam-0990", false);
+    ck_assert_int_eq(r->replay->outcome, VERDICT(SAME));
+    WZ_FREE_UNPACKED(r);
 
     /* The two days pass (on the purge's clock). */
     z = wz_store_cmd(it.store, "ZADD %s XX %lld kam-0990", key, (long long)wz_now_ms() - 1);
@@ -186,6 +249,19 @@ START_TEST(test_purged_after_retention)
     WzProposal *p = it_proposal(&it, ZKIJ, "PW-2025-0990/1");
     ck_assert_int_eq(p->state, IT_PSTATE(LET));
     WZ_FREE_UNPACKED(p);
+    /* Its decision snapshot lost the attributes: the replay says why it
+     * cannot be done, naming the candidate to its own municipality only. */
+    s_check_scrubbed(&it, "PW-2025-0990/1", "kam-0990");
+    r = s_replay(haarlem, "PW-2025-0990/1", "kam-0990", true);
+    ck_assert_int_eq(r->replay->outcome, VERDICT(CANNOT_REPLAY));
+    ck_assert_str_eq(r->replay->reason, "candidate kam-0990's data was erased (retention period "
+                                        "ended or consent withdrawn)");
+    WZ_FREE_UNPACKED(r);
+    r = s_replay(heemstede, "PW-2025-0990/1", "kam-0990", false);
+    ck_assert_int_eq(r->replay->outcome, VERDICT(CANNOT_REPLAY));
+    ck_assert_ptr_nonnull(strstr(r->replay->reason, "was erased"));
+    WZ_FREE_UNPACKED(r);
+    wz_client_destroy(&heemstede);
     /* The care provider hears of it; the audit holds that it happened. */
     it_expect_drop(mail, "ribw-kam", IT_EV(PROPOSAL_ADVANCED), "step");
     WzDelivery *d = it_expect(mail, "ribw-kam", IT_EV(VACANCY_LET), "let");
@@ -241,6 +317,9 @@ START_TEST(test_consent_withdrawn_erases_at_once)
     WzProposal *p = it_proposal(&it, ZKIJ, "PW-2025-0991/1");
     ck_assert_int_eq(p->state, IT_PSTATE(CANCELLED));
     WZ_FREE_UNPACKED(p);
+    /* Matching's part includes the decision snapshots. */
+    s_check_scrubbed(&it, "PW-2025-0991/1", "kam-0991");
+    ck_assert(!it_exists(&it, ZKIJ, "m:snaprefs:kam-0991"));
     /* Back: it takes up the purge from its cursor and destroys the key. */
     wz_testenv_start_service(it.env, "audit");
     s_wait_gone(&it, "audit:key:kam-0991");
