@@ -2,7 +2,8 @@
  * candidates of its region, the scheme and the counters that bound it
  * (contingent, spread), which candidate gets the proposal and why. No Redis,
  * no clock, no allocation: the service (wz_matching) loads the state, and the
- * same function replays a stored decision snapshot (wzctl explain --replay).
+ * same function replays a stored decision snapshot (intake, for wzctl explain
+ * --replay).
  *
  * Rules, applied in this order; each counts the candidates it removed, a
  * candidate counted only by the first rule it fails. The first three are
