@@ -975,37 +975,48 @@ static void s_difference(const WzSnapshot *snap, const char *now, const WzExplan
         snprintf(out, size, "the explanation of the chosen candidate differs (urgency or fit)");
 }
 
-/* Why a snapshot cannot be replayed may name a walked candidate ("walked
- * candidate X is out of rank order"): the viewer reads "a candidate" unless
- * it may see X. */
+static bool s_id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+}
+
+/* Replaces every occurrence of id (as a whole word) in text (of size bytes)
+ * by "(a candidate)"; cuts the text before one that does not fit. */
+static void s_anonymise(char *text, size_t size, const char *id)
+{
+    static const char anon[] = "(a candidate)";
+    size_t n = strlen(id);
+    if (!n) return;
+    for (char *at = strstr(text, id); at; at = strstr(at, id)) {
+        if ((at > text && s_id_char(at[-1])) || s_id_char(at[n])) {
+            at += n;
+            continue;
+        }
+        size_t tail = strlen(at + n);
+        if ((size_t)(at - text) + sizeof anon + tail > size) {
+            *at = '\0';
+            return;
+        }
+        memmove(at + sizeof anon - 1, at + n, tail + 1);
+        memcpy(at, anon, sizeof anon - 1);
+        at += sizeof anon - 1;
+    }
+}
+
+/* Why a snapshot cannot be replayed may name a walked candidate or the
+ * nominee ("walked candidate X is out of rank order"): the viewer reads "(a
+ * candidate)" unless it may see X (a nominee not in the walk: never). */
 static void s_unname(char *reason, size_t size, const WzSnapshot *snap, const wz_party_t *viewer)
 {
+    bool nominee_known = false;
     for (size_t i = 0; i < snap->n_candidates; i++) {
         const WzCandidate *cand = snap->candidates[i];
-        size_t n = strlen(cand->id);
-        if (!n || wz_minimise_knows(cand, viewer)) continue;
-        for (char *at = strstr(reason, cand->id); at; at = strstr(at, cand->id)) {
-            static const char anon[] = "(a candidate)";
-            size_t tail = strlen(at + n);
-            if ((size_t)(at - reason) + sizeof anon + tail > size) {
-                *at = '\0'; /* no room: cut the reason before the id */
-                break;
-            }
-            memmove(at + sizeof anon - 1, at + n, tail + 1);
-            memcpy(at, anon, sizeof anon - 1);
-            at += sizeof anon - 1;
-        }
+        bool known = wz_minimise_knows(cand, viewer);
+        if (snap->nominee && strcmp(cand->id, snap->nominee) == 0) nominee_known = known;
+        if (!known) s_anonymise(reason, size, cand->id);
     }
-    if (snap->nominee && *snap->nominee && viewer->role != WZ_ROLE_CARE_PROVIDER) {
-        /* The nominee's id is shown like a walked candidate's; when it is not
-         * in the walk, nobody but its care provider may see it. */
-        bool known = false;
-        for (size_t i = 0; i < snap->n_candidates; i++)
-            if (strcmp(snap->candidates[i]->id, snap->nominee) == 0)
-                known = wz_minimise_knows(snap->candidates[i], viewer);
-        char *at = known ? NULL : strstr(reason, snap->nominee);
-        if (at) *at = '\0';
-    }
+    if (snap->nominee && !nominee_known) s_anonymise(reason, size, snap->nominee);
 }
 
 /* Replays decision id (a proposal or release, "<vacancy>/<round>") under the

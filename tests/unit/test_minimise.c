@@ -471,6 +471,51 @@ START_TEST(test_candidate_and_proposal_records)
 }
 END_TEST
 
+START_TEST(test_replay_verdict)
+{
+    /* A verdict with every field set: a municipality keeps the counts of
+     * both explanations, nobody keeps what is about the chosen candidate,
+     * and the others only which policy, scheme and mode decided. */
+    wz_party_t haarlem = s_party("gem-haarlem", WZ_ROLE_MUNICIPALITY, "zkij", "haarlem");
+    wz_party_t corp = s_party("pre-wonen", WZ_ROLE_CORPORATION, "zkij", "");
+    static const char *const about[] = {EXPLANATION_OF_CANDIDATE, CANDIDATE_ATTRIBUTES, NULL};
+    static const char *const counts[] = {EXPLANATION_COUNTS, NULL};
+    char found[256];
+    WzReplayVerdict *v =
+        (WzReplayVerdict *)s_fill(&woonzorg__v1__replay_verdict__descriptor, 0);
+    ck_assert(wz_test_is_set(&v->base, "replayed.summary"));
+    wz_minimise_verdict(v, &haarlem);
+    ck_assert_msg(!wz_test_first_set(&v->base, about, found, sizeof found), "left: %s", found);
+    ck_assert(wz_test_is_set(&v->base, "stored.considered"));
+    ck_assert(wz_test_is_set(&v->base, "replayed.filters.removed"));
+    ck_assert(wz_test_is_set(&v->base, "replayed.policy_version"));
+    ck_assert(wz_test_is_set(&v->base, "reason"));
+    WZ_FREE_UNPACKED(v);
+    v = (WzReplayVerdict *)s_fill(&woonzorg__v1__replay_verdict__descriptor, 0);
+    wz_minimise_verdict(v, &corp);
+    ck_assert(!wz_test_first_set(&v->base, about, found, sizeof found));
+    ck_assert_msg(!wz_test_first_set(&v->base, counts, found, sizeof found), "left: %s", found);
+    ck_assert(wz_test_is_set(&v->base, "stored.scheme"));
+    WZ_FREE_UNPACKED(v);
+
+    /* Who may see a candidate's id: its care provider, the municipality of
+     * its urgency, in its region. */
+    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+    c.id = "kam-1";
+    c.care_provider = "ribw-kam";
+    c.municipality = "haarlem";
+    c.region = "zkij";
+    wz_party_t velsen = s_party("gem-velsen", WZ_ROLE_MUNICIPALITY, "zkij", "velsen");
+    wz_party_t ribw = s_party("ribw-kam", WZ_ROLE_CARE_PROVIDER, "zkij", "");
+    wz_party_t elsewhere = s_party("gem-haarlem", WZ_ROLE_MUNICIPALITY, "almere", "haarlem");
+    ck_assert(wz_minimise_knows(&c, &haarlem));
+    ck_assert(wz_minimise_knows(&c, &ribw));
+    ck_assert(!wz_minimise_knows(&c, &velsen));
+    ck_assert(!wz_minimise_knows(&c, &corp));
+    ck_assert(!wz_minimise_knows(&c, &elsewhere));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("minimise");
@@ -481,6 +526,7 @@ int main(void)
     tcase_add_test(tc, test_municipality_sees_outcome_and_reasons);
     tcase_add_test(tc, test_corporation_sees_candidate_after_acceptance);
     tcase_add_test(tc, test_candidate_and_proposal_records);
+    tcase_add_test(tc, test_replay_verdict);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
