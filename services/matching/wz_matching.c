@@ -1808,7 +1808,8 @@ static int s_scrub(WzSnapshot *snap, const char *cid)
         if (old->erased || strcmp(old->id, cid) != 0)
             continue;
         WzCandidate *gone = s_new_msg(&woonzorg__v1__candidate__descriptor);
-        if (!gone || s_copy_str(&gone->id, old->id) || s_copy_str(&gone->care_provider, old->care_provider) ||
+        if (!gone || s_copy_str(&gone->id, old->id) ||
+            s_copy_str(&gone->care_provider, old->care_provider) ||
             s_copy_str(&gone->municipality, old->municipality)) {
             WZ_FREE_UNPACKED(gone);
             return -1;
