@@ -277,16 +277,12 @@ int wz_checkpoint_load(const char *dir, const char *region, wz_checkpoint_t **ou
         line[strcspn(line, "\r\n")] = '\0';
         if (!line[0])
             continue;
-        if (*n == cap) {
-            size_t ncap = cap ? 2 * cap : 16;
-            wz_checkpoint_t *grown = realloc(*out, ncap * sizeof **out);
-            if (!grown) {
-                rc = s_err(err, errlen, "out of memory");
-                break;
-            }
-            *out = grown;
-            cap = ncap;
+        wz_checkpoint_t *grown = wz_grow(*out, &cap, *n + 1, sizeof **out);
+        if (!grown) {
+            rc = s_err(err, errlen, "out of memory");
+            break;
         }
+        *out = grown;
         if (wz_checkpoint_parse(line, &(*out)[*n]) != 0) {
             rc = s_err(err, errlen, "%s:%zu: not a checkpoint", path, lineno);
             break;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wz_calendar.h"
+#include "wz_util.h"
 
 #define BUCKETS 1024
 
@@ -186,14 +187,10 @@ double wz_report_percentile(const wz_report_times_t *t, double p)
 
 static int s_times_add(wz_report_times_t *t, double days)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? 2 * t->cap : 8;
-        double *d = realloc(t->days, cap * sizeof *d);
-        if (!d)
-            return -1;
-        t->days = d;
-        t->cap = cap;
-    }
+    double *d = wz_grow(t->days, &t->cap, t->n + 1, sizeof *d);
+    if (!d)
+        return -1;
+    t->days = d;
     t->days[t->n++] = days;
     return 0;
 }
@@ -224,14 +221,10 @@ static size_t s_row(wz_report_t *self, const char *period, wz_dim_t dim, const c
         if (r->dim == dim && !strcmp(r->period, period) && !strcmp(r->name, name))
             return i + 1;
     }
-    if (self->n_rows == self->cap_rows) {
-        size_t cap = self->cap_rows ? 2 * self->cap_rows : 32;
-        wz_report_row_t *nr = realloc(self->rows, cap * sizeof *nr);
-        if (!nr)
-            return 0;
-        self->rows = nr;
-        self->cap_rows = cap;
-    }
+    wz_report_row_t *nr = wz_grow(self->rows, &self->cap_rows, self->n_rows + 1, sizeof *nr);
+    if (!nr)
+        return 0;
+    self->rows = nr;
     wz_report_row_t *r = &self->rows[self->n_rows++];
     memset(r, 0, sizeof *r);
     snprintf(r->period, sizeof r->period, "%s", period);
@@ -296,14 +289,10 @@ static int s_contingent_use(wz_report_t *self, int year, const char *scheme, con
             return 0;
         }
     }
-    if (self->n_cont == self->cap_cont) {
-        size_t cap = self->cap_cont ? 2 * self->cap_cont : 16;
-        wz_report_contingent_t *nc = realloc(self->cont, cap * sizeof *nc);
-        if (!nc)
-            return -1;
-        self->cont = nc;
-        self->cap_cont = cap;
-    }
+    wz_report_contingent_t *nc = wz_grow(self->cont, &self->cap_cont, self->n_cont + 1, sizeof *nc);
+    if (!nc)
+        return -1;
+    self->cont = nc;
     wz_report_contingent_t *c = &self->cont[self->n_cont++];
     memset(c, 0, sizeof *c);
     c->year = year;
@@ -466,14 +455,10 @@ int wz_report_add(wz_report_t *self, const WzEvent *ev)
         wz_civil_from_day(wz_day_of_ms(ms), &y, &m, &d);
         if (s_contingent_use(self, y, scheme, s_str(v->municipality), s_str(v->corporation)))
             return -1;
-        if (self->n_lets == self->cap_lets) {
-            size_t cap = self->cap_lets ? 2 * self->cap_lets : 32;
-            wz_report_let_t *nl = realloc(self->lets, cap * sizeof *nl);
-            if (!nl)
-                return -1;
-            self->lets = nl;
-            self->cap_lets = cap;
-        }
+        wz_report_let_t *nl = wz_grow(self->lets, &self->cap_lets, self->n_lets + 1, sizeof *nl);
+        if (!nl)
+            return -1;
+        self->lets = nl;
         wz_report_let_t *l = &self->lets[self->n_lets++];
         memset(l, 0, sizeof *l);
         l->ms = ms;

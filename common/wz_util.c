@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -220,4 +221,19 @@ int wz_strlcpy(char *dst, const char *src, size_t n)
     }
     memcpy(dst, src, len + 1);
     return 0;
+}
+
+void *wz_grow(void *items, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return items;
+    size_t n = *cap ? *cap : 8;
+    while (n < need)
+        n = n > SIZE_MAX / 2 ? need : 2 * n;
+    if (elem && n > SIZE_MAX / elem)
+        return NULL;
+    void *grown = realloc(items, n * elem);
+    if (grown)
+        *cap = n;
+    return grown;
 }

@@ -32,5 +32,10 @@ void wz_random_id(char out[33]);
 bool wz_id_valid(const char *s, size_t max);
 /* Copies src into dst of size n, always terminated; returns -1 if truncated. */
 int wz_strlcpy(char *dst, const char *src, size_t n);
+/* An array items of *cap elements of elem bytes with room for at least need:
+ * items itself when it has, else reallocated to double (at least 8). Returns
+ * the array, or NULL when out of memory (items is then still valid and *cap
+ * unchanged). */
+void *wz_grow(void *items, size_t *cap, size_t need, size_t elem);
 
 #endif

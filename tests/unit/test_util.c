@@ -1,5 +1,6 @@
 /* Unit tests of wz_util: calendar dates, time formatting, ids, strings, clocks. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -167,6 +168,31 @@ START_TEST(test_strlcpy)
 }
 END_TEST
 
+START_TEST(test_grow)
+{
+    size_t cap = 0;
+    int *v = wz_grow(NULL, &cap, 1, sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_uint_eq(cap, 8);
+    for (int i = 0; i < 8; i++)
+        v[i] = i;
+    /* Room enough: the same array, the same capacity. */
+    ck_assert_ptr_eq(wz_grow(v, &cap, 8, sizeof *v), v);
+    ck_assert_uint_eq(cap, 8);
+    v = wz_grow(v, &cap, 9, sizeof *v);
+    ck_assert_uint_eq(cap, 16);
+    v = wz_grow(v, &cap, 100, sizeof *v);
+    ck_assert_uint_eq(cap, 128);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(v[i], i);
+    /* Too big to count: refused, the array and its capacity kept. */
+    ck_assert_ptr_null(wz_grow(v, &cap, SIZE_MAX / 2, sizeof *v));
+    ck_assert_uint_eq(cap, 128);
+    ck_assert_int_eq(v[7], 7);
+    free(v);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wz_util");
@@ -181,6 +207,7 @@ int main(void)
     tcase_add_test(tc, test_random_id_hex_and_distinct);
     tcase_add_test(tc, test_id_valid);
     tcase_add_test(tc, test_strlcpy);
+    tcase_add_test(tc, test_grow);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
