@@ -31,6 +31,12 @@ static int s_wait(int fd, short events, int64_t deadline)
 int wz_test_http_get_addr(const char *addr, const char *path, char *body, size_t bodylen,
                           int timeout_ms)
 {
+    return wz_test_http_get_headers(addr, path, "", body, bodylen, timeout_ms);
+}
+
+int wz_test_http_get_headers(const char *addr, const char *path, const char *headers, char *body,
+                             size_t bodylen, int timeout_ms)
+{
     char host[64] = "127.0.0.1";
     const char *colon = strrchr(addr, ':');
     if (!colon || (size_t)(colon - addr) >= sizeof host)
@@ -55,10 +61,10 @@ int wz_test_http_get_addr(const char *addr, const char *path, char *body, size_t
     socklen_t sl = sizeof soerr;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0)
         goto out;
-    char req[512];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n",
-                     path, addr);
-    if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+    char req[1024];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: %s\r\n%sConnection: close\r\n\r\n",
+                     path, addr, headers);
+    if (n < 0 || (size_t)n >= sizeof req || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
         goto out;
     size_t cap = 65536, len = 0;
     buf = malloc(cap);

@@ -12,6 +12,10 @@
 int wz_test_http_get(int port, const char *path, char *body, size_t bodylen, int timeout_ms);
 int wz_test_http_get_addr(const char *addr, const char *path, char *body, size_t bodylen,
                           int timeout_ms);
+/* The same with extra request header lines, each ending in "\r\n" (e.g.
+ * "Authorization: Bearer x\r\n"). */
+int wz_test_http_get_headers(const char *addr, const char *path, const char *headers, char *body,
+                             size_t bodylen, int timeout_ms);
 /* The value of the series line "<series> <value>" in a metrics text, e.g.
  * series `wz_requests_total{type="publish",result="OK"}`; -1 when absent. */
 double wz_test_metric(const char *text, const char *series);

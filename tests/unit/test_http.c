@@ -11,6 +11,7 @@
 typedef struct {
     int port;
     const char *paths[4];
+    const char *headers[4]; /* extra request headers, NULL for none */
     int status[4];
     char body[4][8192];
     volatile sig_atomic_t *stop;
@@ -20,8 +21,12 @@ typedef struct {
 static void *s_client(void *arg)
 {
     s_client_t *c = arg;
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", c->port);
     for (int i = 0; i < 4 && c->paths[i]; i++)
-        c->status[i] = wz_test_http_get(c->port, c->paths[i], c->body[i], sizeof c->body[i], 5000);
+        c->status[i] =
+            wz_test_http_get_headers(addr, c->paths[i], c->headers[i] ? c->headers[i] : "",
+                                     c->body[i], sizeof c->body[i], 5000);
     *c->stop = 1;
     return NULL;
 }
@@ -132,6 +137,20 @@ START_TEST(test_token_pages)
     ck_assert_int_eq(c.status[2], 200);
     ck_assert_str_eq(c.body[2], "/dashboard/x zkij");
     ck_assert_int_eq(c.status[3], 404);
+    /* The token in an Authorization header, as scripts and proxies send it:
+     * only the exact token, only as Bearer. */
+    s_client_t h = {.paths = {"/dashboard/y?region=zkij", "/dashboard/y?region=zkij",
+                              "/dashboard/y?region=zkij", "/dashboard/y?region=zkij"},
+                    .headers = {"Authorization: Bearer 0123456789abcdef\r\n",
+                                "Authorization: Bearer 0123456789abcde\r\n",
+                                "Authorization: Basic 0123456789abcdef\r\n",
+                                "Authorization: Bearer 0123456789abcdef0\r\n"}};
+    s_serve(http, &h);
+    ck_assert_int_eq(h.status[0], 200);
+    ck_assert_str_eq(h.body[0], "/dashboard/y zkij");
+    ck_assert_int_eq(h.status[1], 401);
+    ck_assert_int_eq(h.status[2], 401);
+    ck_assert_int_eq(h.status[3], 401);
     wz_http_destroy(&http);
 }
 END_TEST
