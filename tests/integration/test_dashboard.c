@@ -198,6 +198,28 @@ START_TEST(test_report_and_dashboard_in_chromium)
     rc = s_wzctl(&it, body, OUT_MAX, "pre-wonen", NULL, NULL, NULL);
     ck_assert_msg(rc == 1, "a corporation's report exited %d: %s", rc, body);
 
+    /* The operator's report reads the chain straight from Redis (its own ACL
+     * user, sealed entries opened with the audit data key): the same figures
+     * as the municipality's through the audit service. */
+    char *op[] = {WZCTL,    "-c",       (char *)wz_testenv_config(it.env),
+                  "report", "--region", "zkij",
+                  "--csv",  "--by",     "region",
+                  NULL};
+    rc = s_run(&it, op, body, OUT_MAX, 60000);
+    ck_assert_msg(rc == 0, "the operator's report exited %d: %s", rc, body);
+    snprintf(line, sizeof line, "%s,region,zkij,lets,,1\n", month);
+    HAS(body, line);
+    snprintf(line, sizeof line, "%s,region,zkij,refusals_by_reason,dwelling_unsuitable,1\n", month);
+    HAS(body, line);
+    snprintf(line, sizeof line, "%s,region,zkij,releases,,1\n", month);
+    HAS(body, line);
+    char *bad[] = {WZCTL,      "-c",          (char *)wz_testenv_config(it.env),
+                   "--as",     "gem-haarlem", "report",
+                   "--region", "zkij",        NULL};
+    rc = s_run(&it, bad, body, OUT_MAX, 60000);
+    ck_assert_msg(rc == 2, "a party's report with --region exited %d: %s", rc, body);
+    HAS(body, "for the operator");
+
     /* Every page in a real browser */
     mkdir(ARTIFACTS, 0755);
     static const struct {
