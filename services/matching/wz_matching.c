@@ -2508,272 +2508,7 @@ int wz_matching_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEv
     return rc;
 }
 
-/* --- deadlines --------------------------------------------------------------- */
-
-/* Expires one proposal in its own transaction. 1 expired, 0 nothing to do
- * (answered meanwhile, or retried too often), -1 Redis failed. */
-static int s_expire_one(wz_matching_t *self, const wz_region_t *region, const char *pid,
-                        int64_t now_ms)
-{
-    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
-        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
-        if (!txn)
-            return -1;
-        s_work_t w;
-        s_work_init(&w, self, txn, region, now_ms);
-        int expired = 0;
-        char key[KEY_MAX];
-        if (s_key(&w, key, "proposal:%s", pid) == 0 && wz_txn_watch(txn, key) != 0)
-            w.failed = true;
-        s_rec_t *pr = s_get(&w, REC_PROPOSAL, pid);
-        if (pr && pr->msg &&
-            (PROP(pr)->state == PSTATE(SENT) || PROP(pr)->state == PSTATE(ACCEPTED))) {
-            /* No answer in time is a refusal where the scheme says so; a
-             * later step missed by another party is not the candidate's. */
-            const wz_scheme_t *s = wz_policy_scheme(self->policy, PROP(pr)->scheme);
-            bool refusal = PROP(pr)->state == PSTATE(SENT) && s && s->no_answer_is_refusal;
-            s_close_proposal(&w, pr, PSTATE(EXPIRED));
-            PROP(pr)->refusal = refusal;
-            Woonzorg__V1__ProposalExpired body = WOONZORG__V1__PROPOSAL_EXPIRED__INIT;
-            body.proposal = PROP(pr);
-            WzEvent ev = WOONZORG__V1__EVENT__INIT;
-            ev.payload_case = PAYLOAD(PROPOSAL_EXPIRED);
-            ev.proposal_expired = &body;
-            s_emit(&w, &ev);
-            if (refusal)
-                s_count_refusal(&w, PROP(pr));
-            s_rematch(&w, PROP(pr)->vacancy_id, pid);
-            expired = 1;
-        } else if (pr && s_key(&w, key, "deadlines") == 0) {
-            /* Answered or cancelled meanwhile: only the deadline is left over. */
-            S_CMD(&w, "ZREM %s %s", key, pid);
-        }
-        s_flush(&w);
-        int committed = w.failed ? -1 : wz_txn_commit(txn);
-        s_work_fini(&w);
-        wz_txn_destroy(&txn);
-        if (committed == 0) {
-            if (expired)
-                wz_log(self->log, WZ_LOG_INFO, "proposal expired", "proposal", pid, NULL);
-            return expired;
-        }
-        if (committed < 0) {
-            wz_log(self->log, WZ_LOG_WARN, "expiry not stored, will retry", "proposal", pid,
-                   "error", wz_store_errstr(self->store), NULL);
-            return -1;
-        }
-    }
-    wz_log(self->log, WZ_LOG_WARN, "expiry kept conflicting, will retry", "proposal", pid, NULL);
-    return 0;
-}
-
-static int s_due(wz_matching_t *self, const char *set, int64_t now_ms,
-                 int (*fn)(wz_matching_t *, const wz_region_t *, const char *, int64_t));
-
-int wz_matching_expire(wz_matching_t *self, int64_t now_ms)
-{
-    return s_due(self, "deadlines", now_ms, s_expire_one);
-}
-
-/* Sends the reminder of one proposal's current step in its own transaction. */
-static int s_remind_one(wz_matching_t *self, const wz_region_t *region, const char *pid,
-                        int64_t now_ms)
-{
-    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
-        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
-        if (!txn)
-            return -1;
-        s_work_t w;
-        s_work_init(&w, self, txn, region, now_ms);
-        int sent = 0;
-        char key[KEY_MAX];
-        if (s_key(&w, key, "proposal:%s", pid) == 0 && wz_txn_watch(txn, key) != 0)
-            w.failed = true;
-        s_rec_t *pr = s_get(&w, REC_PROPOSAL, pid);
-        if (s_key(&w, key, "reminders") == 0)
-            S_CMD(&w, "ZREM %s %s", key, pid);
-        if (pr && pr->msg &&
-            (PROP(pr)->state == PSTATE(SENT) || PROP(pr)->state == PSTATE(ACCEPTED)) &&
-            PROP(pr)->reminder_ms > 0 && PROP(pr)->reminder_ms <= now_ms) {
-            WzProposal *p = PROP(pr);
-            const wz_scheme_t *s = wz_policy_scheme(self->policy, p->scheme);
-            int idx = s ? wz_scheme_step(s, p->step) : -1;
-            p->reminder_ms = 0;
-            pr->dirty = true;
-            Woonzorg__V1__DeadlineReminder body = WOONZORG__V1__DEADLINE_REMINDER__INIT;
-            body.proposal = p;
-            body.step = p->step;
-            body.role = (char *)(idx >= 0 ? wz_role_name(s->route[idx].role) : "care_provider");
-            WzEvent ev = WOONZORG__V1__EVENT__INIT;
-            ev.payload_case = PAYLOAD(DEADLINE_REMINDER);
-            ev.deadline_reminder = &body;
-            s_emit(&w, &ev);
-            sent = 1;
-        }
-        s_flush(&w);
-        int committed = w.failed ? -1 : wz_txn_commit(txn);
-        s_work_fini(&w);
-        wz_txn_destroy(&txn);
-        if (committed == 0)
-            return sent;
-        if (committed < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Runs fn on every member of the region's sorted set `set` scored at or
- * before now_ms (at most EXPIRE_BATCH per region). */
-static int s_due(wz_matching_t *self, const char *set, int64_t now_ms,
-                 int (*fn)(wz_matching_t *, const wz_region_t *, const char *, int64_t))
-{
-    int total = 0;
-    for (size_t i = 0; i < self->policy->n_regions; i++) {
-        const wz_region_t *region = &self->policy->regions[i];
-        if (!s_owns(self, region->id))
-            continue; /* another replica's region */
-        char key[KEY_MAX];
-        if (wz_store_key(self->store, key, sizeof key, region->id, "%s", set) != 0)
-            return -1;
-        redisReply *r = wz_store_cmd(self->store, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d", key,
-                                     (long long)now_ms, EXPIRE_BATCH);
-        if (!r)
-            return -1;
-        for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements; j++) {
-            if (r->element[j]->type != REDIS_REPLY_STRING)
-                continue;
-            int rc = fn(self, region, r->element[j]->str, now_ms);
-            if (rc < 0) {
-                freeReplyObject(r);
-                return -1;
-            }
-            total += rc;
-        }
-        freeReplyObject(r);
-    }
-    return total;
-}
-
-/* Lapses one candidate whose urgency window ended, in its own transaction. */
-static int s_lapse_one(wz_matching_t *self, const wz_region_t *region, const char *cid,
-                       int64_t now_ms)
-{
-    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
-        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
-        if (!txn)
-            return -1;
-        s_work_t w;
-        s_work_init(&w, self, txn, region, now_ms);
-        int lapsed = 0;
-        char key[KEY_MAX];
-        if (s_key(&w, key, "m:candidate:%s", cid) == 0 && wz_txn_watch(txn, key) != 0)
-            w.failed = true;
-        s_rec_t *cr = s_get(&w, REC_CANDIDATE, cid);
-        if (cr && cr->msg) {
-            WzCandidate *c = CAND(cr);
-            if (c->state == CSTATE(ACTIVE) || c->state == CSTATE(REGISTERED)) {
-                s_lapse(&w, cr, "urgency window ended");
-                lapsed = 1;
-            } else if (c->state != CSTATE(PROPOSED) && s_key(&w, key, "m:urgency") == 0) {
-                /* Housed or withdrawn: nothing to lapse. A proposed candidate
-                 * stays in the set until its proposal ends. */
-                S_CMD(&w, "ZREM %s %s", key, cid);
-            }
-        } else if (cr && s_key(&w, key, "m:urgency") == 0) {
-            S_CMD(&w, "ZREM %s %s", key, cid);
-        }
-        s_flush(&w);
-        int committed = w.failed ? -1 : wz_txn_commit(txn);
-        s_work_fini(&w);
-        wz_txn_destroy(&txn);
-        if (committed == 0)
-            return lapsed;
-        if (committed < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Purges one candidate whose retention ended, in its own transaction. 1
- * purged, 0 nothing to do (not housed or withdrawn: only the schedule goes),
- * -1 Redis failed. The schedule goes in the same transaction as the records,
- * so a purge interrupted anywhere is either done or runs again in full. */
-static int s_purge_one(wz_matching_t *self, const wz_region_t *region, const char *cid,
-                       int64_t now_ms)
-{
-    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
-        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
-        if (!txn)
-            return -1;
-        s_work_t w;
-        s_work_init(&w, self, txn, region, now_ms);
-        int purged = 0;
-        char key[KEY_MAX];
-        if (s_key(&w, key, "m:candidate:%s", cid) == 0 && wz_txn_watch(txn, key) != 0)
-            w.failed = true;
-        s_rec_t *cr = s_get(&w, REC_CANDIDATE, cid);
-        int state = cr && cr->msg ? (int)CAND(cr)->state : 0;
-        if (cr && (!cr->msg || state == CSTATE(HOUSED) || state == CSTATE(WITHDRAWN))) {
-            purged = s_purge(&w, cr, PURGE_RETENTION, false) ? 1 : 0;
-        } else if (cr && s_key(&w, key, "m:purge") == 0) {
-            wz_log(self->log, WZ_LOG_WARN, "purge skipped: neither housed nor withdrawn",
-                   "candidate", cid, "state", CNAME(state), NULL);
-            S_CMD(&w, "ZREM %s %s", key, cid);
-        }
-        s_flush(&w);
-        int committed = w.failed ? -1 : wz_txn_commit(txn);
-        s_work_fini(&w);
-        wz_txn_destroy(&txn);
-        if (committed == 0) {
-            if (purged)
-                wz_log(self->log, WZ_LOG_INFO, "candidate purged", "candidate", cid, "reason",
-                       PURGE_RETENTION, NULL);
-            return purged;
-        }
-        if (committed < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* A nomination deadline passed: the next care provider is asked. */
-static int s_nomination_due_one(wz_matching_t *self, const wz_region_t *region, const char *vid,
-                                int64_t now_ms)
-{
-    for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
-        wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
-        if (!txn)
-            return -1;
-        s_work_t w;
-        s_work_init(&w, self, txn, region, now_ms);
-        int moved = 0;
-        char key[KEY_MAX];
-        if (s_key(&w, key, "m:vacancy:%s", vid) == 0 && wz_txn_watch(txn, key) != 0)
-            w.failed = true;
-        s_rec_t *vr = s_get(&w, REC_VACANCY, vid);
-        if (s_key(&w, key, "nominations") == 0)
-            S_CMD(&w, "ZREM %s %s", key, vid);
-        if (vr && vr->msg && VAC(vr)->state == VSTATE(MATCHING) && VAC(vr)->nominator &&
-            VAC(vr)->nominator[0]) {
-            const wz_scheme_t *scheme = s_vacancy_scheme(&w, VAC(vr));
-            if (scheme && scheme->mode == WZ_MODE_NOMINATE) {
-                wz_log(self->log, WZ_LOG_INFO, "nomination deadline passed", "vacancy", vid,
-                       "care_provider", VAC(vr)->nominator, NULL);
-                s_request_nomination(&w, vr, scheme);
-                moved = 1;
-            }
-        }
-        s_flush(&w);
-        int committed = w.failed ? -1 : wz_txn_commit(txn);
-        s_work_fini(&w);
-        wz_txn_destroy(&txn);
-        if (committed == 0)
-            return moved;
-        if (committed < 0)
-            return -1;
-    }
-    return 0;
-}
+/* --- batches ------------------------------------------------------------------ */
 
 static int s_cmp_rank(const void *a, const void *b)
 {
@@ -2868,8 +2603,153 @@ out:
     freeReplyObject(held);
 }
 
-static int s_batch_due_one(wz_matching_t *self, const wz_region_t *region, const char *member,
-                           int64_t now_ms)
+/* --- deadlines, and what else is due on the timer ---------------------------- */
+
+/* Expires a proposal whose deadline passed: no answer in time is a refusal
+ * where the scheme says so, and the vacancy goes to the next candidate. */
+static int s_expire_work(s_work_t *w, const char *pid)
+{
+    int expired = 0;
+    char key[KEY_MAX];
+    s_rec_t *pr = s_get(w, REC_PROPOSAL, pid);
+    if (pr && pr->msg && (PROP(pr)->state == PSTATE(SENT) || PROP(pr)->state == PSTATE(ACCEPTED))) {
+        /* No answer in time is a refusal where the scheme says so; a
+         * later step missed by another party is not the candidate's. */
+        const wz_scheme_t *s = wz_policy_scheme(w->self->policy, PROP(pr)->scheme);
+        bool refusal = PROP(pr)->state == PSTATE(SENT) && s && s->no_answer_is_refusal;
+        s_close_proposal(w, pr, PSTATE(EXPIRED));
+        PROP(pr)->refusal = refusal;
+        Woonzorg__V1__ProposalExpired body = WOONZORG__V1__PROPOSAL_EXPIRED__INIT;
+        body.proposal = PROP(pr);
+        WzEvent ev = WOONZORG__V1__EVENT__INIT;
+        ev.payload_case = PAYLOAD(PROPOSAL_EXPIRED);
+        ev.proposal_expired = &body;
+        s_emit(w, &ev);
+        if (refusal)
+            s_count_refusal(w, PROP(pr));
+        s_rematch(w, PROP(pr)->vacancy_id, pid);
+        expired = 1;
+    } else if (pr && s_key(w, key, "deadlines") == 0) {
+        /* Answered or cancelled meanwhile: only the deadline is left over. */
+        S_CMD(w, "ZREM %s %s", key, pid);
+    }
+    return expired;
+}
+
+/* Sends the reminder of a proposal's current step. */
+static int s_remind_work(s_work_t *w, const char *pid)
+{
+    int sent = 0;
+    char key[KEY_MAX];
+    s_rec_t *pr = s_get(w, REC_PROPOSAL, pid);
+    if (s_key(w, key, "reminders") == 0)
+        S_CMD(w, "ZREM %s %s", key, pid);
+    if (pr && pr->msg && (PROP(pr)->state == PSTATE(SENT) || PROP(pr)->state == PSTATE(ACCEPTED)) &&
+        PROP(pr)->reminder_ms > 0 && PROP(pr)->reminder_ms <= w->now_ms) {
+        WzProposal *p = PROP(pr);
+        const wz_scheme_t *s = wz_policy_scheme(w->self->policy, p->scheme);
+        int idx = s ? wz_scheme_step(s, p->step) : -1;
+        p->reminder_ms = 0;
+        pr->dirty = true;
+        Woonzorg__V1__DeadlineReminder body = WOONZORG__V1__DEADLINE_REMINDER__INIT;
+        body.proposal = p;
+        body.step = p->step;
+        body.role = (char *)(idx >= 0 ? wz_role_name(s->route[idx].role) : "care_provider");
+        WzEvent ev = WOONZORG__V1__EVENT__INIT;
+        ev.payload_case = PAYLOAD(DEADLINE_REMINDER);
+        ev.deadline_reminder = &body;
+        s_emit(w, &ev);
+        sent = 1;
+    }
+    return sent;
+}
+
+/* Lapses a candidate whose urgency window ended. */
+static int s_lapse_work(s_work_t *w, const char *cid)
+{
+    int lapsed = 0;
+    char key[KEY_MAX];
+    s_rec_t *cr = s_get(w, REC_CANDIDATE, cid);
+    if (cr && cr->msg) {
+        WzCandidate *c = CAND(cr);
+        if (c->state == CSTATE(ACTIVE) || c->state == CSTATE(REGISTERED)) {
+            s_lapse(w, cr, "urgency window ended");
+            lapsed = 1;
+        } else if (c->state != CSTATE(PROPOSED) && s_key(w, key, "m:urgency") == 0) {
+            /* Housed or withdrawn: nothing to lapse. A proposed candidate
+             * stays in the set until its proposal ends. */
+            S_CMD(w, "ZREM %s %s", key, cid);
+        }
+    } else if (cr && s_key(w, key, "m:urgency") == 0) {
+        S_CMD(w, "ZREM %s %s", key, cid);
+    }
+    return lapsed;
+}
+
+/* Purges a candidate whose retention ended (0, nothing to do, when it is
+ * neither housed nor withdrawn: only the schedule goes). The schedule goes in
+ * the same transaction as the records, so a purge interrupted anywhere is
+ * either done or runs again in full. */
+static int s_purge_work(s_work_t *w, const char *cid)
+{
+    int purged = 0;
+    char key[KEY_MAX];
+    s_rec_t *cr = s_get(w, REC_CANDIDATE, cid);
+    int state = cr && cr->msg ? (int)CAND(cr)->state : 0;
+    if (cr && (!cr->msg || state == CSTATE(HOUSED) || state == CSTATE(WITHDRAWN))) {
+        purged = s_purge(w, cr, PURGE_RETENTION, false) ? 1 : 0;
+    } else if (cr && s_key(w, key, "m:purge") == 0) {
+        wz_log(w->self->log, WZ_LOG_WARN, "purge skipped: neither housed nor withdrawn",
+               "candidate", cid, "state", CNAME(state), NULL);
+        S_CMD(w, "ZREM %s %s", key, cid);
+    }
+    return purged;
+}
+
+/* A nomination deadline passed: the next care provider is asked. */
+static int s_nomination_work(s_work_t *w, const char *vid)
+{
+    int moved = 0;
+    char key[KEY_MAX];
+    s_rec_t *vr = s_get(w, REC_VACANCY, vid);
+    if (s_key(w, key, "nominations") == 0)
+        S_CMD(w, "ZREM %s %s", key, vid);
+    if (vr && vr->msg && VAC(vr)->state == VSTATE(MATCHING) && VAC(vr)->nominator &&
+        VAC(vr)->nominator[0]) {
+        const wz_scheme_t *scheme = s_vacancy_scheme(w, VAC(vr));
+        if (scheme && scheme->mode == WZ_MODE_NOMINATE) {
+            wz_log(w->self->log, WZ_LOG_INFO, "nomination deadline passed", "vacancy", vid,
+                   "care_provider", VAC(vr)->nominator, NULL);
+            s_request_nomination(w, vr, scheme);
+            moved = 1;
+        }
+    }
+    return moved;
+}
+
+/* Assigns one batch whose time came (s_run_batch). */
+static int s_batch_work(s_work_t *w, const char *member)
+{
+    if (!w->failed)
+        s_run_batch(w, member);
+    return 1;
+}
+
+/* What is due on the timer: each member of a region's sorted set `set`
+ * scored at or before now gets `work` in a transaction of its own, watching
+ * the record `watch` (a key format of the member) that the work reads. */
+typedef struct {
+    const char *set;
+    const char *watch;
+    int (*work)(s_work_t *w, const char *id); /* 1 did what was due, 0 only tidied */
+    const char *done;                         /* logged when work did it; NULL: not */
+} s_due_t;
+
+/* One due member in its own transaction, started again on a conflict up to
+ * COMMIT_ATTEMPTS times (then the next tick tries again). Returns what the
+ * work returned once committed, 0 after the conflicts, -1 when Redis failed. */
+static int s_due_one(wz_matching_t *self, const wz_region_t *region, const char *id, int64_t now_ms,
+                     const s_due_t *d)
 {
     for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
         wz_txn_t *txn = wz_txn_begin(self->store, self->pub, region->id);
@@ -2878,35 +2758,86 @@ static int s_batch_due_one(wz_matching_t *self, const wz_region_t *region, const
         s_work_t w;
         s_work_init(&w, self, txn, region, now_ms);
         char key[KEY_MAX];
-        if (s_key(&w, key, "m:batch:%s", member) == 0 && wz_txn_watch(txn, key) != 0)
+        if (s_key(&w, key, d->watch, id) == 0 && wz_txn_watch(txn, key) != 0)
             w.failed = true;
-        if (!w.failed)
-            s_run_batch(&w, member);
+        int did = d->work(&w, id);
         s_flush(&w);
         int committed = w.failed ? -1 : wz_txn_commit(txn);
         s_work_fini(&w);
         wz_txn_destroy(&txn);
-        if (committed == 0)
-            return 1;
-        if (committed < 0)
+        if (committed == 0) {
+            if (did && d->done)
+                wz_log(self->log, WZ_LOG_INFO, d->done, "id", id, "region", region->id, NULL);
+            return did;
+        }
+        if (committed < 0) {
+            wz_log(self->log, WZ_LOG_WARN, "due work not stored, will retry", "set", d->set, "id",
+                   id, "error", wz_store_errstr(self->store), NULL);
             return -1;
+        }
     }
+    wz_log(self->log, WZ_LOG_WARN, "due work kept conflicting, will retry", "set", d->set, "id", id,
+           NULL);
     return 0;
+}
+
+/* Runs d's work on every member due at now_ms (at most EXPIRE_BATCH per
+ * region); the number done, or -1 when Redis failed. */
+static int s_due(wz_matching_t *self, const s_due_t *d, int64_t now_ms)
+{
+    int total = 0;
+    for (size_t i = 0; i < self->policy->n_regions; i++) {
+        const wz_region_t *region = &self->policy->regions[i];
+        if (!s_owns(self, region->id))
+            continue; /* another replica's region */
+        char key[KEY_MAX];
+        if (wz_store_key(self->store, key, sizeof key, region->id, "%s", d->set) != 0)
+            return -1;
+        redisReply *r = wz_store_cmd(self->store, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d", key,
+                                     (long long)now_ms, EXPIRE_BATCH);
+        if (!r)
+            return -1;
+        for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements; j++) {
+            if (r->element[j]->type != REDIS_REPLY_STRING)
+                continue;
+            int rc = s_due_one(self, region, r->element[j]->str, now_ms, d);
+            if (rc < 0) {
+                freeReplyObject(r);
+                return -1;
+            }
+            total += rc;
+        }
+        freeReplyObject(r);
+    }
+    return total;
+}
+
+static const s_due_t s_expiries = {"deadlines", "proposal:%s", s_expire_work, "proposal expired"};
+static const s_due_t s_reminders = {"reminders", "proposal:%s", s_remind_work, NULL};
+static const s_due_t s_lapses = {"m:urgency", "m:candidate:%s", s_lapse_work, NULL};
+static const s_due_t s_purges = {"m:purge", "m:candidate:%s", s_purge_work,
+                                 "candidate purged after retention"};
+static const s_due_t s_nominations = {"nominations", "m:vacancy:%s", s_nomination_work, NULL};
+static const s_due_t s_batches = {"m:batches", "m:batch:%s", s_batch_work, NULL};
+
+int wz_matching_expire(wz_matching_t *self, int64_t now_ms)
+{
+    return s_due(self, &s_expiries, now_ms);
 }
 
 int wz_matching_batches_due(wz_matching_t *self, int64_t now_ms)
 {
-    return s_due(self, "m:batches", now_ms, s_batch_due_one);
+    return s_due(self, &s_batches, now_ms);
 }
 
 int wz_matching_nominations_due(wz_matching_t *self, int64_t now_ms)
 {
-    return s_due(self, "nominations", now_ms, s_nomination_due_one);
+    return s_due(self, &s_nominations, now_ms);
 }
 
 int wz_matching_lapse(wz_matching_t *self, int64_t now_ms)
 {
-    return s_due(self, "m:urgency", now_ms, s_lapse_one);
+    return s_due(self, &s_lapses, now_ms);
 }
 
 /* Candidates housed or withdrawn before retention existed have no m:purge
@@ -2973,12 +2904,12 @@ int wz_matching_purge(wz_matching_t *self, int64_t now_ms)
         if (!v->purges_checked && s_schedule_unscheduled(self, v, now_ms) != 0)
             return -1;
     }
-    return s_due(self, "m:purge", now_ms, s_purge_one);
+    return s_due(self, &s_purges, now_ms);
 }
 
 int wz_matching_remind(wz_matching_t *self, int64_t now_ms)
 {
-    return s_due(self, "reminders", now_ms, s_remind_one);
+    return s_due(self, &s_reminders, now_ms);
 }
 
 int wz_matching_on_timer(wz_loop_t *loop, void *arg)
