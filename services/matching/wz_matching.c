@@ -1842,14 +1842,31 @@ static int s_scrub(WzSnapshot *snap, const char *cid)
     return changed;
 }
 
+/* The proposal made to cid loses the words about it too: its stored
+ * explanation's summary and score state cid's urgency date and fit. */
+static void s_scrub_proposal(s_work_t *w, const char *pid)
+{
+    s_rec_t *pr = *pid ? s_get(w, REC_PROPOSAL, pid) : NULL;
+    WzExplanation *e = pr && pr->msg ? PROP(pr)->explanation : NULL;
+    if (e && (*e->summary || e->score != 0)) {
+        s_clear_str(&e->summary);
+        e->score = 0;
+        pr->dirty = true;
+    }
+}
+
 /* Scrubs cid from the snapshot packed in *bytes; on a change *bytes is
- * replaced (the old freed). 1 changed, 0 nothing to do, -1 failure. */
-static int s_scrub_bytes(uint8_t **bytes, size_t *len, const char *cid)
+ * replaced (the old freed). When the snapshot's decision proposed cid, its
+ * proposal is scrubbed too (w given). 1 changed, 0 nothing to do, -1
+ * failure. */
+static int s_scrub_bytes(s_work_t *w, uint8_t **bytes, size_t *len, const char *cid)
 {
     WzSnapshot *snap = (WzSnapshot *)wz_codec_unpack(&woonzorg__v1__decision_snapshot__descriptor,
                                                      *bytes, *len);
     if (!snap)
         return -1;
+    if (w && strcmp(snap->chosen, cid) == 0)
+        s_scrub_proposal(w, snap->proposal_id);
     int changed = s_scrub(snap, cid);
     uint8_t *packed = changed > 0 ? wz_codec_pack(&snap->base, len) : NULL;
     WZ_FREE_UNPACKED(snap);
@@ -1868,7 +1885,7 @@ static void s_scrub_queued(s_work_t *w, const char *cid)
     char key[KEY_MAX];
     for (size_t i = 0; i < w->n_snaps && !w->failed; i++) {
         s_wsnap_t *q = &w->snaps[i];
-        int rc = s_scrub_bytes(&q->bytes, &q->len, cid);
+        int rc = s_scrub_bytes(w, &q->bytes, &q->len, cid);
         if (rc < 0)
             w->failed = true;
         else if (rc > 0 && s_key(w, key, "m:snapshot:%s", q->id) == 0)
@@ -1907,7 +1924,7 @@ static void s_scrub_snapshots(s_work_t *w, const char *cid)
         int found = wz_txn_watch(w->txn, key) == 0
                         ? wz_store_get_bytes(w->self->store, key, &bytes, &len)
                         : -1;
-        int rc = found > 0 ? s_scrub_bytes(&bytes, &len, cid) : found;
+        int rc = found > 0 ? s_scrub_bytes(w, &bytes, &len, cid) : found;
         if (rc < 0) {
             /* An unreadable snapshot cannot be scrubbed: the purge stops
              * rather than leave the candidate's attributes behind. */
@@ -1929,9 +1946,10 @@ static void s_scrub_snapshots(s_work_t *w, const char *cid)
  * record (when keep_intake is false), and announces it with CandidatePurged,
  * on which the audit service destroys the candidate's audit key. Proposals,
  * m:tried and snapshots are the vacancies' history and stay (they name the
- * candidate by its pseudonymous id); snapshots lose its attributes
- * (s_scrub_snapshots). cr may hold no record (a re-run after
- * matching's part went). Returns whether anything was there to erase. */
+ * candidate by its pseudonymous id); snapshots lose its attributes, and the
+ * proposals made to it the words about it (s_scrub_snapshots). cr may hold
+ * no record (a re-run after matching's part went). Returns whether anything
+ * was there to erase. */
 static bool s_purge(s_work_t *w, s_rec_t *cr, const char *reason, bool keep_intake)
 {
     const char *id = cr->id;

@@ -1639,6 +1639,13 @@ START_TEST(test_snapshot_refs_and_scrub)
         bool chosen = strcmp(snap->chosen, "kam-1") == 0;
         ck_assert_int_eq(*snap->explanation->summary == '\0', chosen);
         ck_assert_ptr_null(strstr(snap->explanation->summary, "2025-01-10"));
+        /* So did the proposal made to it; another's keeps its words. */
+        WzProposal *made = s_proposal(snap->proposal_id);
+        ck_assert_ptr_nonnull(made);
+        ck_assert_int_eq(*made->explanation->summary == '\0', chosen);
+        ck_assert_int_eq(made->explanation->score == 0, chosen || snap->explanation->score == 0);
+        ck_assert_ptr_null(strstr(made->explanation->summary, "2025-01-10"));
+        WZ_FREE_UNPACKED(made);
         WZ_FREE_UNPACKED(snap);
     }
     /* kam-2 in pw-1/2 is untouched (still replayable were kam-1 not gone). */
