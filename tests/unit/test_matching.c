@@ -262,6 +262,27 @@ static void ev_withdraw_vacancy(const char *id)
     s_produce(&ev, "pre-wonen");
 }
 
+/* The care provider records that the candidate withdrew its consent. */
+static void ev_consent_withdrawn(const char *id)
+{
+    WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
+    hh.adults = 1;
+    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
+    c.id = (char *)id;
+    c.care_provider = "ribw-kam";
+    c.region = "zkij";
+    c.municipality = "haarlem";
+    c.group = "bw";
+    c.household = &hh;
+    c.consent = false;
+    Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
+    upd.candidate = &c;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.payload_case = PAYLOAD(CANDIDATE_UPDATED);
+    ev.candidate_updated = &upd;
+    s_produce(&ev, "ribw-kam");
+}
+
 static void ev_withdraw_candidate(const char *id)
 {
     Woonzorg__V1__CandidateWithdrawn body = WOONZORG__V1__CANDIDATE_WITHDRAWN__INIT;
@@ -1146,22 +1167,7 @@ START_TEST(test_consent_withdrawn_cancels)
     ev_publish("pw-1");
     ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(PROPOSED));
     /* The care provider records that consent was withdrawn. */
-    WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
-    hh.adults = 1;
-    WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
-    c.id = "kam-1";
-    c.care_provider = "ribw-kam";
-    c.region = "zkij";
-    c.municipality = "haarlem";
-    c.group = "bw";
-    c.household = &hh;
-    c.consent = false;
-    Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
-    upd.candidate = &c;
-    WzEvent ev = WOONZORG__V1__EVENT__INIT;
-    ev.payload_case = PAYLOAD(CANDIDATE_UPDATED);
-    ev.candidate_updated = &upd;
-    s_produce(&ev, "ribw-kam");
+    ev_consent_withdrawn("kam-1");
     ck_assert_int_eq(s_proposal_state("pw-1/1"), PSTATE(CANCELLED));
     WzEvent *e = s_last_of(PAYLOAD(PROPOSAL_CANCELLED));
     ck_assert_str_eq(e->proposal_cancelled->reason, "consent withdrawn");
@@ -1272,24 +1278,8 @@ START_TEST(test_consent_withdrawn_purges_at_once)
     s_intake_record("kam-1", false);
     s_intake_record("kam-2", true); /* consent given again since */
     static const char *const ids[] = {"kam-2", "kam-1"};
-    for (int i = 0; i < 2; i++) {
-        WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
-        hh.adults = 1;
-        WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
-        c.id = (char *)ids[i];
-        c.care_provider = "ribw-kam";
-        c.region = "zkij";
-        c.municipality = "haarlem";
-        c.group = "bw";
-        c.household = &hh;
-        c.consent = false;
-        Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
-        upd.candidate = &c;
-        WzEvent ev = WOONZORG__V1__EVENT__INIT;
-        ev.payload_case = PAYLOAD(CANDIDATE_UPDATED);
-        ev.candidate_updated = &upd;
-        s_produce(&ev, "ribw-kam");
-    }
+    for (int i = 0; i < 2; i++)
+        ev_consent_withdrawn(ids[i]);
     s_check_purged("kam-1", "consent");
     ck_assert_int_eq(s_exists("wz:{zkij}:m:candidate:kam-2"), 0);
     /* kam-2's intake record stays: its newer update (consent again) follows. */
@@ -1675,24 +1665,16 @@ START_TEST(test_consent_scrubs_snapshot_of_same_transaction)
     ev_publish("pw-1");
     ck_assert_int_eq(s_candidate_state("kam-1"), CSTATE(PROPOSED));
     s_intake_record("kam-1", false);
+    ev_consent_withdrawn("kam-1");
+    s_check_purged("kam-1", "consent");
+    ck_assert_int_eq(s_exists("wz:{zkij}:m:snaprefs:kam-1"), 0);
+    /* What kam-1's update said of it, for the check of the scrub. */
     WzHousehold hh = WOONZORG__V1__HOUSEHOLD__INIT;
     hh.adults = 1;
     WzCandidate c = WOONZORG__V1__CANDIDATE__INIT;
-    c.id = "kam-1";
     c.care_provider = "ribw-kam";
-    c.region = "zkij";
-    c.municipality = "haarlem";
     c.group = "bw";
     c.household = &hh;
-    c.consent = false;
-    Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
-    upd.candidate = &c;
-    WzEvent ev = WOONZORG__V1__EVENT__INIT;
-    ev.payload_case = PAYLOAD(CANDIDATE_UPDATED);
-    ev.candidate_updated = &upd;
-    s_produce(&ev, "ribw-kam");
-    s_check_purged("kam-1", "consent");
-    ck_assert_int_eq(s_exists("wz:{zkij}:m:snaprefs:kam-1"), 0);
     WzSnapshot *snap = s_snap("pw-1/2");
     ck_assert_str_eq(snap->chosen, "kam-2");
     ck_assert_uint_eq(snap->n_candidates, 2); /* kam-1 walked: not eligible any more */
