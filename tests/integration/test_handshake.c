@@ -11,7 +11,7 @@
 #include "wz_it.h"
 #include "wz_keys.h"
 #include "wz_testhttp.h"
-#include "wz_zap.h"
+#include "wz_testzmq.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
@@ -23,14 +23,7 @@
 static bool s_probe(it_t *it, const char *endpoint, const wz_keypair_t *kp,
                     const char *server_public, const void *payload, size_t len)
 {
-    void *d = zmq_socket(it->ctx, ZMQ_DEALER);
-    ck_assert_ptr_nonnull(d);
-    int linger = 0;
-    zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof linger);
-    if (kp)
-        ck_assert_int_eq(wz_zap_client(d, kp, server_public), 0);
-    ck_assert_int_eq(zmq_connect(d, endpoint), 0);
-    ck_assert_int_eq(zmq_send(d, payload, len, 0), (int)len);
+    void *d = wz_test_knock(it->ctx, endpoint, kp, server_public, payload, len);
     zmq_pollitem_t item = {d, 0, ZMQ_POLLIN, 0};
     bool got = zmq_poll(&item, 1, PROBE_MS) > 0;
     zmq_close(d);

@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "wz_monitor.h"
+#include "wz_testzmq.h"
 #include "wz_util.h"
 #include "wz_zap.h"
 
@@ -69,14 +70,7 @@ static void s_fini(fx_t *fx)
 
 static void *s_client(fx_t *fx, const wz_keypair_t *kp, const char *server_public)
 {
-    void *dealer = zmq_socket(fx->ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
-    if (kp)
-        ck_assert_int_eq(wz_zap_client(dealer, kp, server_public), 0);
-    ck_assert_int_eq(zmq_connect(dealer, fx->endpoint), 0);
-    ck_assert_int_eq(zmq_send(dealer, "hello", 5, 0), 5);
-    return dealer;
+    return wz_test_knock(fx->ctx, fx->endpoint, kp, server_public, "hello", 5);
 }
 
 /* Drains the monitor until the total of failures reaches want, or WAIT_MS. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "wz_testzmq.h"
 #include "wz_util.h"
 #include "wz_zap.h"
 
@@ -114,14 +115,7 @@ static int s_expect_event(fx_t *fx, int mask)
 
 static void *s_client(fx_t *fx, const wz_keypair_t *kp, const char *server_public)
 {
-    void *dealer = zmq_socket(fx->ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
-    if (kp)
-        ck_assert_int_eq(wz_zap_client(dealer, kp, server_public), 0);
-    ck_assert_int_eq(zmq_connect(dealer, fx->endpoint), 0);
-    ck_assert_int_eq(zmq_send(dealer, "hello", 5, 0), 5);
-    return dealer;
+    return wz_test_knock(fx->ctx, fx->endpoint, kp, server_public, "hello", 5);
 }
 
 /* True if the router has a message within ms. */
