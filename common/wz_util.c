@@ -237,3 +237,37 @@ void *wz_grow(void *items, size_t *cap, size_t need, size_t elem)
         *cap = n;
     return grown;
 }
+
+char *wz_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, used = 0;
+    for (;;) {
+        char *grown = wz_grow(buf, &cap, used + 4096 + 1, 1);
+        if (!grown) {
+            free(buf);
+            fclose(f);
+            errno = ENOMEM;
+            return NULL;
+        }
+        buf = grown;
+        size_t n = fread(buf + used, 1, cap - used - 1, f);
+        used += n;
+        if (n == 0)
+            break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        errno = EIO;
+        return NULL;
+    }
+    buf[used] = '\0';
+    if (len)
+        *len = used;
+    return buf;
+}

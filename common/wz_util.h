@@ -37,5 +37,9 @@ int wz_strlcpy(char *dst, const char *src, size_t n);
  * the array, or NULL when out of memory (items is then still valid and *cap
  * unchanged). */
 void *wz_grow(void *items, size_t *cap, size_t need, size_t elem);
+/* The whole file at path, NUL-terminated, its length (without the NUL) in
+ * *len when len is not NULL; the caller frees it. NULL when it cannot be
+ * read (errno says why). Reads to the end, so /proc files work too. */
+char *wz_read_file(const char *path, size_t *len);
 
 #endif

@@ -680,14 +680,9 @@ static void h_widen_policy(h_t *h)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/config/policy.yaml", wz_testenv_dir(h->env));
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    char *text = calloc(1, 1 << 16);
+    char *text = wz_read_file(path, NULL);
     ck_assert_ptr_nonnull(text);
-    size_t len = fread(text, 1, (1 << 16) - 1, f);
-    fclose(f);
-    text[len] = '\0';
-    f = fopen(path, "w");
+    FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     for (const char *p = text; *p;) {
         const char *caps = strstr(p, "dwellings: ");

@@ -17,10 +17,10 @@
 #include "wz_audit.h"
 #include "wz_chain.h"
 #include "wz_it.h"
+#include "wz_testmain.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
-#define WZCTL WZ_BUILD_DIR "/wzctl"
 
 typedef struct {
     char id[32];
@@ -96,32 +96,10 @@ static void s_write(it_t *it, const s_entry_t *v, size_t n)
     }
 }
 
-/* Runs wzctl with args; returns its exit status and its output in out. */
-static int s_wzctl(it_t *it, char *out, size_t outlen, const char *a1, const char *a2,
-                   const char *a3, const char *a4, const char *a5)
-{
-    char log[700];
-    snprintf(log, sizeof log, "%s/wzctl.out", wz_testenv_dir(it->env));
-    unlink(log);
-    char *argv[] = {WZCTL,      "-c",       (char *)wz_testenv_config(it->env),
-                    (char *)a1, (char *)a2, (char *)a3,
-                    (char *)a4, (char *)a5, NULL};
-    pid_t pid = wz_test_spawn(argv, log);
-    ck_assert_int_gt(pid, 0);
-    int status = wz_test_wait(pid, 60000);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out, 1, outlen - 1, f) : 0;
-    out[n] = '\0';
-    if (f)
-        fclose(f);
-    ck_assert_msg(WIFEXITED(status), "wzctl did not exit: %s", out);
-    return WEXITSTATUS(status);
-}
-
 static void s_expect_verify(it_t *it, int want, const char *needle)
 {
     char out[8192];
-    int rc = s_wzctl(it, out, sizeof out, "audit", "verify", "--region", ZKIJ, NULL);
+    int rc = it_wzctl(it, out, sizeof out, "audit", "verify", "--region", ZKIJ, NULL);
     ck_assert_msg(rc == want, "audit verify exited %d, expected %d: %s", rc, want, out);
     ck_assert_msg(strstr(out, needle) != NULL, "audit verify said '%s', expected '%s'", out,
                   needle);
@@ -271,8 +249,8 @@ START_TEST(test_tamper_detected)
     /* 6. export, verify offline; then an altered export is refused. */
     char out[8192], path[700], bad[700];
     snprintf(path, sizeof path, "%s/audit.jsonl", wz_testenv_dir(it.env));
-    ck_assert_int_eq(s_wzctl(&it, out, sizeof out, "audit", "export", "-o", path, NULL), 0);
-    int rc = s_wzctl(&it, out, sizeof out, "audit", "verify", "--file", path, NULL);
+    ck_assert_int_eq(it_wzctl(&it, out, sizeof out, "audit", "export", "-o", path, NULL), 0);
+    int rc = it_wzctl(&it, out, sizeof out, "audit", "verify", "--file", path, NULL);
     ck_assert_msg(rc == 0 && strstr(out, "zkij: intact"), "offline verify: %d %s", rc, out);
     FILE *f = fopen(path, "r");
     snprintf(bad, sizeof bad, "%s/audit-bad.jsonl", wz_testenv_dir(it.env));
@@ -291,7 +269,7 @@ START_TEST(test_tamper_detected)
     }
     fclose(f);
     fclose(g);
-    rc = s_wzctl(&it, out, sizeof out, "audit", "verify", "--file", bad, NULL);
+    rc = it_wzctl(&it, out, sizeof out, "audit", "verify", "--file", bad, NULL);
     ck_assert_msg(rc == 1 && strstr(out, "BROKEN at entry 2"), "altered export: %d %s", rc, out);
 
     /* 7. a forged checkpoint (size changed, signature kept) is refused. */
@@ -327,14 +305,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("audit_trail");
-    TCase *tc = tcase_create("tamper");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_tamper_detected);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case("tamper", 120, (const TTest *const[]){test_tamper_detected, NULL});
+    return wz_test_run("audit_trail", (TCase *const[]){tc, NULL});
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wz_it.h"
+#include "wz_testmain.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
@@ -207,15 +208,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("authz");
-    TCase *tc = tcase_create("matrix");
-    tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
-    tcase_add_test(tc, test_role_matrix);
-    tcase_add_test(tc, test_read_cells);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case("matrix", IT_TCASE_TIMEOUT,
+                             (const TTest *const[]){test_role_matrix, test_read_cells, NULL});
+    return wz_test_run("authz", (TCase *const[]){tc, NULL});
 }

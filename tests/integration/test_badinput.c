@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "wz_it.h"
+#include "wz_testmain.h"
 #include "wz_keys.h"
 
 #define ZKIJ "zkij"
@@ -420,31 +421,20 @@ START_TEST(test_unknown_key)
 }
 END_TEST
 
-static Suite *s_suite(void)
-{
-    Suite *s = suite_create("badinput");
-    struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
-        {"malformed", test_malformed_bytes}, {"unknown_type", test_unknown_type},
-        {"invalid", test_invalid_fields},    {"not_found", test_unknown_ids},
-        {"forbidden", test_forbidden},       {"unknown_key", test_unknown_key},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(s_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    /* One case per test: a failure names its case. */
+    TCase *const cases[] = {
+        wz_test_case("malformed", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_malformed_bytes, NULL}),
+        wz_test_case("unknown_type", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_unknown_type, NULL}),
+        wz_test_case("invalid", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_invalid_fields, NULL}),
+        wz_test_case("not_found", IT_TCASE_TIMEOUT, (const TTest *const[]){test_unknown_ids, NULL}),
+        wz_test_case("forbidden", IT_TCASE_TIMEOUT, (const TTest *const[]){test_forbidden, NULL}),
+        wz_test_case("unknown_key", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_unknown_key, NULL}),
+        NULL};
+    return wz_test_run("badinput", cases);
 }

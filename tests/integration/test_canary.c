@@ -12,6 +12,7 @@
 
 #include "wz_it.h"
 #include "wz_testhttp.h"
+#include "wz_testmain.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
@@ -71,6 +72,38 @@ static void s_no_canary(it_t *it)
     }
 }
 
+/* A registration of candidate c, parked until 2099 for reason (free text a
+ * care provider may write). Filled in place: it points into itself. */
+typedef struct {
+    WzHousehold household;
+    WzDate until;
+    WzCandidate cand;
+    WzRequest req;
+} s_parked_t;
+
+static void s_parked(s_parked_t *p, const it_candidate_t *c, const char *reason)
+{
+    woonzorg__v1__household__init(&p->household);
+    p->household.adults = 1;
+    woonzorg__v1__date__init(&p->until);
+    p->until.year = 2099;
+    p->until.month = 1;
+    p->until.day = 1;
+    woonzorg__v1__candidate__init(&p->cand);
+    p->cand.id = (char *)c->id;
+    p->cand.municipality = (char *)c->municipality;
+    p->cand.group = (char *)c->group;
+    p->cand.household = &p->household;
+    p->cand.age_band = c->age_band;
+    p->cand.income_class = c->income;
+    p->cand.consent = true;
+    p->cand.parked_until = &p->until;
+    p->cand.park_reason = (char *)reason;
+    woonzorg__v1__request__init(&p->req);
+    p->req.body_case = WOONZORG__V1__REQUEST__BODY_REGISTER_CANDIDATE;
+    p->req.register_candidate = &p->cand;
+}
+
 START_TEST(test_canary_nowhere)
 {
     it_t it;
@@ -80,27 +113,10 @@ START_TEST(test_canary_nowhere)
     wz_client_t *pre = it_client(&it, "pre-wonen");
 
     /* A parked candidate, with a personal reason as free text. */
-    it_candidate_t parked = it_candidate("kam-0970");
-    WzHousehold h = WOONZORG__V1__HOUSEHOLD__INIT;
-    h.adults = 1;
-    WzDate until = WOONZORG__V1__DATE__INIT;
-    until.year = 2099;
-    until.month = 1;
-    until.day = 1;
-    WzCandidate cand = WOONZORG__V1__CANDIDATE__INIT;
-    cand.id = (char *)parked.id;
-    cand.municipality = (char *)parked.municipality;
-    cand.group = (char *)parked.group;
-    cand.household = &h;
-    cand.age_band = parked.age_band;
-    cand.income_class = parked.income;
-    cand.consent = true;
-    cand.parked_until = &until;
-    cand.park_reason = "Jan " CANARY " (BSN 123456782) is opgenomen";
-    WzRequest req = WOONZORG__V1__REQUEST__INIT;
-    req.body_case = WOONZORG__V1__REQUEST__BODY_REGISTER_CANDIDATE;
-    req.register_candidate = &cand;
-    WzReply *r = it_send(kam, &req);
+    it_candidate_t c0 = it_candidate("kam-0970");
+    s_parked_t parked;
+    s_parked(&parked, &c0, "Jan " CANARY " (BSN 123456782) is opgenomen");
+    WzReply *r = it_send(kam, &parked.req);
     it_ok(&r);
 
     /* An active one gets a proposal, declined with a personal note. */
@@ -203,26 +219,9 @@ START_TEST(test_erasure)
     it_open(&it, NO_EXPIRY);
     wz_client_t *kam = it_client(&it, "ribw-kam");
     it_candidate_t c = it_candidate("kam-0980");
-    WzHousehold h = WOONZORG__V1__HOUSEHOLD__INIT;
-    h.adults = 1;
-    WzDate until = WOONZORG__V1__DATE__INIT;
-    until.year = 2099;
-    until.month = 1;
-    until.day = 1;
-    WzCandidate cand = WOONZORG__V1__CANDIDATE__INIT;
-    cand.id = (char *)c.id;
-    cand.municipality = (char *)c.municipality;
-    cand.group = (char *)c.group;
-    cand.household = &h;
-    cand.age_band = c.age_band;
-    cand.income_class = c.income;
-    cand.consent = true;
-    cand.parked_until = &until;
-    cand.park_reason = "opgenomen, " CANARY;
-    WzRequest req = WOONZORG__V1__REQUEST__INIT;
-    req.body_case = WOONZORG__V1__REQUEST__BODY_REGISTER_CANDIDATE;
-    req.register_candidate = &cand;
-    WzReply *r = it_send(kam, &req);
+    s_parked_t parked;
+    s_parked(&parked, &c, "opgenomen, " CANARY);
+    WzReply *r = it_send(kam, &parked.req);
     it_ok(&r);
     static const int registered[] = {IT_EV(CANDIDATE_REGISTERED)};
     it_wait_audit_order(&it, "gem-haarlem", registered, 1);
@@ -236,8 +235,8 @@ START_TEST(test_erasure)
     ck_assert_int_eq(erased, 0);
 
     /* Consent withdrawn: an update without consent. The key goes. */
-    cand.consent = false;
-    r = it_send(kam, &req);
+    parked.cand.consent = false;
+    r = it_send(kam, &parked.req);
     it_ok(&r);
     int64_t deadline = wz_mono_ms() + IT_WAIT_MS;
     while (it_exists(&it, ZKIJ, "audit:key:kam-0980")) {
@@ -249,25 +248,7 @@ START_TEST(test_erasure)
     ck_assert_int_ge(erased, 2); /* the registration and the update */
 
     /* The chain still verifies, entries and hashes untouched. */
-    char out[4096], log[700];
-    snprintf(log, sizeof log, "%s/verify.out", wz_testenv_dir(it.env));
-    char *argv[] = {WZ_BUILD_DIR "/wzctl",
-                    "-c",
-                    (char *)wz_testenv_config(it.env),
-                    "audit",
-                    "verify",
-                    "--region",
-                    ZKIJ,
-                    NULL};
-    pid_t pid = wz_test_spawn(argv, log);
-    int status = wz_test_wait(pid, 60000);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
-    out[n] = '\0';
-    if (f)
-        fclose(f);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, "intact"),
-                  "verify after erasure: %s", out);
+    it_verify_intact(&it, ZKIJ, "after erasure");
 
     wz_client_destroy(&kam);
     it_close(&it);
@@ -276,15 +257,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("canary");
-    TCase *tc = tcase_create("canary");
-    tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
-    tcase_add_test(tc, test_canary_nowhere);
-    tcase_add_test(tc, test_erasure);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case("canary", IT_TCASE_TIMEOUT,
+                             (const TTest *const[]){test_canary_nowhere, test_erasure, NULL});
+    return wz_test_run("canary", (TCase *const[]){tc, NULL});
 }

@@ -11,6 +11,7 @@
 
 #include "wz_it.h"
 #include "wz_testhttp.h"
+#include "wz_testmain.h"
 #include "wz_zap.h"
 
 #define ZKIJ "zkij"
@@ -157,15 +158,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("curve");
-    TCase *tc = tcase_create("internal");
-    tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
-    tcase_add_test(tc, test_internal_curve);
-    tcase_add_test(tc, test_off_by_default);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc =
+        wz_test_case("internal", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_internal_curve, test_off_by_default, NULL});
+    return wz_test_run("curve", (TCase *const[]){tc, NULL});
 }

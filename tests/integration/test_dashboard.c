@@ -19,39 +19,18 @@
 #include "wz_it.h"
 #include "wz_report.h"
 #include "wz_testhttp.h"
+#include "wz_testmain.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
-#define WZCTL WZ_BUILD_DIR "/wzctl"
 #define ARTIFACTS WZ_BUILD_DIR "/artifacts"
 #define OUT_MAX (1 << 20)
 
-/* Runs argv (NULL-terminated) with output to a file; returns the exit status. */
-static int s_run(it_t *it, char *const argv[], char *out, size_t outlen, int timeout_ms)
+/* `wzctl --as party report` with up to three more arguments (NULL ends them). */
+static int s_report(it_t *it, char *out, size_t outlen, const char *party, const char *a1,
+                    const char *a2, const char *a3)
 {
-    char log[700];
-    snprintf(log, sizeof log, "%s/run-%d.out", wz_testenv_dir(it->env), (int)getpid());
-    unlink(log);
-    pid_t pid = wz_test_spawn(argv, log);
-    ck_assert_int_gt(pid, 0);
-    int status = wz_test_wait(pid, timeout_ms);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out, 1, outlen - 1, f) : 0;
-    out[n] = '\0';
-    if (f)
-        fclose(f);
-    ck_assert_msg(WIFEXITED(status), "%s did not exit", argv[0]);
-    return WEXITSTATUS(status);
-}
-
-static int s_wzctl(it_t *it, char *out, size_t outlen, const char *party, const char *a1,
-                   const char *a2, const char *a3)
-{
-    char *argv[] = {WZCTL,         "-c",       (char *)wz_testenv_config(it->env),
-                    "--as",        (char *)party, "report",
-                    (char *)a1,    (char *)a2, (char *)a3,
-                    NULL};
-    return s_run(it, argv, out, outlen, 60000);
+    return it_wzctl(it, out, outlen, "--as", party, "report", a1, a2, a3, NULL);
 }
 
 #define HAS(out, text) ck_assert_msg(strstr((out), (text)) != NULL, "output lacks '%s':\n%.4000s", (text), (out))
@@ -79,7 +58,7 @@ static void s_browse(it_t *it, const char *url, const char *png, char *out, size
     char *dump[] = {(char *)chromium, "--headless", "--no-sandbox", "--disable-gpu",
                     "--disable-dev-shm-usage", "--no-first-run", profile, "--dump-dom",
                     (char *)url, NULL};
-    int rc = s_run(it, dump, out, outlen, 120000);
+    int rc = it_run(it, dump, out, outlen, 120000);
     ck_assert_msg(rc == 0, "chromium --dump-dom %s exited %d:\n%.2000s", url, rc, out);
     snprintf(shot, sizeof shot, "--screenshot=%s", png);
     unlink(png);
@@ -87,7 +66,7 @@ static void s_browse(it_t *it, const char *url, const char *png, char *out, size
                     "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars", profile,
                     "--window-size=1100,1400", shot, (char *)url, NULL};
     char *log = malloc(65536);
-    rc = s_run(it, take, log, 65536, 120000);
+    rc = it_run(it, take, log, 65536, 120000);
     struct stat st;
     ck_assert_msg(rc == 0 && stat(png, &st) == 0 && st.st_size > 1000,
                   "no screenshot %s (exit %d):\n%.2000s", png, rc, log);
@@ -179,7 +158,7 @@ START_TEST(test_report_and_dashboard_in_chromium)
     /* wzctl report: the municipality's own region through the audit service */
     char month[16], line[128];
     wz_report_period_key(WZ_PERIOD_MONTH, now_ms, month, sizeof month);
-    int rc = s_wzctl(&it, body, OUT_MAX, "gem-haarlem", "--csv", "--by", "region");
+    int rc = s_report(&it, body, OUT_MAX, "gem-haarlem", "--csv", "--by", "region");
     ck_assert_msg(rc == 0, "report exited %d: %s", rc, body);
     snprintf(line, sizeof line, "%s,region,zkij,lets,,1\n", month);
     HAS(body, line);
@@ -187,25 +166,22 @@ START_TEST(test_report_and_dashboard_in_chromium)
     HAS(body, line);
     snprintf(line, sizeof line, "%s,region,zkij,releases,,1\n", month);
     HAS(body, line);
-    rc = s_wzctl(&it, body, OUT_MAX, "gem-haarlem", "--period", "year", NULL);
+    rc = s_report(&it, body, OUT_MAX, "gem-haarlem", "--period", "year", NULL);
     ck_assert_msg(rc == 0, "report exited %d: %s", rc, body);
     HAS(body, "pre-wonen");
     LACKS(body, "kam-09");
-    rc = s_wzctl(&it, body, OUT_MAX, "gem-almere", "--csv", NULL, NULL);
+    rc = s_report(&it, body, OUT_MAX, "gem-almere", "--csv", NULL, NULL);
     ck_assert_msg(rc == 0, "report exited %d: %s", rc, body);
     LACKS(body, "zkij");
     LACKS(body, "pre-wonen");
-    rc = s_wzctl(&it, body, OUT_MAX, "pre-wonen", NULL, NULL, NULL);
+    rc = s_report(&it, body, OUT_MAX, "pre-wonen", NULL, NULL, NULL);
     ck_assert_msg(rc == 1, "a corporation's report exited %d: %s", rc, body);
 
     /* The operator's report reads the chain straight from Redis (its own ACL
      * user, sealed entries opened with the audit data key): the same figures
      * as the municipality's through the audit service. */
-    char *op[] = {WZCTL,    "-c",       (char *)wz_testenv_config(it.env),
-                  "report", "--region", "zkij",
-                  "--csv",  "--by",     "region",
-                  NULL};
-    rc = s_run(&it, op, body, OUT_MAX, 60000);
+    rc =
+        it_wzctl(&it, body, OUT_MAX, "report", "--region", "zkij", "--csv", "--by", "region", NULL);
     ck_assert_msg(rc == 0, "the operator's report exited %d: %s", rc, body);
     snprintf(line, sizeof line, "%s,region,zkij,lets,,1\n", month);
     HAS(body, line);
@@ -213,10 +189,7 @@ START_TEST(test_report_and_dashboard_in_chromium)
     HAS(body, line);
     snprintf(line, sizeof line, "%s,region,zkij,releases,,1\n", month);
     HAS(body, line);
-    char *bad[] = {WZCTL,      "-c",          (char *)wz_testenv_config(it.env),
-                   "--as",     "gem-haarlem", "report",
-                   "--region", "zkij",        NULL};
-    rc = s_run(&it, bad, body, OUT_MAX, 60000);
+    rc = it_wzctl(&it, body, OUT_MAX, "--as", "gem-haarlem", "report", "--region", "zkij", NULL);
     ck_assert_msg(rc == 2, "a party's report with --region exited %d: %s", rc, body);
     HAS(body, "for the operator");
 
@@ -258,14 +231,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("dashboard");
-    TCase *tc = tcase_create("dashboard");
-    tcase_set_timeout(tc, 280);
-    tcase_add_test(tc, test_report_and_dashboard_in_chromium);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case("dashboard", 280,
+                             (const TTest *const[]){test_report_and_dashboard_in_chromium, NULL});
+    return wz_test_run("dashboard", (TCase *const[]){tc, NULL});
 }

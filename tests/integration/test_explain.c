@@ -12,33 +12,10 @@
 #include <unistd.h>
 
 #include "wz_it.h"
+#include "wz_testmain.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
-#define WZCTL WZ_BUILD_DIR "/wzctl"
-
-/* Runs wzctl with up to six args; returns its exit status, output in out. */
-static int s_wzctl(it_t *it, char *out, size_t outlen, const char *a1, const char *a2,
-                   const char *a3, const char *a4, const char *a5, const char *a6)
-{
-    char log[700];
-    snprintf(log, sizeof log, "%s/wzctl-explain.out", wz_testenv_dir(it->env));
-    unlink(log);
-    char *argv[] = {WZCTL,      "-c",       (char *)wz_testenv_config(it->env),
-                    (char *)a1, (char *)a2, (char *)a3,
-                    (char *)a4, (char *)a5, (char *)a6,
-                    NULL};
-    pid_t pid = wz_test_spawn(argv, log);
-    ck_assert_int_gt(pid, 0);
-    int status = wz_test_wait(pid, 60000);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out, 1, outlen - 1, f) : 0;
-    out[n] = '\0';
-    if (f)
-        fclose(f);
-    ck_assert_msg(WIFEXITED(status), "wzctl did not exit: %s", out);
-    return WEXITSTATUS(status);
-}
 
 #define HAS(out, text) ck_assert_msg(strstr((out), (text)) != NULL, "'%s' lacks '%s'", (out), (text))
 
@@ -67,8 +44,7 @@ START_TEST(test_explain_replay_and_route)
 
     char out[16384];
     /* The care provider reads why its candidate was chosen. */
-    int rc = s_wzctl(&it, out, sizeof out, "--as", "ribw-kam", "explain", "PW-2025-0800/1",
-                     NULL, NULL);
+    int rc = it_wzctl(&it, out, sizeof out, "--as", "ribw-kam", "explain", "PW-2025-0800/1", NULL);
     ck_assert_msg(rc == 0, "explain exited %d: %s", rc, out);
     HAS(out, "scheme          zkij-test (ranked)");
     HAS(out, "rank            1 (3 considered; 1 eligible found, 1 ranked after it not "
@@ -78,12 +54,12 @@ START_TEST(test_explain_replay_and_route)
     HAS(out, "kam-0801 ranked first among the 2 who fit the dwelling and the scheme");
     HAS(out, "(not examined)          1");
     /* Only the municipality may replay (the snapshot shows other candidates). */
-    rc = s_wzctl(&it, out, sizeof out, "--as", "ribw-kam", "explain", "PW-2025-0800/1",
-                 "--replay", NULL);
+    rc = it_wzctl(&it, out, sizeof out, "--as", "ribw-kam", "explain", "PW-2025-0800/1", "--replay",
+                  NULL);
     ck_assert_msg(rc == 1, "replay by a care provider exited %d: %s", rc, out);
     HAS(out, "FORBIDDEN");
-    rc = s_wzctl(&it, out, sizeof out, "--as", "gem-haarlem", "explain", "PW-2025-0800/1",
-                 "--replay", NULL);
+    rc = it_wzctl(&it, out, sizeof out, "--as", "gem-haarlem", "explain", "PW-2025-0800/1",
+                  "--replay", NULL);
     ck_assert_msg(rc == 0, "replay exited %d: %s", rc, out);
     HAS(out, "result          the same decision");
     /* Only the candidate walked, the other two counted in their buckets;
@@ -108,16 +84,16 @@ START_TEST(test_explain_replay_and_route)
     freeReplyObject(set);
     free(bytes);
     WZ_FREE_UNPACKED(snap);
-    rc = s_wzctl(&it, out, sizeof out, "--as", "gem-haarlem", "explain", "PW-2025-0800/1",
-                 "--replay", NULL);
+    rc = it_wzctl(&it, out, sizeof out, "--as", "gem-haarlem", "explain", "PW-2025-0800/1",
+                  "--replay", NULL);
     ck_assert_msg(rc == 1, "replay of a tampered snapshot exited %d: %s", rc, out);
     HAS(out, "DIFFERENT from the stored decision: rule accessibility removed 2 in the decision, "
              "1 in the replay");
     HAS(out, "\n  accessibility           2       1  <- differs\n");
 
     /* A step out of turn is refused with what is expected. */
-    rc = s_wzctl(&it, out, sizeof out, "--as", "pre-wonen", "confirm", "PW-2025-0800/1", "lease",
-                 "ok");
+    rc = it_wzctl(&it, out, sizeof out, "--as", "pre-wonen", "confirm", "PW-2025-0800/1", "lease",
+                  "ok", NULL);
     ck_assert_msg(rc == 1, "confirm lease exited %d: %s", rc, out);
     HAS(out, "step 'lease' is completed by sign_lease, not by confirm_step");
     /* Accepted: the route moves to the lease, which the corporation signs. */
@@ -149,14 +125,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("explain");
-    TCase *tc = tcase_create("explain");
-    tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, test_explain_replay_and_route);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc =
+        wz_test_case("explain", 240, (const TTest *const[]){test_explain_replay_and_route, NULL});
+    return wz_test_run("explain", (TCase *const[]){tc, NULL});
 }

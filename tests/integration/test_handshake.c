@@ -11,6 +11,7 @@
 #include "wz_it.h"
 #include "wz_keys.h"
 #include "wz_testhttp.h"
+#include "wz_testmain.h"
 #include "wz_testzmq.h"
 
 #define ZKIJ "zkij"
@@ -192,15 +193,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("handshake");
-    TCase *tc = tcase_create("strangers");
-    tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
-    tcase_add_test(tc, test_intake_refuses_strangers);
-    tcase_add_test(tc, test_notification_refuses_strangers);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case("strangers", IT_TCASE_TIMEOUT,
+                             (const TTest *const[]){test_intake_refuses_strangers,
+                                                    test_notification_refuses_strangers, NULL});
+    return wz_test_run("handshake", (TCase *const[]){tc, NULL});
 }

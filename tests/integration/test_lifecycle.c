@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "wz_it.h"
+#include "wz_testmain.h"
 #include "wz_match.h"
 
 #define ZKIJ "zkij"
@@ -585,35 +586,23 @@ START_TEST(test_idempotent_retry)
 }
 END_TEST
 
-static Suite *s_suite(void)
-{
-    Suite *s = suite_create("lifecycle");
-    struct {
-        const char *name;
-        const TTest *test;
-    } cases[] = {
-        {"happy_path", test_happy_path},
-        {"decline", test_decline_moves_to_next_candidate},
-        {"expiry", test_expiry_moves_to_next_candidate},
-        {"no_candidate", test_no_candidate_releases},
-        {"withdraw_offered", test_withdraw_while_offered},
-        {"competing", test_competing_vacancies},
-        {"idempotent", test_idempotent_retry},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(s_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    /* One case per test: a failure names its case. */
+    TCase *const cases[] = {
+        wz_test_case("happy_path", IT_TCASE_TIMEOUT, (const TTest *const[]){test_happy_path, NULL}),
+        wz_test_case("decline", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_decline_moves_to_next_candidate, NULL}),
+        wz_test_case("expiry", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_expiry_moves_to_next_candidate, NULL}),
+        wz_test_case("no_candidate", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_no_candidate_releases, NULL}),
+        wz_test_case("withdraw_offered", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_withdraw_while_offered, NULL}),
+        wz_test_case("competing", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_competing_vacancies, NULL}),
+        wz_test_case("idempotent", IT_TCASE_TIMEOUT,
+                     (const TTest *const[]){test_idempotent_retry, NULL}),
+        NULL};
+    return wz_test_run("lifecycle", cases);
 }

@@ -11,6 +11,7 @@
 
 #include "wz_it.h"
 #include "wz_testfields.h"
+#include "wz_testmain.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
@@ -234,14 +235,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("minimise");
-    TCase *tc = tcase_create("lifecycle");
-    tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
-    tcase_add_test(tc, test_each_party_receives_the_minimum);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case("lifecycle", IT_TCASE_TIMEOUT,
+                             (const TTest *const[]){test_each_party_receives_the_minimum, NULL});
+    return wz_test_run("minimise", (TCase *const[]){tc, NULL});
 }

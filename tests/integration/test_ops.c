@@ -7,6 +7,7 @@
 
 #include "wz_it.h"
 #include "wz_testhttp.h"
+#include "wz_testmain.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
@@ -71,15 +72,8 @@ static char *s_read_log(it_t *it, const char *service)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/%s.log", wz_testenv_dir(it->env), service);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "no log %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *text = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(text, 1, (size_t)n, f), n);
-    text[n] = '\0';
-    fclose(f);
+    char *text = wz_read_file(path, NULL);
+    ck_assert_msg(text != NULL, "no log %s", path);
     return text;
 }
 
@@ -280,16 +274,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ops");
-    TCase *tc = tcase_create("ops");
-    tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
-    tcase_add_test(tc, test_health_metrics_and_logs);
-    tcase_add_test(tc, test_readiness_follows_redis_and_peers);
-    tcase_add_test(tc, test_policy_reload_on_sighup);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case("ops", IT_TCASE_TIMEOUT,
+                             (const TTest *const[]){test_health_metrics_and_logs,
+                                                    test_readiness_follows_redis_and_peers,
+                                                    test_policy_reload_on_sighup, NULL});
+    return wz_test_run("ops", (TCase *const[]){tc, NULL});
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "wz_it.h"
+#include "wz_testmain.h"
 #include "wz_zap.h"
 
 #define ZKIJ "zkij"
@@ -233,15 +234,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("replay");
-    TCase *tc = tcase_create("hostile");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_intake_survives);
-    tcase_add_test(tc, test_notification_survives);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case(
+        "hostile", 120,
+        (const TTest *const[]){test_intake_survives, test_notification_survives, NULL});
+    return wz_test_run("replay", (TCase *const[]){tc, NULL});
 }

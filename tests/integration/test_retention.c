@@ -16,6 +16,7 @@
 
 #include "wz_it.h"
 #include "wz_testfields.h"
+#include "wz_testmain.h"
 
 #define ZKIJ "zkij"
 #define NO_EXPIRY 600
@@ -101,31 +102,6 @@ static void s_wait_gone(it_t *it, const char *suffix)
         ck_assert_msg(wz_mono_ms() < deadline, "%s was not purged", suffix);
         zmq_poll(NULL, 0, 50);
     }
-}
-
-/* `wzctl audit verify` for the region must say the chain is intact. */
-static void s_verify(it_t *it)
-{
-    char out[4096], log[700];
-    snprintf(log, sizeof log, "%s/verify.out", wz_testenv_dir(it->env));
-    unlink(log);
-    char *argv[] = {WZ_BUILD_DIR "/wzctl",
-                    "-c",
-                    (char *)wz_testenv_config(it->env),
-                    "audit",
-                    "verify",
-                    "--region",
-                    ZKIJ,
-                    NULL};
-    pid_t pid = wz_test_spawn(argv, log);
-    int status = wz_test_wait(pid, 60000);
-    FILE *f = fopen(log, "r");
-    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
-    out[n] = '\0';
-    if (f)
-        fclose(f);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, "intact"),
-                  "verify after the purge: %s", out);
 }
 
 /* What the audit log says about the candidate, as its municipality reads it:
@@ -278,7 +254,7 @@ START_TEST(test_purged_after_retention)
     ck_assert_int_eq(readable, 0);
     ck_assert_int_ge(erased, 1); /* its registration */
     ck_assert_str_eq(reason, "retention");
-    s_verify(&it);
+    it_verify_intact(&it, ZKIJ, "after the purge");
 
     /* Afterwards: a clear NOT_FOUND that says why it may be gone. */
     r = it_status(kam, IT_KIND(CANDIDATE), "kam-0990");
@@ -353,7 +329,7 @@ START_TEST(test_consent_withdrawn_erases_at_once)
     s_wait_gone(&it, "m:candidate:kam-0992");
     s_wait_gone(&it, "audit:key:kam-0992");
     s_check_gone(&it, "kam-0992");
-    s_verify(&it);
+    it_verify_intact(&it, ZKIJ, "after the purge");
 
     /* Afterwards: clear errors, nothing revived. */
     r = it_status(kam, IT_KIND(CANDIDATE), "kam-0991");
@@ -379,15 +355,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("retention");
-    TCase *tc = tcase_create("retention");
-    tcase_set_timeout(tc, IT_TCASE_TIMEOUT);
-    tcase_add_test(tc, test_purged_after_retention);
-    tcase_add_test(tc, test_consent_withdrawn_erases_at_once);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case("retention", IT_TCASE_TIMEOUT,
+                             (const TTest *const[]){test_purged_after_retention,
+                                                    test_consent_withdrawn_erases_at_once, NULL});
+    return wz_test_run("retention", (TCase *const[]){tc, NULL});
 }

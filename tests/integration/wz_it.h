@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "wz_client.h"
@@ -76,6 +78,59 @@ static inline void it_close(it_t *it)
                   "set WZ_KEEP_TEST_DIR=1 to keep them)",
                   unclean, dir);
     wz_testenv_destroy(&it->env);
+}
+
+/* --- programs --------------------------------------------------------------- */
+
+#define IT_WZCTL_ARGS 16
+
+/* Runs argv (NULL-terminated, argv[0] a path) for up to timeout_ms; returns
+ * its exit status, with what it printed (stdout and stderr, cut to
+ * outlen - 1 bytes) in out. Fails the test when it did not exit by itself. */
+static inline int it_run(it_t *it, char *const argv[], char *out, size_t outlen, int timeout_ms)
+{
+    char log[700];
+    snprintf(log, sizeof log, "%s/run-%d.out", wz_testenv_dir(it->env), (int)getpid());
+    unlink(log);
+    pid_t pid = wz_proc_spawn(argv, log);
+    ck_assert_int_gt(pid, 0);
+    int status = wz_proc_wait(pid, timeout_ms);
+    size_t n = 0;
+    char *text = wz_read_file(log, &n);
+    n = n < outlen - 1 ? n : outlen - 1;
+    if (text)
+        memcpy(out, text, n);
+    out[text ? n : 0] = '\0';
+    free(text);
+    ck_assert_msg(WIFEXITED(status), "%s did not exit: %s", argv[0], out);
+    return WEXITSTATUS(status);
+}
+
+/* `wzctl -c <the suite's config>` with the arguments that follow, up to the
+ * first NULL; otherwise as it_run, with 60 s. */
+static inline int it_wzctl(it_t *it, char *out, size_t outlen, ...)
+{
+    char *argv[IT_WZCTL_ARGS + 4] = {WZ_BUILD_DIR "/wzctl", "-c",
+                                     (char *)wz_testenv_config(it->env)};
+    int argc = 3;
+    va_list ap;
+    va_start(ap, outlen);
+    for (char *a; (a = va_arg(ap, char *)) != NULL;) {
+        ck_assert_int_lt(argc, IT_WZCTL_ARGS + 3);
+        argv[argc++] = a;
+    }
+    va_end(ap);
+    argv[argc] = NULL;
+    return it_run(it, argv, out, outlen, 60000);
+}
+
+/* `wzctl audit verify` must find the region's chain intact; after says when
+ * (for the failure message). */
+static inline void it_verify_intact(it_t *it, const char *region, const char *after)
+{
+    char out[4096];
+    int rc = it_wzctl(it, out, sizeof out, "audit", "verify", "--region", region, NULL);
+    ck_assert_msg(rc == 0 && strstr(out, "intact"), "verify %s: exit %d, %s", after, rc, out);
 }
 
 /* --- parties ----------------------------------------------------------------- */

@@ -3,24 +3,19 @@
 
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "wz_acl.h"
 #include "wz_keys.h"
 #include "wz_policy.h"
+#include "wz_proc.h"
 #include "wz_util.h"
 
 #define N_SERVICES 4
@@ -40,101 +35,13 @@ struct wz_testenv_t {
     wz_store_t *store;
 };
 
-/* Ports come from below the kernel's ephemeral range (32768 and up on Linux),
- * so no outgoing connection of a parallel test can take one between our check
- * and the service's bind. Each process walks its own pid-derived sequence, so
- * tests running side by side rarely even try the same port. */
-enum { PORT_FIRST = 20000, PORT_SPAN = 12000 };
-
-static bool s_port_free(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET,
-                               .sin_port = htons((uint16_t)port),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
-    close(fd);
-    return ok;
-}
-
 int wz_test_free_port(void)
 {
-    /* Test-harness state only: the next port this process will try. */
-    static int next = -1;
-    if (next < 0)
-        next = (int)(((unsigned)getpid() * 997u) % PORT_SPAN);
-    for (int tries = 0; tries < PORT_SPAN; tries++) {
-        int port = PORT_FIRST + next;
-        next = (next + 1) % PORT_SPAN;
-        if (s_port_free(port))
-            return port;
-    }
-    ck_abort_msg("no free loopback port in %d..%d", PORT_FIRST, PORT_FIRST + PORT_SPAN - 1);
-    return -1;
-}
-
-pid_t wz_test_spawn(char *const argv[], const char *log_path)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    /* Die with the test, whatever way the test ends. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-    }
-    execvp(argv[0], argv);
-    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-}
-
-int wz_test_wait(pid_t pid, int timeout_ms)
-{
-    int status = 0;
-    int64_t deadline = wz_mono_ms() + timeout_ms;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return status;
-        if (r < 0)
-            return -1;
-        if (wz_mono_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return status;
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-}
-
-static char *s_read_file(const char *path, size_t *len_out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[len] = '\0';
-        if (len_out)
-            *len_out = (size_t)len;
-    }
-    return buf;
+    /* Test-harness state only: where this process searches next. */
+    static int cursor;
+    int port = wz_proc_free_port(&cursor);
+    ck_assert_msg(port > 0, "no free loopback port");
+    return port;
 }
 
 static void s_write_file(const char *path, const char *text)
@@ -174,32 +81,10 @@ static void s_start_redis(wz_testenv_t *self)
     char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", dir,
                     "--save", "", "--appendonly", self->redis_aof ? "yes" : "no",
                     "--appendfsync", "always", "--daemonize", "no", "--aclfile", acl, NULL};
-    self->redis_pid = wz_test_spawn(argv, log);
+    self->redis_pid = wz_proc_spawn(argv, log);
     ck_assert_int_gt(self->redis_pid, 0);
-
-    int64_t deadline = wz_mono_ms() + 10000;
-    for (;;) {
-        struct timeval tv = {0, 200000};
-        redisContext *c = redisConnectWithTimeout("127.0.0.1", self->redis_port, tv);
-        if (c && !c->err) {
-            redisReply *a = redisCommand(c, "AUTH %s", self->admin_password);
-            if (a)
-                freeReplyObject(a);
-            redisReply *r = redisCommand(c, "PING");
-            bool ok = r && r->type == REDIS_REPLY_STATUS;
-            if (r)
-                freeReplyObject(r);
-            redisFree(c);
-            if (ok)
-                break;
-        } else if (c) {
-            redisFree(c);
-        }
-        ck_assert_msg(wz_mono_ms() < deadline, "redis-server did not start on port %d (see %s)",
-                      self->redis_port, log);
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    ck_assert_msg(wz_proc_redis_ready(self->redis_port, self->admin_password, 10000) == 0,
+                  "redis-server did not start on port %d (see %s)", self->redis_port, log);
 }
 
 void wz_testenv_redis_settings(const wz_testenv_t *self, wz_redis_settings_t *out)
@@ -221,7 +106,7 @@ void wz_testenv_write_config(wz_testenv_t *self, int answer_seconds)
     ck_assert_int_eq(mkdir(path, 0700), 0);
 
     size_t len = 0;
-    char *tmpl = s_read_file(WZ_SOURCE_DIR "/tests/support/policy.yaml", &len);
+    char *tmpl = wz_read_file(WZ_SOURCE_DIR "/tests/support/policy.yaml", &len);
     ck_assert_msg(tmpl != NULL, "cannot read tests/support/policy.yaml");
     char seconds[16];
     snprintf(seconds, sizeof seconds, "%d", answer_seconds);
@@ -298,25 +183,15 @@ static int s_service_index(const char *name)
 /* Waits until the service logged "started", or fails the test with its log. */
 static void s_wait_started(wz_testenv_t *self, int i, const char *log_path, size_t skip)
 {
-    int64_t deadline = wz_mono_ms() + 20000;
-    for (;;) {
-        size_t len = 0;
-        char *log = s_read_file(log_path, &len);
-        bool started = log && len > skip && strstr(log + skip, "\"msg\":\"started\"");
-        int status = 0;
-        bool died = waitpid(self->service_pids[i], &status, WNOHANG) == self->service_pids[i];
-        if (died)
-            self->service_pids[i] = 0;
-        if (started || died || wz_mono_ms() >= deadline) {
-            ck_assert_msg(started, "wz-%s did not start: %s", s_services[i],
-                          log ? log + skip : "(no log)");
-            free(log);
-            return;
-        }
-        free(log);
-        struct timespec ts = {0, 20 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    bool exited;
+    if (wz_proc_wait_started(self->service_pids[i], log_path, skip, 20000, &exited) == 0)
+        return;
+    if (exited)
+        self->service_pids[i] = 0;
+    char *log = wz_read_file(log_path, NULL);
+    ck_abort_msg("wz-%s did not start: %s", s_services[i],
+                 log && strlen(log) > skip ? log + skip : "(no log)");
+    free(log);
 }
 
 void wz_testenv_start_service(wz_testenv_t *self, const char *name)
@@ -329,7 +204,7 @@ void wz_testenv_start_service(wz_testenv_t *self, const char *name)
     struct stat st;
     size_t skip = stat(log, &st) == 0 ? (size_t)st.st_size : 0;
     char *argv[] = {exe, "-c", self->config, NULL};
-    self->service_pids[i] = wz_test_spawn(argv, log);
+    self->service_pids[i] = wz_proc_spawn(argv, log);
     ck_assert_int_gt(self->service_pids[i], 0);
     s_wait_started(self, i, log, skip);
 }
@@ -340,7 +215,7 @@ int wz_testenv_stop_service(wz_testenv_t *self, const char *name, int sig)
     if (i < 0 || self->service_pids[i] <= 0)
         return -1;
     kill(self->service_pids[i], sig);
-    int status = wz_test_wait(self->service_pids[i], 10000);
+    int status = wz_proc_wait(self->service_pids[i], 10000);
     self->service_pids[i] = 0;
     return status;
 }
@@ -387,14 +262,6 @@ wz_testenv_t *wz_testenv_new_opts(bool suite, int answer_seconds, bool redis_aof
     return self;
 }
 
-static int s_unlink_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 void wz_testenv_destroy(wz_testenv_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -403,11 +270,11 @@ void wz_testenv_destroy(wz_testenv_t **self_p)
     wz_testenv_stop_all(self);
     if (self->redis_pid > 0) {
         kill(self->redis_pid, SIGTERM);
-        wz_test_wait(self->redis_pid, 5000);
+        wz_proc_wait(self->redis_pid, 5000);
     }
     wz_store_destroy(&self->store);
     if (!getenv("WZ_KEEP_TEST_DIR"))
-        nftw(self->dir, s_unlink_cb, 16, FTW_DEPTH | FTW_PHYS);
+        wz_proc_rmtree(self->dir);
     free(self);
     *self_p = NULL;
 }
@@ -441,7 +308,7 @@ void wz_testenv_kill_redis(wz_testenv_t *self)
 {
     if (self->redis_pid > 0) {
         kill(self->redis_pid, SIGKILL);
-        wz_test_wait(self->redis_pid, 5000);
+        wz_proc_wait(self->redis_pid, 5000);
         self->redis_pid = 0;
     }
 }

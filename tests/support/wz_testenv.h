@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "wz_settings.h"
+#include "wz_proc.h"
 #include "wz_store.h"
 
 typedef struct wz_testenv_t wz_testenv_t;
@@ -59,12 +60,8 @@ void wz_testenv_kill_redis(wz_testenv_t *self);
  * waits until it answers PING. */
 void wz_testenv_start_redis(wz_testenv_t *self);
 
-/* A free TCP port on 127.0.0.1 (bound and released; good enough for tests). */
+/* A free TCP port on 127.0.0.1 (wz_proc_free_port; fails the test when
+ * there is none). Child processes: wz_proc_spawn and wz_proc_wait. */
 int wz_test_free_port(void);
-/* Starts argv[0] with argv, stdout/stderr to log_path (appended), PDEATHSIG
- * set. Returns the pid or -1. */
-pid_t wz_test_spawn(char *const argv[], const char *log_path);
-/* Waits for pid up to timeout_ms; kills it with SIGKILL after. Returns status. */
-int wz_test_wait(pid_t pid, int timeout_ms);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "wz_acl.h"
 #include "wz_testenv.h"
+#include "wz_testmain.h"
 
 static redisContext *s_login(wz_testenv_t *env, const char *name)
 {
@@ -171,15 +172,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_acl");
-    TCase *tc = tcase_create("acl");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_users);
-    tcase_add_test(tc, test_rules);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case("acl", 30, (const TTest *const[]){test_users, test_rules, NULL});
+    return wz_test_run("wz_acl", (TCase *const[]){tc, NULL});
 }

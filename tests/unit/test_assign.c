@@ -10,6 +10,7 @@
 #include "wz_assign.h"
 #include "wz_calendar.h"
 #include "wz_match.h"
+#include "wz_testmain.h"
 #include "wz_util.h"
 
 static uint64_t s_rng = 88172645463325252ULL;
@@ -281,16 +282,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_assign");
-    TCase *tc = tcase_create("assign");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_greedy_trap);
-    tcase_add_test(tc, test_exact_is_optimal);
-    tcase_add_test(tc, test_batches_exact_vs_greedy);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case("assign", 60,
+                             (const TTest *const[]){test_greedy_trap, test_exact_is_optimal,
+                                                    test_batches_exact_vs_greedy, NULL});
+    return wz_test_run("wz_assign", (TCase *const[]){tc, NULL});
 }

@@ -11,6 +11,7 @@
 #include "wz_bus.h"
 #include "wz_codec.h"
 #include "wz_testenv.h"
+#include "wz_testmain.h"
 #include "wz_util.h"
 
 #define CODE(x) WOONZORG__V1__CODE__CODE_##x
@@ -488,35 +489,18 @@ START_TEST(test_query_refusals)
 }
 END_TEST
 
-static Suite *s_suite(void)
-{
-    Suite *s = suite_create("audit");
-    TCase *tc = tcase_create("chain");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_chain_links_and_hashes);
-    tcase_add_test(tc, test_empty_chain_is_intact);
-    tcase_add_test(tc, test_verify_finds_altered_entry);
-    tcase_add_test(tc, test_verify_finds_removed_entry);
-    tcase_add_test(tc, test_verify_finds_reordered_entries);
-    tcase_add_test(tc, test_verify_finds_cut_off_tail);
-    tcase_add_test(tc, test_damaged_head_is_not_extended);
-    tcase_add_test(tc, test_consumer_chains_every_producer_once);
-    suite_add_tcase(s, tc);
-    TCase *tq = tcase_create("queries");
-    tcase_add_checked_fixture(tq, setup, teardown);
-    tcase_set_timeout(tq, 60);
-    tcase_add_test(tq, test_query_pages);
-    tcase_add_test(tq, test_query_refusals);
-    suite_add_tcase(s, tq);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(s_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    TCase *tc = wz_test_case(
+        "chain", 60,
+        (const TTest *const[]){test_chain_links_and_hashes, test_empty_chain_is_intact,
+                               test_verify_finds_altered_entry, test_verify_finds_removed_entry,
+                               test_verify_finds_reordered_entries, test_verify_finds_cut_off_tail,
+                               test_damaged_head_is_not_extended,
+                               test_consumer_chains_every_producer_once, NULL});
+    tcase_add_checked_fixture(tc, setup, teardown);
+    TCase *tq = wz_test_case("queries", 60,
+                             (const TTest *const[]){test_query_pages, test_query_refusals, NULL});
+    tcase_add_checked_fixture(tq, setup, teardown);
+    return wz_test_run("audit", (TCase *const[]){tc, tq, NULL});
 }

@@ -10,6 +10,7 @@
 #include "wz_codec.h"
 #include "wz_dead.h"
 #include "wz_testenv.h"
+#include "wz_testmain.h"
 #include "wz_util.h"
 
 static wz_testenv_t *env;
@@ -482,24 +483,16 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_bus");
-    TCase *tc = tcase_create("bus");
+    TCase *tc = wz_test_case(
+        "bus", 40,
+        (const TTest *const[]){
+            test_events_arrive_once_in_order, test_gap_and_heartbeat_trigger_catch_up,
+            test_failed_apply_is_retried_not_lost, test_consumer_output_commits_with_cursor,
+            test_redis_away_then_nothing_applied,
+            test_poison_set_aside_after_attempts_then_replayed,
+            test_unreadable_event_set_aside_at_once, test_erasure_reaches_the_dead_letters,
+            test_dead_letters_kept_for_the_retention_period, test_trim_only_below_every_consumer,
+            NULL});
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 40);
-    tcase_add_test(tc, test_events_arrive_once_in_order);
-    tcase_add_test(tc, test_gap_and_heartbeat_trigger_catch_up);
-    tcase_add_test(tc, test_failed_apply_is_retried_not_lost);
-    tcase_add_test(tc, test_consumer_output_commits_with_cursor);
-    tcase_add_test(tc, test_redis_away_then_nothing_applied);
-    tcase_add_test(tc, test_poison_set_aside_after_attempts_then_replayed);
-    tcase_add_test(tc, test_unreadable_event_set_aside_at_once);
-    tcase_add_test(tc, test_erasure_reaches_the_dead_letters);
-    tcase_add_test(tc, test_dead_letters_kept_for_the_retention_period);
-    tcase_add_test(tc, test_trim_only_below_every_consumer);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return wz_test_run("wz_bus", (TCase *const[]){tc, NULL});
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "wz_chain.h"
+#include "wz_testmain.h"
 
 #define N 6
 
@@ -243,16 +244,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_chain");
-    TCase *tc = tcase_create("chain");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_keys_and_checkpoints);
-    tcase_add_test(tc, test_verifier);
-    tcase_add_test(tc, test_verifier_checkpoints);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case("chain", 20,
+                             (const TTest *const[]){test_keys_and_checkpoints, test_verifier,
+                                                    test_verifier_checkpoints, NULL});
+    return wz_test_run("wz_chain", (TCase *const[]){tc, NULL});
 }

@@ -12,6 +12,7 @@
 
 #include "wz_client.h"
 #include "wz_codec.h"
+#include "wz_testmain.h"
 #include "wz_util.h"
 #include "wz_zap.h"
 
@@ -435,21 +436,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_client");
-    TCase *tc = tcase_create("client");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_retry_keeps_request_id);
-    tcase_add_test(tc, test_given_request_id_used);
-    tcase_add_test(tc, test_call_times_out);
-    tcase_add_test(tc, test_unreachable_times_out);
-    tcase_add_test(tc, test_call_raw);
-    tcase_add_test(tc, test_listener_skips_duplicates);
-    tcase_add_test(tc, test_listener_repeats_hello);
-    tcase_add_test(tc, test_client_keys);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc =
+        wz_test_case("client", 30,
+                     (const TTest *const[]){test_retry_keeps_request_id, test_given_request_id_used,
+                                            test_call_times_out, test_unreachable_times_out,
+                                            test_call_raw, test_listener_skips_duplicates,
+                                            test_listener_repeats_hello, test_client_keys, NULL});
+    return wz_test_run("wz_client", (TCase *const[]){tc, NULL});
 }

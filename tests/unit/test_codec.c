@@ -6,6 +6,7 @@
 #include <zmq.h>
 
 #include "wz_codec.h"
+#include "wz_testmain.h"
 
 /* A vacancy with every kind of field set, big enough that a zmq_msg_t holding
  * it lives on the heap (so a leaked frame shows up under LeakSanitizer). */
@@ -272,21 +273,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_codec");
-    TCase *tc = tcase_create("codec");
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test_pack_unpack_roundtrip);
-    tcase_add_test(tc, test_empty_message);
-    tcase_add_test(tc, test_malformed_is_null);
-    tcase_add_test(tc, test_field_number_zero_is_malformed);
-    tcase_add_test(tc, test_typed_helpers);
-    tcase_add_test(tc, test_clone_is_deep);
-    tcase_add_test(tc, test_send_and_receive_frames);
-    tcase_add_test(tc, test_send_failure_releases_frame);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case(
+        "codec", 10,
+        (const TTest *const[]){test_pack_unpack_roundtrip, test_empty_message,
+                               test_malformed_is_null, test_field_number_zero_is_malformed,
+                               test_typed_helpers, test_clone_is_deep, test_send_and_receive_frames,
+                               test_send_failure_releases_frame, NULL});
+    return wz_test_run("wz_codec", (TCase *const[]){tc, NULL});
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "wz_config.h"
+#include "wz_testmain.h"
 
 static wz_doc_t *s_parse(const char *text, char *err, size_t errlen)
 {
@@ -463,28 +464,15 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_config");
-    TCase *tc = tcase_create("yaml");
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test_tree_and_lines);
-    tcase_add_test(tc, test_refusals);
-    tcase_add_test(tc, test_refusals_structure);
-    tcase_add_test(tc, test_syntax_errors_have_lines);
-    tcase_add_test(tc, test_nesting_limit);
-    tcase_add_test(tc, test_load_file);
-    tcase_add_test(tc, test_scalar_conversions);
-    suite_add_tcase(s, tc);
-    TCase *fill = tcase_create("fill");
-    tcase_set_timeout(fill, 10);
-    tcase_add_test(fill, test_fill_defaults_and_values);
-    tcase_add_test(fill, test_fill_env_override);
-    tcase_add_test(fill, test_fill_refusals);
-    tcase_add_test(fill, test_fill_base_subtree_and_null_base);
-    tcase_add_test(fill, test_fill_required_node);
-    suite_add_tcase(s, fill);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case(
+        "yaml", 10,
+        (const TTest *const[]){test_tree_and_lines, test_refusals, test_refusals_structure,
+                               test_syntax_errors_have_lines, test_nesting_limit, test_load_file,
+                               test_scalar_conversions, NULL});
+    TCase *fill = wz_test_case("fill", 10,
+                               (const TTest *const[]){test_fill_defaults_and_values,
+                                                      test_fill_env_override, test_fill_refusals,
+                                                      test_fill_base_subtree_and_null_base,
+                                                      test_fill_required_node, NULL});
+    return wz_test_run("wz_config", (TCase *const[]){tc, fill, NULL});
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "wz_dashboard.h"
+#include "wz_testmain.h"
 
 #define NOW 1769817600000LL /* 2026-01-31 */
 
@@ -117,15 +118,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_dashboard");
-    TCase *tc = tcase_create("dashboard");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_dutch_numbers);
-    tcase_add_test(tc, test_small_numbers_hidden);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc =
+        wz_test_case("dashboard", 30,
+                     (const TTest *const[]){test_dutch_numbers, test_small_numbers_hidden, NULL});
+    return wz_test_run("wz_dashboard", (TCase *const[]){tc, NULL});
 }

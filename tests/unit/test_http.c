@@ -7,6 +7,7 @@
 
 #include "wz_http.h"
 #include "wz_testhttp.h"
+#include "wz_testmain.h"
 
 typedef struct {
     int port;
@@ -174,17 +175,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("http");
-    TCase *tc = tcase_create("http");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_pages);
-    tcase_add_test(tc, test_not_ready_says_why_and_health_stays_up);
-    tcase_add_test(tc, test_bad_address_and_taken_port);
-    tcase_add_test(tc, test_token_pages);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case(
+        "http", 30,
+        (const TTest *const[]){test_pages, test_not_ready_says_why_and_health_stays_up,
+                               test_bad_address_and_taken_port, test_token_pages, NULL});
+    return wz_test_run("http", (TCase *const[]){tc, NULL});
 }

@@ -12,6 +12,7 @@
 #include "wz_match.h"
 #include "wz_testfields.h"
 #include "wz_testenv.h"
+#include "wz_testmain.h"
 #include "wz_util.h"
 #include "wz_zap.h"
 
@@ -1324,41 +1325,30 @@ START_TEST(test_router_round_trip_with_curve)
 }
 END_TEST
 
-static Suite *s_suite(void)
-{
-    Suite *s = suite_create("intake");
-    TCase *tc = tcase_create("requests");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_publish_stores_emits_and_replays);
-    tcase_add_test(tc, test_publish_reads_its_idempotency_record_once);
-    tcase_add_test(tc, test_unknown_party_is_forbidden);
-    tcase_add_test(tc, test_malformed_and_bad_request_id);
-    tcase_add_test(tc, test_invalid_request_is_refused_and_remembered);
-    tcase_add_test(tc, test_audit_goes_elsewhere);
-    tcase_add_test(tc, test_withdraw_vacancy);
-    tcase_add_test(tc, test_register_and_update_candidate);
-    tcase_add_test(tc, test_withdraw_candidate);
-    tcase_add_test(tc, test_grant_urgency);
-    tcase_add_test(tc, test_answer);
-    tcase_add_test(tc, test_sign_lease);
-    tcase_add_test(tc, test_status);
-    tcase_add_test(tc, test_confirm_step);
-    tcase_add_test(tc, test_nominate);
-    tcase_add_test(tc, test_snapshot_and_consent);
-    tcase_add_test(tc, test_replay_server_side);
-    tcase_add_test(tc, test_urgency_extension);
-    tcase_add_test(tc, test_redis_down_is_unavailable);
-    tcase_add_test(tc, test_router_round_trip_with_curve);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(s_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    TCase *tc = wz_test_case("requests", 60,
+                             (const TTest *const[]){test_publish_stores_emits_and_replays,
+                                                    test_publish_reads_its_idempotency_record_once,
+                                                    test_unknown_party_is_forbidden,
+                                                    test_malformed_and_bad_request_id,
+                                                    test_invalid_request_is_refused_and_remembered,
+                                                    test_audit_goes_elsewhere,
+                                                    test_withdraw_vacancy,
+                                                    test_register_and_update_candidate,
+                                                    test_withdraw_candidate,
+                                                    test_grant_urgency,
+                                                    test_answer,
+                                                    test_sign_lease,
+                                                    test_status,
+                                                    test_confirm_step,
+                                                    test_nominate,
+                                                    test_snapshot_and_consent,
+                                                    test_replay_server_side,
+                                                    test_urgency_extension,
+                                                    test_redis_down_is_unavailable,
+                                                    test_router_round_trip_with_curve,
+                                                    NULL});
+    tcase_add_checked_fixture(tc, setup, teardown);
+    return wz_test_run("intake", (TCase *const[]){tc, NULL});
 }

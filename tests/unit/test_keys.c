@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "wz_keys.h"
+#include "wz_testmain.h"
 
 static char s_dir[64];
 
@@ -247,23 +248,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_keys");
-    TCase *tc = tcase_create("keys");
-    tcase_set_timeout(tc, 10);
+    TCase *tc =
+        wz_test_case("keys", 10,
+                     (const TTest *const[]){
+                         test_generate, test_write_and_read_back, test_exclusive_unless_overwrite,
+                         test_creates_directory, test_secret_readable_by_others_refused,
+                         test_mismatched_pair_refused, test_bad_files_refused,
+                         test_public_from_key_file, test_bad_names_refused, NULL});
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
-    tcase_add_test(tc, test_generate);
-    tcase_add_test(tc, test_write_and_read_back);
-    tcase_add_test(tc, test_exclusive_unless_overwrite);
-    tcase_add_test(tc, test_creates_directory);
-    tcase_add_test(tc, test_secret_readable_by_others_refused);
-    tcase_add_test(tc, test_mismatched_pair_refused);
-    tcase_add_test(tc, test_bad_files_refused);
-    tcase_add_test(tc, test_public_from_key_file);
-    tcase_add_test(tc, test_bad_names_refused);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return wz_test_run("wz_keys", (TCase *const[]){tc, NULL});
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wz_log.h"
+#include "wz_testmain.h"
 
 #define MAX_PAIRS 16
 
@@ -365,21 +366,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_log");
-    TCase *tc = tcase_create("log");
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test_line_shape_and_fields);
-    tcase_add_test(tc, test_escaping_round_trips);
-    tcase_add_test(tc, test_invalid_utf8_replaced);
-    tcase_add_test(tc, test_level_filtering);
-    tcase_add_test(tc, test_null_value_and_null_logger);
-    tcase_add_test(tc, test_long_values);
-    tcase_add_test(tc, test_level_parse);
-    tcase_add_test(tc, test_context_id_on_every_line);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc =
+        wz_test_case("log", 10,
+                     (const TTest *const[]){test_line_shape_and_fields, test_escaping_round_trips,
+                                            test_invalid_utf8_replaced, test_level_filtering,
+                                            test_null_value_and_null_logger, test_long_values,
+                                            test_level_parse, test_context_id_on_every_line, NULL});
+    return wz_test_run("wz_log", (TCase *const[]){tc, NULL});
 }

@@ -5,6 +5,7 @@
 #include <zmq.h>
 
 #include "wz_loop.h"
+#include "wz_testmain.h"
 #include "wz_util.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -98,16 +99,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_loop");
-    TCase *tc = tcase_create("loop");
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test_timer_stops_loop);
-    tcase_add_test(tc, test_flag_stops_loop);
-    tcase_add_test(tc, test_socket_handler_runs_per_message);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case("loop", 10,
+                             (const TTest *const[]){test_timer_stops_loop, test_flag_stops_loop,
+                                                    test_socket_handler_runs_per_message, NULL});
+    return wz_test_run("wz_loop", (TCase *const[]){tc, NULL});
 }

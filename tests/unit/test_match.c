@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "wz_match.h"
+#include "wz_testmain.h"
 
 #define CSTATE(x) WOONZORG__V1__CANDIDATE_STATE__CANDIDATE_STATE_##x
 #define ACCESS(x) WOONZORG__V1__ACCESS__ACCESS_##x
@@ -860,42 +861,20 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_match");
-    TCase *filters = tcase_create("filters");
-    tcase_set_timeout(filters, 10);
-    tcase_add_test(filters, test_single_eligible_candidate);
-    tcase_add_test(filters, test_filter_status);
-    tcase_add_test(filters, test_filter_consent);
-    tcase_add_test(filters, test_filter_already_proposed);
-    tcase_add_test(filters, test_filter_municipality);
-    tcase_add_test(filters, test_filter_neighbourhood);
-    tcase_add_test(filters, test_filter_household);
-    tcase_add_test(filters, test_filter_rent);
-    tcase_add_test(filters, test_rent_year_of_availability);
-    tcase_add_test(filters, test_filter_accessibility);
-    tcase_add_test(filters, test_first_failing_rule_counts);
-    tcase_add_test(filters, test_vacancy_scheme_rule);
-    tcase_add_test(filters, test_contingent_rule);
-    tcase_add_test(filters, test_spread_rule);
-    tcase_add_test(filters, test_filter_parked);
-    tcase_add_test(filters, test_filter_urgency_window);
-    tcase_add_test(filters, test_filter_group_and_care_provider);
-    tcase_add_test(filters, test_filter_distance);
-    suite_add_tcase(s, filters);
-    TCase *ranking = tcase_create("ranking");
-    tcase_set_timeout(ranking, 10);
-    tcase_add_test(ranking, test_ranking_urgency_first);
-    tcase_add_test(ranking, test_ranking_ties);
-    tcase_add_test(ranking, test_explanation_counts);
-    tcase_add_test(ranking, test_empty_population);
-    tcase_add_test(ranking, test_surplus_reported);
-    tcase_add_test(ranking, test_explanation_packs);
-    tcase_add_test(ranking, test_ranking_fit_penalty);
-    tcase_add_test(ranking, test_nominate_mode);
-    suite_add_tcase(s, ranking);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *filters = wz_test_case(
+        "filters", 10,
+        (const TTest *const[]){
+            test_single_eligible_candidate, test_filter_status, test_filter_consent,
+            test_filter_already_proposed, test_filter_municipality, test_filter_neighbourhood,
+            test_filter_household, test_filter_rent, test_rent_year_of_availability,
+            test_filter_accessibility, test_first_failing_rule_counts, test_vacancy_scheme_rule,
+            test_contingent_rule, test_spread_rule, test_filter_parked, test_filter_urgency_window,
+            test_filter_group_and_care_provider, test_filter_distance, NULL});
+    TCase *ranking =
+        wz_test_case("ranking", 10,
+                     (const TTest *const[]){test_ranking_urgency_first, test_ranking_ties,
+                                            test_explanation_counts, test_empty_population,
+                                            test_surplus_reported, test_explanation_packs,
+                                            test_ranking_fit_penalty, test_nominate_mode, NULL});
+    return wz_test_run("wz_match", (TCase *const[]){filters, ranking, NULL});
 }

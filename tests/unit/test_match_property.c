@@ -29,6 +29,7 @@
 #include "wz_cindex.h"
 #include "wz_codec.h"
 #include "wz_match.h"
+#include "wz_testmain.h"
 
 #define N_MUN 3
 #define N_NB 3
@@ -698,14 +699,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_match_property");
-    TCase *tc = tcase_create("property");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_property);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case("property", 120, (const TTest *const[]){test_property, NULL});
+    return wz_test_run("wz_match_property", (TCase *const[]){tc, NULL});
 }

@@ -14,6 +14,7 @@
 #include "wz_matching.h"
 #include "wz_testenv.h"
 #include "wz_testfields.h"
+#include "wz_testmain.h"
 #include "wz_util.h"
 
 #define VSTATE(x) WOONZORG__V1__VACANCY_STATE__VACANCY_STATE_##x
@@ -2238,44 +2239,39 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_matching");
-    TCase *tc = tcase_create("lifecycle");
+    TCase *tc =
+        wz_test_case("lifecycle", 30,
+                     (const TTest *const[]){test_publish_creates_proposal,
+                                            test_decline_goes_to_next,
+                                            test_expiry_goes_to_next,
+                                            test_no_candidate_released,
+                                            test_withdraw_while_offered_cancels,
+                                            test_candidate_withdrawn_rematches,
+                                            test_two_vacancies_compete,
+                                            test_update_keeps_state_and_urgency,
+                                            test_replay_changes_nothing,
+                                            test_redis_away,
+                                            test_spread_and_contingent,
+                                            test_consent_withdrawn_cancels,
+                                            test_purge_after_retention,
+                                            test_purge_is_all_or_nothing,
+                                            test_consent_withdrawn_purges_at_once,
+                                            test_route_steps,
+                                            test_refusals_lapse_urgency,
+                                            test_decline_confirmed_by_municipality,
+                                            test_reminder_before_deadline,
+                                            test_urgency_window_lapses,
+                                            test_snapshot_replays,
+                                            test_snapshot_refs_and_scrub,
+                                            test_consent_scrubs_snapshot_of_same_transaction,
+                                            test_purge_scheduled_for_old_candidates,
+                                            test_nominate_mode,
+                                            test_batch_assigns_jointly,
+                                            test_random_lifecycle,
+                                            test_view_follows_redis,
+                                            test_view_reloads_after_reconnect,
+                                            NULL});
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_publish_creates_proposal);
-    tcase_add_test(tc, test_decline_goes_to_next);
-    tcase_add_test(tc, test_expiry_goes_to_next);
-    tcase_add_test(tc, test_no_candidate_released);
-    tcase_add_test(tc, test_withdraw_while_offered_cancels);
-    tcase_add_test(tc, test_candidate_withdrawn_rematches);
-    tcase_add_test(tc, test_two_vacancies_compete);
-    tcase_add_test(tc, test_update_keeps_state_and_urgency);
-    tcase_add_test(tc, test_replay_changes_nothing);
-    tcase_add_test(tc, test_redis_away);
-    tcase_add_test(tc, test_spread_and_contingent);
-    tcase_add_test(tc, test_consent_withdrawn_cancels);
-    tcase_add_test(tc, test_purge_after_retention);
-    tcase_add_test(tc, test_purge_is_all_or_nothing);
-    tcase_add_test(tc, test_consent_withdrawn_purges_at_once);
-    tcase_add_test(tc, test_route_steps);
-    tcase_add_test(tc, test_refusals_lapse_urgency);
-    tcase_add_test(tc, test_decline_confirmed_by_municipality);
-    tcase_add_test(tc, test_reminder_before_deadline);
-    tcase_add_test(tc, test_urgency_window_lapses);
-    tcase_add_test(tc, test_snapshot_replays);
-    tcase_add_test(tc, test_snapshot_refs_and_scrub);
-    tcase_add_test(tc, test_consent_scrubs_snapshot_of_same_transaction);
-    tcase_add_test(tc, test_purge_scheduled_for_old_candidates);
-    tcase_add_test(tc, test_nominate_mode);
-    tcase_add_test(tc, test_batch_assigns_jointly);
-    tcase_add_test(tc, test_random_lifecycle);
-    tcase_add_test(tc, test_view_follows_redis);
-    tcase_add_test(tc, test_view_reloads_after_reconnect);
     tcase_add_loop_test(tc, test_unused_places_released_or_lapse, 0, 2);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return wz_test_run("wz_matching", (TCase *const[]){tc, NULL});
 }

@@ -6,6 +6,7 @@
 
 #include "wz_metrics.h"
 #include "wz_testhttp.h"
+#include "wz_testmain.h"
 
 static char *s_render(wz_metrics_t *m)
 {
@@ -165,17 +166,10 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("metrics");
-    TCase *tc = tcase_create("metrics");
-    tcase_add_test(tc, test_counters_by_label);
-    tcase_add_test(tc, test_every_line_is_valid_exposition);
-    tcase_add_test(tc, test_histogram_is_cumulative);
-    tcase_add_test(tc, test_events_and_proposal_outcomes);
-    tcase_add_test(tc, test_collectors_run_at_every_render);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case(
+        "metrics", 0,
+        (const TTest *const[]){test_counters_by_label, test_every_line_is_valid_exposition,
+                               test_histogram_is_cumulative, test_events_and_proposal_outcomes,
+                               test_collectors_run_at_every_render, NULL});
+    return wz_test_run("metrics", (TCase *const[]){tc, NULL});
 }

@@ -9,6 +9,7 @@
 #include "wz_codec.h"
 #include "wz_minimise.h"
 #include "wz_testfields.h"
+#include "wz_testmain.h"
 
 #define PAYLOAD(x) WOONZORG__V1__EVENT__PAYLOAD_##x
 #define PSTATE(x) WOONZORG__V1__PROPOSAL_STATE__PROPOSAL_STATE_##x
@@ -518,19 +519,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("minimise");
-    TCase *tc = tcase_create("views");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_strangers_see_no_candidate);
-    tcase_add_test(tc, test_care_provider_sees_its_own_whole);
-    tcase_add_test(tc, test_municipality_sees_outcome_and_reasons);
-    tcase_add_test(tc, test_corporation_sees_candidate_after_acceptance);
-    tcase_add_test(tc, test_candidate_and_proposal_records);
-    tcase_add_test(tc, test_replay_verdict);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc =
+        wz_test_case("views", 30,
+                     (const TTest *const[]){
+                         test_strangers_see_no_candidate, test_care_provider_sees_its_own_whole,
+                         test_municipality_sees_outcome_and_reasons,
+                         test_corporation_sees_candidate_after_acceptance,
+                         test_candidate_and_proposal_records, test_replay_verdict, NULL});
+    return wz_test_run("minimise", (TCase *const[]){tc, NULL});
 }

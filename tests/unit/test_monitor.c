@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include "wz_monitor.h"
+#include "wz_testmain.h"
 #include "wz_testzmq.h"
 #include "wz_util.h"
 #include "wz_zap.h"
@@ -158,15 +159,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_monitor");
-    TCase *tc = tcase_create("monitor");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_counts_by_kind);
-    tcase_add_test(tc, test_no_handler_fails_closed);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case(
+        "monitor", 30,
+        (const TTest *const[]){test_counts_by_kind, test_no_handler_fails_closed, NULL});
+    return wz_test_run("wz_monitor", (TCase *const[]){tc, NULL});
 }

@@ -23,6 +23,7 @@
 #include "wz_policy.h"
 #include "wz_server.h"
 #include "wz_testenv.h"
+#include "wz_testmain.h"
 #include "wz_util.h"
 #include "wz_zap.h"
 
@@ -844,37 +845,20 @@ START_TEST(test_taken_over_routing_id_gets_nothing_of_the_old_party)
 }
 END_TEST
 
-static Suite *s_suite(void)
-{
-    Suite *s = suite_create("notification");
-    TCase *tc = tcase_create("recipients");
-    tcase_add_checked_fixture(tc, setup_policy, NULL);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_recipients_per_event);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("mailboxes");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_proposal_reaches_its_parties);
-    tcase_add_test(tc, test_party_sees_only_its_own_mailbox);
-    tcase_add_test(tc, test_ack_then_reconnect_resumes_after_the_ack);
-    tcase_add_test(tc, test_unacknowledged_entries_are_resent);
-    tcase_add_test(tc, test_offline_party_gets_everything_in_order);
-    tcase_add_test(tc, test_window_limits_what_is_in_flight);
-    tcase_add_test(tc, test_ack_after_disconnect_is_kept);
-    tcase_add_test(tc, test_replayed_event_adds_nothing);
-    tcase_add_test(tc, test_unfinished_transactions_leave_no_gap);
-    tcase_add_test(tc, test_silent_session_is_dropped);
-    tcase_add_test(tc, test_taken_over_routing_id_gets_nothing_of_the_old_party);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(s_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc =
+        wz_test_case("recipients", 30, (const TTest *const[]){test_recipients_per_event, NULL});
+    tcase_add_checked_fixture(tc, setup_policy, NULL);
+    TCase *mailboxes = wz_test_case(
+        "mailboxes", 60,
+        (const TTest *const[]){
+            test_proposal_reaches_its_parties, test_party_sees_only_its_own_mailbox,
+            test_ack_then_reconnect_resumes_after_the_ack, test_unacknowledged_entries_are_resent,
+            test_offline_party_gets_everything_in_order, test_window_limits_what_is_in_flight,
+            test_ack_after_disconnect_is_kept, test_replayed_event_adds_nothing,
+            test_unfinished_transactions_leave_no_gap, test_silent_session_is_dropped,
+            test_taken_over_routing_id_gets_nothing_of_the_old_party, NULL});
+    tcase_add_checked_fixture(mailboxes, setup, teardown);
+    return wz_test_run("notification", (TCase *const[]){tc, mailboxes, NULL});
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "wz_personal.h"
+#include "wz_testmain.h"
 
 START_TEST(test_which_events)
 {
@@ -55,13 +56,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *su = suite_create("wz_personal");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_which_events);
-    suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case("core", 0, (const TTest *const[]){test_which_events, NULL});
+    return wz_test_run("wz_personal", (TCase *const[]){tc, NULL});
 }

@@ -13,6 +13,8 @@
 
 #include "wz_keys.h"
 #include "wz_policy.h"
+#include "wz_testmain.h"
+#include "wz_util.h"
 
 static char s_dir[64];
 static char s_path[128];
@@ -43,16 +45,8 @@ static void s_write(const char *path, const char *text)
 
 static char *s_read(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    rewind(f);
-    char *text = malloc((size_t)len + 1);
-    ck_assert_ptr_nonnull(text);
-    ck_assert_int_eq(fread(text, 1, (size_t)len, f), (size_t)len);
-    text[len] = '\0';
-    fclose(f);
+    char *text = wz_read_file(path, NULL);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
     return text;
 }
 
@@ -767,26 +761,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_policy");
-    TCase *tc = tcase_create("policy");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = wz_test_case(
+        "policy", 30,
+        (const TTest *const[]){test_base_policy_loads, test_bad_policies, test_shipped_policy,
+                               test_test_policy_with_seconds, test_keys_required,
+                               test_keys_from_keys_dir, test_answer_deadline, test_role_names,
+                               test_missing_file, test_scheme_loads,
+                               test_shipped_contingents_add_up, test_bad_schemes, NULL});
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
-    tcase_add_test(tc, test_base_policy_loads);
-    tcase_add_test(tc, test_bad_policies);
-    tcase_add_test(tc, test_shipped_policy);
-    tcase_add_test(tc, test_test_policy_with_seconds);
-    tcase_add_test(tc, test_keys_required);
-    tcase_add_test(tc, test_keys_from_keys_dir);
-    tcase_add_test(tc, test_answer_deadline);
-    tcase_add_test(tc, test_role_names);
-    tcase_add_test(tc, test_missing_file);
-    tcase_add_test(tc, test_scheme_loads);
-    tcase_add_test(tc, test_shipped_contingents_add_up);
-    tcase_add_test(tc, test_bad_schemes);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return wz_test_run("wz_policy", (TCase *const[]){tc, NULL});
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "wz_report.h"
+#include "wz_testmain.h"
 
 #define MAX_FACTS 20000
 #define MAX_EVENTS 20000
@@ -488,16 +489,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_report");
-    TCase *tc = tcase_create("report");
-    tcase_set_timeout(tc, 60);
+    TCase *tc = wz_test_case(
+        "report", 60, (const TTest *const[]){test_closed_periods_never_change, test_formats, NULL});
     tcase_add_loop_test(tc, test_figures_match_independent_count, 0, 3);
-    tcase_add_test(tc, test_closed_periods_never_change);
-    tcase_add_test(tc, test_formats);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return wz_test_run("wz_report", (TCase *const[]){tc, NULL});
 }

@@ -12,6 +12,7 @@
 #include "wz_runtime.h"
 #include "wz_server.h"
 #include "wz_testenv.h"
+#include "wz_testmain.h"
 #include "wz_util.h"
 
 static wz_testenv_t *env;
@@ -337,22 +338,14 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_runtime");
-    TCase *tc = tcase_create("runtime");
+    TCase *tc =
+        wz_test_case("runtime", 30,
+                     (const TTest *const[]){
+                         test_init_loads_everything, test_bad_arguments_and_config_exit_2,
+                         test_serve_authenticates_and_frames, test_publisher_announces_every_region,
+                         test_reload_applies_a_valid_policy_and_refuses_a_bad_one,
+                         test_sighup_reloads_from_the_loop, test_http_port_and_redis_readiness,
+                         test_shard_keeps_the_named_regions, NULL});
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_init_loads_everything);
-    tcase_add_test(tc, test_bad_arguments_and_config_exit_2);
-    tcase_add_test(tc, test_serve_authenticates_and_frames);
-    tcase_add_test(tc, test_publisher_announces_every_region);
-    tcase_add_test(tc, test_reload_applies_a_valid_policy_and_refuses_a_bad_one);
-    tcase_add_test(tc, test_sighup_reloads_from_the_loop);
-    tcase_add_test(tc, test_http_port_and_redis_readiness);
-    tcase_add_test(tc, test_shard_keeps_the_named_regions);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return wz_test_run("wz_runtime", (TCase *const[]){tc, NULL});
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "wz_proto.h"
+#include "wz_testmain.h"
 
 /* Substrings of field names that would carry personal data. */
 static const char *const s_forbidden[] = {
@@ -128,15 +129,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("schema");
-    TCase *tc = tcase_create("privacy");
-    tcase_add_test(tc, test_no_personal_fields);
-    tcase_add_test(tc, test_scanner_catches);
-    tcase_add_test(tc, test_candidate_proto_says_so);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case("privacy", 0,
+                             (const TTest *const[]){test_no_personal_fields, test_scanner_catches,
+                                                    test_candidate_proto_says_so, NULL});
+    return wz_test_run("schema", (TCase *const[]){tc, NULL});
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "wz_settings.h"
+#include "wz_testmain.h"
 
 /* Every test runs in its own fork and its own temp dir (the cwd). */
 static char s_dir[64];
@@ -247,20 +248,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_settings");
-    TCase *tc = tcase_create("settings");
-    tcase_set_timeout(tc, 10);
+    TCase *tc = wz_test_case("settings", 10,
+                             (const TTest *const[]){test_shipped_file, test_defaults_from_empty_map,
+                                                    test_env_overrides, test_refusals,
+                                                    test_path_too_long_after_join,
+                                                    test_http_addresses, NULL});
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
-    tcase_add_test(tc, test_shipped_file);
-    tcase_add_test(tc, test_defaults_from_empty_map);
-    tcase_add_test(tc, test_env_overrides);
-    tcase_add_test(tc, test_refusals);
-    tcase_add_test(tc, test_path_too_long_after_join);
-    tcase_add_test(tc, test_http_addresses);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return wz_test_run("wz_settings", (TCase *const[]){tc, NULL});
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "wz_shred.h"
+#include "wz_testmain.h"
 
 START_TEST(test_seal_open)
 {
@@ -71,13 +72,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *su = suite_create("wz_shred");
-    TCase *tc = tcase_create("shred");
-    tcase_add_test(tc, test_seal_open);
-    suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    TCase *tc = wz_test_case("shred", 0, (const TTest *const[]){test_seal_open, NULL});
+    return wz_test_run("wz_shred", (TCase *const[]){tc, NULL});
 }

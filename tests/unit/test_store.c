@@ -7,6 +7,7 @@
 #include "wz_bus.h"
 #include "wz_store.h"
 #include "wz_testenv.h"
+#include "wz_testmain.h"
 
 static wz_testenv_t *env;
 static wz_store_t *store;
@@ -158,21 +159,14 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_store");
-    TCase *tc = tcase_create("store");
+    TCase *tc =
+        wz_test_case("store", 30,
+                     (const TTest *const[]){test_key_has_region_hash_tag, test_binary_round_trip,
+                                            test_error_reply_is_null_with_message,
+                                            test_txn_commits_all_or_nothing,
+                                            test_txn_conflict_when_watched_key_changes,
+                                            test_txn_emit_writes_gap_free_outbox,
+                                            test_redis_away_fails_fast_without_crash, NULL});
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_key_has_region_hash_tag);
-    tcase_add_test(tc, test_binary_round_trip);
-    tcase_add_test(tc, test_error_reply_is_null_with_message);
-    tcase_add_test(tc, test_txn_commits_all_or_nothing);
-    tcase_add_test(tc, test_txn_conflict_when_watched_key_changes);
-    tcase_add_test(tc, test_txn_emit_writes_gap_free_outbox);
-    tcase_add_test(tc, test_redis_away_fails_fast_without_crash);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return wz_test_run("wz_store", (TCase *const[]){tc, NULL});
 }

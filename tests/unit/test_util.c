@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "wz_testmain.h"
 #include "wz_util.h"
 
 static WzDate s_date(int y, int m, int d)
@@ -195,23 +196,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_util");
-    TCase *tc = tcase_create("util");
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test_date_valid_calendar);
-    tcase_add_test(tc, test_date_parse_and_format);
-    tcase_add_test(tc, test_date_cmp_orders_unset_last);
-    tcase_add_test(tc, test_date_today_is_utc_today);
-    tcase_add_test(tc, test_time_format_iso_utc);
-    tcase_add_test(tc, test_clocks);
-    tcase_add_test(tc, test_random_id_hex_and_distinct);
-    tcase_add_test(tc, test_id_valid);
-    tcase_add_test(tc, test_strlcpy);
-    tcase_add_test(tc, test_grow);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc =
+        wz_test_case("util", 10,
+                     (const TTest *const[]){test_date_valid_calendar, test_date_parse_and_format,
+                                            test_date_cmp_orders_unset_last,
+                                            test_date_today_is_utc_today, test_time_format_iso_utc,
+                                            test_clocks, test_random_id_hex_and_distinct,
+                                            test_id_valid, test_strlcpy, test_grow, NULL});
+    return wz_test_run("wz_util", (TCase *const[]){tc, NULL});
 }

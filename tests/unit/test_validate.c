@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wz_testmain.h"
 #include "wz_validate.h"
 
 #define OK WOONZORG__V1__CODE__CODE_OK
@@ -839,52 +840,46 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_validate");
-    TCase *tc = tcase_create("validate");
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test_request_id);
-    tcase_add_test(tc, test_no_body);
-    tcase_add_test(tc, test_roles);
-    tcase_add_test(tc, test_unknown_actor);
-    tcase_add_test(tc, test_vacancy_valid);
-    tcase_add_test(tc, test_vacancy_id);
-    tcase_add_test(tc, test_vacancy_corporation_and_region);
-    tcase_add_test(tc, test_vacancy_municipality);
-    tcase_add_test(tc, test_vacancy_neighbourhood);
-    tcase_add_test(tc, test_vacancy_complex);
-    tcase_add_test(tc, test_vacancy_address);
-    tcase_add_test(tc, test_vacancy_rooms);
-    tcase_add_test(tc, test_vacancy_floor_area);
-    tcase_add_test(tc, test_vacancy_rent);
-    tcase_add_test(tc, test_vacancy_access);
-    tcase_add_test(tc, test_vacancy_available_from);
-    tcase_add_test(tc, test_vacancy_read_only);
-    tcase_add_test(tc, test_candidate_valid);
-    tcase_add_test(tc, test_candidate_id);
-    tcase_add_test(tc, test_candidate_care_provider_and_region);
-    tcase_add_test(tc, test_candidate_municipality);
-    tcase_add_test(tc, test_candidate_group);
-    tcase_add_test(tc, test_candidate_household);
-    tcase_add_test(tc, test_candidate_age_band);
-    tcase_add_test(tc, test_candidate_income_class);
-    tcase_add_test(tc, test_candidate_access_needs);
-    tcase_add_test(tc, test_candidate_acceptable_municipalities);
-    tcase_add_test(tc, test_candidate_excluded_neighbourhoods);
-    tcase_add_test(tc, test_candidate_consent);
-    tcase_add_test(tc, test_candidate_new_fields);
-    tcase_add_test(tc, test_candidate_read_only);
-    tcase_add_test(tc, test_withdraw_ids);
-    tcase_add_test(tc, test_grant_urgency);
-    tcase_add_test(tc, test_answer_proposal_id);
-    tcase_add_test(tc, test_answer_reason);
-    tcase_add_test(tc, test_sign_lease);
-    tcase_add_test(tc, test_status);
-    tcase_add_test(tc, test_audit);
-    tcase_add_test(tc, test_verdict_set);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case("validate", 10,
+                             (const TTest *const[]){test_request_id,
+                                                    test_no_body,
+                                                    test_roles,
+                                                    test_unknown_actor,
+                                                    test_vacancy_valid,
+                                                    test_vacancy_id,
+                                                    test_vacancy_corporation_and_region,
+                                                    test_vacancy_municipality,
+                                                    test_vacancy_neighbourhood,
+                                                    test_vacancy_complex,
+                                                    test_vacancy_address,
+                                                    test_vacancy_rooms,
+                                                    test_vacancy_floor_area,
+                                                    test_vacancy_rent,
+                                                    test_vacancy_access,
+                                                    test_vacancy_available_from,
+                                                    test_vacancy_read_only,
+                                                    test_candidate_valid,
+                                                    test_candidate_id,
+                                                    test_candidate_care_provider_and_region,
+                                                    test_candidate_municipality,
+                                                    test_candidate_group,
+                                                    test_candidate_household,
+                                                    test_candidate_age_band,
+                                                    test_candidate_income_class,
+                                                    test_candidate_access_needs,
+                                                    test_candidate_acceptable_municipalities,
+                                                    test_candidate_excluded_neighbourhoods,
+                                                    test_candidate_consent,
+                                                    test_candidate_new_fields,
+                                                    test_candidate_read_only,
+                                                    test_withdraw_ids,
+                                                    test_grant_urgency,
+                                                    test_answer_proposal_id,
+                                                    test_answer_reason,
+                                                    test_sign_lease,
+                                                    test_status,
+                                                    test_audit,
+                                                    test_verdict_set,
+                                                    NULL});
+    return wz_test_run("wz_validate", (TCase *const[]){tc, NULL});
 }

@@ -11,6 +11,7 @@
 #include "../../tools/wzctl/wzctl_parse.c"
 #include "../../tools/wzctl/wzctl_print.c"
 #include "wz_policy.h"
+#include "wz_testmain.h"
 #include "wz_validate.h"
 
 #ifndef WZ_SOURCE_DIR
@@ -860,33 +861,27 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wzctl");
-    TCase *tc = tcase_create("wzctl");
-    tcase_set_timeout(tc, 10);
-    tcase_add_test(tc, test_args_defaults_and_env);
-    tcase_add_test(tc, test_args_errors);
-    tcase_add_test(tc, test_args_commands);
-    tcase_add_test(tc, test_usage_complete);
-    tcase_add_test(tc, test_names);
-    tcase_add_test(tc, test_vacancy_yaml);
-    tcase_add_test(tc, test_vacancy_yaml_refused);
-    tcase_add_test(tc, test_candidate_yaml);
-    tcase_add_test(tc, test_candidate_yaml_refused);
-    tcase_add_test(tc, test_field_line);
-    tcase_add_test(tc, test_matching_commands);
-    tcase_add_test(tc, test_candidate_yaml_matching_fields);
-    tcase_add_test(tc, test_examples_valid);
-    tcase_add_test(tc, test_json_escaping);
-    tcase_add_test(tc, test_json_messages);
-    tcase_add_test(tc, test_print_error);
-    tcase_add_test(tc, test_print_ok);
-    tcase_add_test(tc, test_print_delivery);
-    tcase_add_test(tc, test_print_status);
-    tcase_add_test(tc, test_print_verdict);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc = wz_test_case("wzctl", 10,
+                             (const TTest *const[]){test_args_defaults_and_env,
+                                                    test_args_errors,
+                                                    test_args_commands,
+                                                    test_usage_complete,
+                                                    test_names,
+                                                    test_vacancy_yaml,
+                                                    test_vacancy_yaml_refused,
+                                                    test_candidate_yaml,
+                                                    test_candidate_yaml_refused,
+                                                    test_field_line,
+                                                    test_matching_commands,
+                                                    test_candidate_yaml_matching_fields,
+                                                    test_examples_valid,
+                                                    test_json_escaping,
+                                                    test_json_messages,
+                                                    test_print_error,
+                                                    test_print_ok,
+                                                    test_print_delivery,
+                                                    test_print_status,
+                                                    test_print_verdict,
+                                                    NULL});
+    return wz_test_run("wzctl", (TCase *const[]){tc, NULL});
 }

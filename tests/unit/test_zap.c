@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "wz_testmain.h"
 #include "wz_testzmq.h"
 #include "wz_util.h"
 #include "wz_zap.h"
@@ -391,21 +392,12 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("wz_zap");
-    TCase *tc = tcase_create("zap");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, test_known_client_gets_party_id);
-    tcase_add_test(tc, test_unknown_key_refused);
-    tcase_add_test(tc, test_internal_domain_takes_service_keys_only);
-    tcase_add_test(tc, test_no_security_refused);
-    tcase_add_test(tc, test_wrong_server_key_refused);
-    tcase_add_test(tc, test_plain_sockets_unaffected);
-    tcase_add_test(tc, test_handler_answers);
-    tcase_add_test(tc, test_one_handler_per_context);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    TCase *tc =
+        wz_test_case("zap", 20,
+                     (const TTest *const[]){
+                         test_known_client_gets_party_id, test_unknown_key_refused,
+                         test_internal_domain_takes_service_keys_only, test_no_security_refused,
+                         test_wrong_server_key_refused, test_plain_sockets_unaffected,
+                         test_handler_answers, test_one_handler_per_context, NULL});
+    return wz_test_run("wz_zap", (TCase *const[]){tc, NULL});
 }

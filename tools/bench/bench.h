@@ -48,6 +48,7 @@ typedef struct {
     int redis_port;
     pid_t redis_pid;
     pid_t pids[BENCH_SERVICES];
+    int port_cursor; /* wz_proc_free_port's search position */
     bool keep;
 } bench_env_t;
 
@@ -70,12 +71,6 @@ redisContext *bench_env_redis(const bench_env_t *env);
 long bench_redis_used_memory(redisContext *c);
 /* Process figures of pid from /proc (0 on success). */
 int bench_proc_read(pid_t pid, bench_proc_t *out);
-/* A free port on 127.0.0.1 below the ephemeral range. */
-int bench_free_port(void);
-/* fork+exec with stdout/stderr to log_path, dying with the bench. */
-pid_t bench_spawn(char *const argv[], const char *log_path);
-/* Waits up to timeout_ms for pid, then SIGKILL. Returns the wait status. */
-int bench_wait(pid_t pid, int timeout_ms);
 double bench_now_s(void); /* monotonic seconds */
 
 /* --- candidates ---------------------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "wz_proc.h"
 
 #define MAX_CLIENTS 64
 #define IDLE_S 4.0
@@ -134,7 +135,7 @@ int bench_census(bench_env_t *env, size_t n, size_t first_index, bench_census_t 
     snprintf(path, sizeof path, "%s/monitor.txt", env->dir);
     snprintf(port, sizeof port, "%d", env->redis_port);
     char *argv[] = {"redis-cli", "-p", port, "monitor", NULL};
-    pid_t mon = bench_spawn(argv, path);
+    pid_t mon = wz_proc_spawn(argv, path);
     if (mon <= 0)
         return -1;
     /* redis-cli needs a moment to connect; everything before w[0] is ignored. */
@@ -159,7 +160,7 @@ int bench_census(bench_env_t *env, size_t n, size_t first_index, bench_census_t 
     ts = (struct timespec){0, 300 * 1000 * 1000};
     nanosleep(&ts, NULL);
     kill(mon, SIGTERM);
-    bench_wait(mon, 5000);
+    wz_proc_wait(mon, 5000);
     if (rc != 0 || r.completed != n) {
         fprintf(stderr, "bench: the census run did not finish\n");
         return -1;

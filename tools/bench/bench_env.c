@@ -17,6 +17,7 @@
 
 #include "bench.h"
 #include "wz_keys.h"
+#include "wz_proc.h"
 #include "wz_util.h"
 
 const char *const bench_service_names[BENCH_SERVICES] = {"intake", "matching", "notification",
@@ -27,76 +28,6 @@ double bench_now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void s_sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Below the kernel's ephemeral range (32768+), so no outgoing connection
- * takes a port between our check and the bind; pid-derived start so
- * parallel runs rarely collide. */
-int bench_free_port(void)
-{
-    static int next = -1; /* process-local search position, not shared state */
-    if (next < 0)
-        next = (int)(((unsigned)getpid() * 7919u) % 12000u);
-    for (int tries = 0; tries < 12000; tries++) {
-        int port = 20000 + next;
-        next = (next + 1) % 12000;
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (fd < 0)
-            return -1;
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_port = htons((uint16_t)port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
-        close(fd);
-        if (ok)
-            return port;
-    }
-    return -1;
-}
-
-pid_t bench_spawn(char *const argv[], const char *log_path)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* nothing outlives the bench */
-    if (getppid() != parent)
-        _exit(127);
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-    }
-    execvp(argv[0], argv);
-    fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-}
-
-int bench_wait(pid_t pid, int timeout_ms)
-{
-    int status = 0;
-    double deadline = bench_now_s() + timeout_ms / 1000.0;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return status;
-        if (r < 0)
-            return -1;
-        if (bench_now_s() >= deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return status;
-        }
-        s_sleep_ms(5);
-    }
 }
 
 int bench_proc_read(pid_t pid, bench_proc_t *out)
@@ -200,32 +131,19 @@ int bench_env_start_redis(bench_env_t *env, const char *build_dir, const char *p
         fprintf(stderr, "bench: mkdtemp: %s\n", strerror(errno));
         return -1;
     }
-    env->redis_port = bench_free_port();
+    env->redis_port = wz_proc_free_port(&env->port_cursor);
     char port[16], log[600];
     snprintf(port, sizeof port, "%d", env->redis_port);
     snprintf(log, sizeof log, "%s/redis.log", env->dir);
     char *argv[] = {"redis-server", "--port",      port,     "--bind", "127.0.0.1",
                     "--dir",        env->dir,      "--save", "",       "--appendonly",
                     "no",           "--daemonize", "no",     NULL};
-    env->redis_pid = bench_spawn(argv, log);
+    env->redis_pid = wz_proc_spawn(argv, log);
     if (env->redis_pid <= 0)
         return -1;
-    double deadline = bench_now_s() + 10;
-    for (;;) {
-        redisContext *c = bench_env_redis(env);
-        redisReply *r = c ? redisCommand(c, "PING") : NULL;
-        bool ok = r && r->type == REDIS_REPLY_STATUS;
-        if (r)
-            freeReplyObject(r);
-        if (c)
-            redisFree(c);
-        if (ok)
-            break;
-        if (bench_now_s() > deadline) {
-            fprintf(stderr, "bench: redis-server did not start (see %s)\n", log);
-            return -1;
-        }
-        s_sleep_ms(20);
+    if (wz_proc_redis_ready(env->redis_port, NULL, 10000) != 0) {
+        fprintf(stderr, "bench: redis-server did not start (see %s)\n", log);
+        return -1;
     }
 
     char path[700];
@@ -239,7 +157,7 @@ int bench_env_start_redis(bench_env_t *env, const char *build_dir, const char *p
     }
     int p[11];
     for (int i = 0; i < 11; i++)
-        p[i] = bench_free_port();
+        p[i] = wz_proc_free_port(&env->port_cursor);
     char yaml[4096];
     /* The defaults of config/woonzorg.yaml but for ports, the log level and
      * Redis ACL users: off, so the bench's own connections (seeding, MONITOR,
@@ -292,23 +210,6 @@ int bench_env_start_redis(bench_env_t *env, const char *build_dir, const char *p
     return 0;
 }
 
-static char *s_slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (buf) {
-        size_t got = fread(buf, 1, (size_t)len, f);
-        buf[got] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
-
 int bench_env_start_services(bench_env_t *env)
 {
     for (int i = 0; i < BENCH_SERVICES; i++) {
@@ -328,36 +229,19 @@ int bench_env_start_services(bench_env_t *env)
         argv[argc++] = "-c";
         argv[argc++] = env->config;
         argv[argc] = NULL;
-        env->pids[i] = bench_spawn(argv, log);
+        env->pids[i] = wz_proc_spawn(argv, log);
         if (env->pids[i] <= 0)
             return -1;
-        double deadline = bench_now_s() + 60;
-        for (;;) {
-            char *text = s_slurp(log);
-            bool started = text && strstr(text, "\"msg\":\"started\"");
-            free(text);
-            if (started)
-                break;
-            int status;
-            if (waitpid(env->pids[i], &status, WNOHANG) == env->pids[i] ||
-                bench_now_s() > deadline) {
-                env->pids[i] = 0;
-                fprintf(stderr, "bench: wz-%s did not start (see %s)\n", bench_service_names[i],
-                        log);
-                return -1;
-            }
-            s_sleep_ms(10);
+        bool exited;
+        if (wz_proc_wait_started(env->pids[i], log, 0, 60000, &exited) != 0) {
+            if (!exited)
+                wz_proc_wait(env->pids[i], 0);
+            env->pids[i] = 0;
+            fprintf(stderr, "bench: wz-%s did not start (see %s)\n", bench_service_names[i], log);
+            return -1;
         }
     }
     return 0;
-}
-
-static int s_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 int bench_env_stop_services(bench_env_t *env)
@@ -367,7 +251,7 @@ int bench_env_stop_services(bench_env_t *env)
         if (env->pids[i] <= 0)
             continue;
         kill(env->pids[i], SIGTERM);
-        int status = bench_wait(env->pids[i], 10000);
+        int status = wz_proc_wait(env->pids[i], 10000);
         if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
             fprintf(stderr, "bench: wz-%s did not exit cleanly (status %d)\n",
                     bench_service_names[i], status);
@@ -383,12 +267,12 @@ int bench_env_stop(bench_env_t *env)
     int unclean = bench_env_stop_services(env);
     if (env->redis_pid > 0) {
         kill(env->redis_pid, SIGKILL);
-        bench_wait(env->redis_pid, 5000);
+        wz_proc_wait(env->redis_pid, 5000);
         env->redis_pid = 0;
     }
     wz_policy_destroy(&env->policy);
     if (env->dir[0] && !env->keep)
-        nftw(env->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+        wz_proc_rmtree(env->dir);
     else if (env->dir[0])
         fprintf(stderr, "bench: kept %s\n", env->dir);
     env->dir[0] = '\0';

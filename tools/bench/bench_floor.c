@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "bench.h"
+#include "wz_proc.h"
 
 enum { K_REQUEST = 1, K_PUBLISHED = 2, K_PROPOSAL = 3, K_CORP = 4, K_MUNI = 5 };
 #define EVENT_BYTES 400
@@ -193,10 +194,10 @@ int bench_floor_start(bench_floor_t *f, bench_env_t *env, const bench_census_t *
 {
     memset(f, 0, sizeof *f);
     s_wiring_t w = {.redis_port = env->redis_port};
-    snprintf(w.in, sizeof w.in, "tcp://127.0.0.1:%d", bench_free_port());
-    snprintf(w.pub1, sizeof w.pub1, "tcp://127.0.0.1:%d", bench_free_port());
-    snprintf(w.pub2, sizeof w.pub2, "tcp://127.0.0.1:%d", bench_free_port());
-    snprintf(w.out, sizeof w.out, "tcp://127.0.0.1:%d", bench_free_port());
+    snprintf(w.in, sizeof w.in, "tcp://127.0.0.1:%d", wz_proc_free_port(&env->port_cursor));
+    snprintf(w.pub1, sizeof w.pub1, "tcp://127.0.0.1:%d", wz_proc_free_port(&env->port_cursor));
+    snprintf(w.pub2, sizeof w.pub2, "tcp://127.0.0.1:%d", wz_proc_free_port(&env->port_cursor));
+    snprintf(w.out, sizeof w.out, "tcp://127.0.0.1:%d", wz_proc_free_port(&env->port_cursor));
     snprintf(f->endpoint_in, sizeof f->endpoint_in, "%s", w.in);
     snprintf(f->endpoint_out, sizeof f->endpoint_out, "%s", w.out);
     /* Inputs per vacancy: intake 1 request, matching 1 event, notification
@@ -225,7 +226,7 @@ void bench_floor_stop(bench_floor_t *f, bench_proc_t cpu[BENCH_SERVICES])
         if (cpu)
             bench_proc_read(f->pids[i], &cpu[i]);
         kill(f->pids[i], SIGKILL);
-        bench_wait(f->pids[i], 5000);
+        wz_proc_wait(f->pids[i], 5000);
         f->pids[i] = 0;
     }
 }
