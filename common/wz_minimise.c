@@ -93,10 +93,12 @@ void wz_minimise_proposal(WzProposal *p, const wz_party_t *viewer, bool accepted
             return; /* its own candidate's proposal */
         s_str(&p->candidate_id);
         p->refusal = p->refusal_pending = 0;
+        p->verdict_due_ms = 0;
         s_explanation(p->explanation, S_BARE);
         return;
     case WZ_ROLE_MUNICIPALITY:
-        /* It confirms refusals, so the refusal flags stay. */
+        /* It confirms refusals, so the refusal flags and when its verdict
+         * is due stay. */
         if (!same_region || !s_eq(p->municipality, viewer->municipality))
             s_str(&p->candidate_id);
         s_explanation(p->explanation, S_REASONS);
@@ -109,6 +111,7 @@ void wz_minimise_proposal(WzProposal *p, const wz_party_t *viewer, bool accepted
         /* Whether a decline counts against the candidate is the candidate's
          * business, not the landlord's. */
         p->refusal = p->refusal_pending = 0;
+        p->verdict_due_ms = 0;
         s_explanation(p->explanation, S_BARE);
         return;
     }

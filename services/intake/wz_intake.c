@@ -867,6 +867,19 @@ static int s_confirm_step(wz_intake_t *self, wz_txn_t *txn, const s_ctx_t *c, s_
                         p->municipality);
             goto out;
         }
+        /* Until verdict_due_ms (none on proposals from before it existed);
+         * the verdict must be accepted by then, matching keeps to that. */
+        bool late = p->verdict_due_ms > 0 && wz_now_ms() > p->verdict_due_ms;
+        if (p->state == PSTATE(DECLINED) && p->verdict_due_ms > 0 &&
+            (late || !p->refusal_pending)) {
+            char due[25];
+            wz_time_format(p->verdict_due_ms, due);
+            rc = s_fail(o, CODE(CONFLICT), fld,
+                        "the verdict on the refusal of proposal %s was due by %s; none came in "
+                        "time, so the refusal does not count",
+                        id, due);
+            goto out;
+        }
         if (p->state != PSTATE(DECLINED) || !p->refusal_pending) {
             rc = s_fail(o, CODE(CONFLICT), fld, "proposal %s has no refusal waiting for a verdict",
                         id);

@@ -2319,6 +2319,21 @@ static void s_advance(s_work_t *w, s_rec_t *pr, const char *done)
     s_emit(w, &ev);
 }
 
+/* The refusal of declined proposal p counts only when its municipality
+ * confirms it (s_on_step_confirmed), which it may do for the scheme's
+ * confirm_working_days (m:verdicts); without a verdict by then it does not
+ * count (s_verdict_work): a refusal is the candidate's loss, so silence is
+ * not taken for a yes. */
+static void s_await_verdict(s_work_t *w, WzProposal *p, const wz_scheme_t *s)
+{
+    p->refusal_pending = true;
+    p->verdict_due_ms =
+        wz_policy_deadline(w->self->policy, w->region, s->confirm_working_days, w->now_ms);
+    char key[KEY_MAX];
+    if (s_key(w, key, "m:verdicts") == 0)
+        S_CMD(w, "ZADD %s %lld %s", key, (long long)p->verdict_due_ms, p->id);
+}
+
 /* Ends proposal pr as declined for reason (an id of the policy's decline
  * reasons, or free text when the policy configures none) and matches the
  * vacancy again. */
@@ -2337,7 +2352,7 @@ static void s_decline(s_work_t *w, s_rec_t *pr, const char *reason)
     const wz_scheme_t *s = wz_policy_scheme(w->self->policy, p->scheme);
     if (r && r->refusal) {
         if (s && s->decline_needs_confirmation)
-            p->refusal_pending = true; /* counts once the municipality confirms */
+            s_await_verdict(w, p, s);
         else
             s_count_refusal(w, p);
     }
@@ -2387,7 +2402,7 @@ static void s_on_answered(s_work_t *w, const Woonzorg__V1__ProposalAnswered *a)
 
 /* A confirm step done (ok) or turned down; or the municipality's verdict on
  * a refusal waiting for it (step "decline"). */
-static void s_on_step_confirmed(s_work_t *w, const Woonzorg__V1__StepConfirmed *sc)
+static void s_on_step_confirmed(s_work_t *w, const Woonzorg__V1__StepConfirmed *sc, int64_t at_ms)
 {
     if (!sc->proposal || !sc->proposal->id[0])
         return;
@@ -2396,10 +2411,22 @@ static void s_on_step_confirmed(s_work_t *w, const Woonzorg__V1__StepConfirmed *
         return;
     WzProposal *p = PROP(pr);
     if (strcmp(sc->step, "decline") == 0) {
-        if (p->state != PSTATE(DECLINED) || !p->refusal_pending)
+        /* A verdict counts when intake accepted it by verdict_due_ms (none on
+         * proposals from before it existed), even when the timer ended the
+         * wait since (s_verdict_work): that wait is over, not the verdict. */
+        bool waiting = p->refusal_pending || (!p->refusal && p->verdict_due_ms > 0);
+        bool in_time = p->verdict_due_ms == 0 || at_ms <= p->verdict_due_ms;
+        if (p->state == PSTATE(DECLINED) && waiting && !in_time)
+            wz_log(w->self->log, WZ_LOG_WARN, "refusal verdict given after it was due ignored",
+                   "proposal", p->id, NULL);
+        if (p->state != PSTATE(DECLINED) || !waiting || !in_time)
             return;
         p->refusal_pending = false;
+        p->verdict_due_ms = 0;
         pr->dirty = true;
+        char key[KEY_MAX];
+        if (s_key(w, key, "m:verdicts") == 0)
+            S_CMD(w, "ZREM %s %s", key, p->id);
         if (sc->ok)
             s_count_refusal(w, p);
         wz_log(w->self->log, WZ_LOG_INFO, "refusal verdict", "proposal", p->id, "counts",
@@ -2509,7 +2536,7 @@ int wz_matching_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEv
         s_on_lease_signed(&w, ev->lease_signed);
         break;
     case PAYLOAD(STEP_CONFIRMED):
-        s_on_step_confirmed(&w, ev->step_confirmed);
+        s_on_step_confirmed(&w, ev->step_confirmed, ev->occurred_ms);
         break;
     case PAYLOAD(CANDIDATE_NOMINATED):
         s_on_nominated(&w, ev->candidate_nominated);
@@ -2652,6 +2679,21 @@ static int s_expire_work(s_work_t *w, const char *pid)
         S_CMD(w, "ZREM %s %s", key, pid);
     }
     return expired;
+}
+
+/* A refusal whose verdict did not come in time does not count; the
+ * proposal keeps verdict_due_ms to say so (intake tells a late verdict). */
+static int s_verdict_work(s_work_t *w, const char *pid)
+{
+    char key[KEY_MAX];
+    s_rec_t *pr = s_get(w, REC_PROPOSAL, pid);
+    if (s_key(w, key, "m:verdicts") == 0)
+        S_CMD(w, "ZREM %s %s", key, pid);
+    if (!pr || !pr->msg || !PROP(pr)->refusal_pending)
+        return 0;
+    PROP(pr)->refusal_pending = false;
+    pr->dirty = true;
+    return 1;
 }
 
 /* Sends the reminder of a proposal's current step. */
@@ -2833,6 +2875,8 @@ static int s_due(wz_matching_t *self, const s_due_t *d, int64_t now_ms)
 static const s_due_t s_expiries = {"deadlines", "proposal:%s", s_expire_work, "proposal expired"};
 static const s_due_t s_reminders = {"reminders", "proposal:%s", s_remind_work, NULL};
 static const s_due_t s_lapses = {"m:urgency", "m:candidate:%s", s_lapse_work, NULL};
+static const s_due_t s_verdicts = {"m:verdicts", "proposal:%s", s_verdict_work,
+                                   "no verdict on the refusal in time: it does not count"};
 static const s_due_t s_purges = {"m:purge", "m:candidate:%s", s_purge_work,
                                  "candidate purged after retention"};
 static const s_due_t s_nominations = {"nominations", "m:vacancy:%s", s_nomination_work, NULL};
@@ -2856,6 +2900,11 @@ int wz_matching_nominations_due(wz_matching_t *self, int64_t now_ms)
 int wz_matching_lapse(wz_matching_t *self, int64_t now_ms)
 {
     return s_due(self, &s_lapses, now_ms);
+}
+
+int wz_matching_verdicts_due(wz_matching_t *self, int64_t now_ms)
+{
+    return s_due(self, &s_verdicts, now_ms);
 }
 
 /* Candidates housed or withdrawn before retention existed have no m:purge
@@ -2939,6 +2988,7 @@ int wz_matching_on_timer(wz_loop_t *loop, void *arg)
     wz_matching_nominations_due(arg, now);
     wz_matching_batches_due(arg, now);
     wz_matching_lapse(arg, now);
+    wz_matching_verdicts_due(arg, now);
     wz_matching_purge(arg, now);
     return 0;
 }

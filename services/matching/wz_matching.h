@@ -74,6 +74,12 @@ int wz_matching_batches_due(wz_matching_t *self, int64_t now_ms);
  * municipality is told). Returns how many, or -1. */
 int wz_matching_lapse(wz_matching_t *self, int64_t now_ms);
 
+/* Refusals waiting for their municipality's verdict (refusals.
+ * municipality_confirms) whose confirm_working_days ended at or before
+ * now_ms without one: they do not count (refusal_pending cleared,
+ * verdict_due_ms kept). Returns how many, or -1. */
+int wz_matching_verdicts_due(wz_matching_t *self, int64_t now_ms);
+
 /* Purges each housed or withdrawn candidate whose retention ended at or
  * before now_ms: every Redis record of it (intake's and matching's) goes in
  * one transaction with its m:purge entry, and CandidatePurged is emitted

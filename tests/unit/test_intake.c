@@ -384,7 +384,8 @@ static void s_put_proposal(const char *id, int state, int64_t deadline_ms)
 #define PSTATE(x) WOONZORG__V1__PROPOSAL_STATE__PROPOSAL_STATE_##x
 
 /* A proposal of scheme "s" at a route step. */
-static void s_put_proposal_at(const char *id, int state, const char *step, bool refusal_pending)
+static void s_put_proposal_at(const char *id, int state, const char *step, bool refusal_pending,
+                              int64_t verdict_due_ms)
 {
     WzProposal p = WOONZORG__V1__PROPOSAL__INIT;
     p.id = (char *)id;
@@ -401,6 +402,7 @@ static void s_put_proposal_at(const char *id, int state, const char *step, bool 
     p.scheme = "s";
     p.step = (char *)step;
     p.refusal_pending = refusal_pending;
+    p.verdict_due_ms = verdict_due_ms;
     char key[128];
     snprintf(key, sizeof key, "wz:{zkij}:proposal:%s", id);
     s_put(key, &p.base);
@@ -884,11 +886,11 @@ START_TEST(test_confirm_step)
 {
     req_t b;
     s_expect("pre-wonen", r_confirm(&b, "k-1", "PW-1/1", "viewing", true), CODE(NOT_FOUND), NULL);
-    s_put_proposal_at("PW-1/1", PSTATE(SENT), "answer", false);
+    s_put_proposal_at("PW-1/1", PSTATE(SENT), "answer", false, 0);
     /* Not yet at the viewing: the transition is refused with what is expected. */
     s_expect("pre-wonen", r_confirm(&b, "k-2", "PW-1/1", "viewing", true), CODE(CONFLICT),
              "proposal PW-1/1 is sent at step 'answer', not at 'viewing'");
-    s_put_proposal_at("PW-1/1", PSTATE(ACCEPTED), "viewing", false);
+    s_put_proposal_at("PW-1/1", PSTATE(ACCEPTED), "viewing", false, 0);
     s_expect("ribw-kam", r_confirm(&b, "k-3", "PW-1/1", "viewing", true), CODE(FORBIDDEN),
              "step 'viewing' is for the corporation");
     s_expect("ymere", r_confirm(&b, "k-4", "PW-1/1", "viewing", true), CODE(FORBIDDEN),
@@ -915,15 +917,30 @@ START_TEST(test_confirm_step)
     ck_assert_int_eq(s_stream_len(), before + 1);
 
     /* The municipality's verdict on a refusal. */
-    s_put_proposal_at("PW-2/1", PSTATE(DECLINED), "answer", false);
+    s_put_proposal_at("PW-2/1", PSTATE(DECLINED), "answer", false, 0);
     s_expect("gem-velsen", r_confirm(&b, "k-9", "PW-2/1", "decline", true), CODE(CONFLICT),
              "proposal PW-2/1 has no refusal waiting for a verdict");
-    s_put_proposal_at("PW-2/1", PSTATE(DECLINED), "answer", true);
+    s_put_proposal_at("PW-2/1", PSTATE(DECLINED), "answer", true, 0);
     s_expect("gem-haarlem", r_confirm(&b, "k-10", "PW-2/1", "decline", true), CODE(FORBIDDEN),
              "only the municipality of the candidate (velsen) confirms its refusals");
     s_expect("pre-wonen", r_confirm(&b, "k-11", "PW-2/1", "decline", true), CODE(FORBIDDEN),
              NULL);
     s_expect("gem-velsen", r_confirm(&b, "k-12", "PW-2/1", "decline", true), CODE(OK), NULL);
+    /* Due by a time that has passed: too late, whether or not matching has
+     * ended the wait yet; a verdict given is no refusal lapsing. */
+    int64_t past = wz_now_ms() - 1000;
+    char due[25], text[160];
+    wz_time_format(past, due);
+    snprintf(text, sizeof text,
+             "the verdict on the refusal of proposal PW-3/1 was due by %s; none came in time, so "
+             "the refusal does not count",
+             due);
+    s_put_proposal_at("PW-3/1", PSTATE(DECLINED), "answer", true, past);
+    s_expect("gem-velsen", r_confirm(&b, "k-13", "PW-3/1", "decline", true), CODE(CONFLICT), text);
+    s_put_proposal_at("PW-3/1", PSTATE(DECLINED), "answer", false, past);
+    s_expect("gem-velsen", r_confirm(&b, "k-14", "PW-3/1", "decline", false), CODE(CONFLICT), text);
+    s_put_proposal_at("PW-4/1", PSTATE(DECLINED), "answer", true, wz_now_ms() + 60000);
+    s_expect("gem-velsen", r_confirm(&b, "k-15", "PW-4/1", "decline", false), CODE(OK), NULL);
 }
 END_TEST
 

@@ -1025,8 +1025,9 @@ static void ev_publish_at(const char *id, const char *complex, const char *stair
     s_produce(&ev, "pre-wonen");
 }
 
-static void ev_confirm(const char *proposal_id, const char *step, bool ok, const char *reason,
-                       const char *actor)
+/* StepConfirmed as intake emits it, accepted at_ms (0: now). */
+static void ev_confirm_at(const char *proposal_id, const char *step, bool ok, const char *reason,
+                          const char *actor, int64_t at_ms)
 {
     WzProposal p = WOONZORG__V1__PROPOSAL__INIT;
     p.id = (char *)proposal_id;
@@ -1038,7 +1039,14 @@ static void ev_confirm(const char *proposal_id, const char *step, bool ok, const
     WzEvent ev = WOONZORG__V1__EVENT__INIT;
     ev.payload_case = PAYLOAD(STEP_CONFIRMED);
     ev.step_confirmed = &body;
+    ev.occurred_ms = at_ms;
     s_produce(&ev, actor);
+}
+
+static void ev_confirm(const char *proposal_id, const char *step, bool ok, const char *reason,
+                       const char *actor)
+{
+    ev_confirm_at(proposal_id, step, ok, reason, actor, 0);
 }
 
 /* The last event of a type on matching's outbox (NULL if none); caller frees. */
@@ -1409,6 +1417,82 @@ START_TEST(test_decline_confirmed_by_municipality)
     c = s_candidate("kam-1");
     ck_assert_uint_eq(c->refusals, 1);
     WZ_FREE_UNPACKED(c);
+}
+END_TEST
+
+static uint32_t s_refusals(const char *candidate)
+{
+    WzCandidate *c = s_candidate(candidate);
+    uint32_t n = c->refusals;
+    WZ_FREE_UNPACKED(c);
+    return n;
+}
+
+START_TEST(test_refusal_verdict_due)
+{
+    /* The municipality's verdict on a refusal is due verdict_due_ms; none
+     * by then, the refusal does not count. One intake accepted in time
+     * counts even when it reaches matching after the timer ended the wait;
+     * one given later changes nothing. */
+    s_schemes[0].decline_needs_confirmation = true;
+    ev_active("kam-1", 2025, 1, 10);
+    ev_active("kam-2", 2025, 2, 1);
+    ev_active("kam-3", 2025, 3, 1);
+    ev_publish("pw-1");
+    ev_answer("pw-1/1", false, "client_refuses");
+    WzProposal *p = s_proposal("pw-1/1");
+    int64_t due = p->verdict_due_ms;
+    ck_assert(p->refusal_pending);
+    ck_assert(due > p->created_ms);
+    WZ_FREE_UNPACKED(p);
+    redisReply *r = wz_store_cmd(store, "ZSCORE wz:{zkij}:m:verdicts pw-1/1");
+    ck_assert(r && r->type == REDIS_REPLY_STRING && atoll(r->str) == due);
+    freeReplyObject(r);
+    ck_assert_int_eq(wz_matching_verdicts_due(matching, due - 1), 0);
+    ck_assert_int_eq(wz_matching_verdicts_due(matching, due), 1);
+    p = s_proposal("pw-1/1");
+    ck_assert(!p->refusal_pending);
+    ck_assert(!p->refusal);
+    ck_assert(p->verdict_due_ms == due); /* says why it does not count */
+    WZ_FREE_UNPACKED(p);
+    ck_assert_uint_eq(s_refusals("kam-1"), 0);
+    ck_assert_int_eq(s_exists("wz:{zkij}:m:verdicts"), 0);
+    ck_assert_int_eq(wz_matching_verdicts_due(matching, due + 1000), 0); /* once */
+
+    /* Accepted by intake just in time, applied after the wait ended. */
+    ev_confirm_at("pw-1/1", "decline", true, "", "gem-haarlem", due);
+    p = s_proposal("pw-1/1");
+    ck_assert(p->refusal);
+    ck_assert(p->verdict_due_ms == 0);
+    WZ_FREE_UNPACKED(p);
+    ck_assert_uint_eq(s_refusals("kam-1"), 1);
+
+    /* kam-2 refuses too; a verdict stamped after its due time is not one
+     * intake would accept, and matching does not count it either, whether
+     * or not the timer ran. */
+    ev_answer("pw-1/2", false, "client_refuses");
+    p = s_proposal("pw-1/2");
+    int64_t due2 = p->verdict_due_ms;
+    ck_assert(p->refusal_pending);
+    WZ_FREE_UNPACKED(p);
+    ev_confirm_at("pw-1/2", "decline", true, "", "gem-haarlem", due2 + 1);
+    p = s_proposal("pw-1/2");
+    ck_assert(p->refusal_pending);
+    ck_assert(!p->refusal);
+    WZ_FREE_UNPACKED(p);
+    ck_assert_int_eq(wz_matching_verdicts_due(matching, due2), 1);
+    ev_confirm_at("pw-1/2", "decline", true, "", "gem-haarlem", due2 + 1);
+    ck_assert_uint_eq(s_refusals("kam-2"), 0);
+    /* A verdict in time ends the wait: nothing left for the timer. */
+    ev_answer("pw-1/3", false, "client_refuses");
+    ev_confirm("pw-1/3", "decline", false, "", "gem-haarlem");
+    p = s_proposal("pw-1/3");
+    ck_assert(!p->refusal_pending);
+    ck_assert(!p->refusal);
+    ck_assert(p->verdict_due_ms == 0);
+    WZ_FREE_UNPACKED(p);
+    ck_assert_int_eq(s_exists("wz:{zkij}:m:verdicts"), 0);
+    ck_assert_uint_eq(s_refusals("kam-3"), 0);
 }
 END_TEST
 
@@ -2259,6 +2343,7 @@ int main(void)
                                             test_route_steps,
                                             test_refusals_lapse_urgency,
                                             test_decline_confirmed_by_municipality,
+                                            test_refusal_verdict_due,
                                             test_reminder_before_deadline,
                                             test_urgency_window_lapses,
                                             test_snapshot_replays,

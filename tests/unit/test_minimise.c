@@ -233,6 +233,7 @@ START_TEST(test_strangers_see_no_candidate)
                                             EXPLANATION_COUNTS,
                                             "refusal",
                                             "refusal_pending",
+                                            "verdict_due_ms",
                                             "consent",
                                             "urgency_date",
                                             "urgency_by",
@@ -328,7 +329,7 @@ START_TEST(test_municipality_sees_outcome_and_reasons)
     const WzProposal *p = ev->proposal_answered->proposal;
     ck_assert_uint_eq(p->explanation->n_filters, 1);
     ck_assert_uint_gt(p->explanation->considered, 0);
-    ck_assert(p->refusal && p->refusal_pending);
+    ck_assert(p->refusal && p->refusal_pending && p->verdict_due_ms != 0);
     ck_assert_str_eq(ev->proposal_answered->reason, "x");
     ck_assert_str_eq(p->decline_reason, "x");
     WZ_FREE_UNPACKED(ev);
@@ -341,9 +342,13 @@ START_TEST(test_corporation_sees_candidate_after_acceptance)
 {
     wz_party_t corp = s_party("pre-wonen", WZ_ROLE_CORPORATION, "zkij", "");
     wz_party_t other = s_party("ymere", WZ_ROLE_CORPORATION, "zkij", "");
-    static const char *const forbidden[] = {CANDIDATE_ATTRIBUTES, EXPLANATION_OF_CANDIDATE,
-                                            EXPLANATION_COUNTS,   "refusal",
-                                            "refusal_pending",    NULL};
+    static const char *const forbidden[] = {CANDIDATE_ATTRIBUTES,
+                                            EXPLANATION_OF_CANDIDATE,
+                                            EXPLANATION_COUNTS,
+                                            "refusal",
+                                            "refusal_pending",
+                                            "verdict_due_ms",
+                                            NULL};
     struct {
         unsigned payload;
         int state;
