@@ -20,6 +20,7 @@
 #define KEY_MAX 256
 #define CATCH_UP_BATCH 128
 #define COMMIT_ATTEMPTS 5
+#define BATCH_MAX 64 /* wz_sub_set_batch */
 #define DEAD_LETTER_ATTEMPTS 5
 
 /* A sequence travels as 8 bytes big-endian: fixed size, no parsing. */
@@ -382,6 +383,7 @@ struct wz_sub_t {
     int64_t dead_keep_ms;    /* dead letters older than this go; 0: kept */
     int64_t dead_trimmed_ms; /* when they were last trimmed (monotonic) */
     volatile sig_atomic_t *stop;
+    int batch; /* events per transaction, 1..BATCH_MAX */
     bool curve;
     wz_keypair_t own;           /* curve: the consumer's key pair */
     char keys_dir[512];         /* curve: where <producer>.pub is */
@@ -446,6 +448,7 @@ wz_sub_t *wz_sub_new(void *ctx, wz_store_t *store, wz_pub_t *own_pub, const char
     self->arg = arg;
     self->log = log;
     self->dead_attempts = DEAD_LETTER_ATTEMPTS;
+    self->batch = 1;
     return self;
 }
 
@@ -459,6 +462,11 @@ void wz_sub_set_dead_letter(wz_sub_t *self, int max_attempts, wz_sub_dead_fn dea
 void wz_sub_set_dead_letter_retention(wz_sub_t *self, int64_t keep_ms)
 {
     self->dead_keep_ms = keep_ms > 0 ? keep_ms : 0;
+}
+
+void wz_sub_set_batch(wz_sub_t *self, int max_events)
+{
+    self->batch = max_events < 1 ? 1 : max_events > BATCH_MAX ? BATCH_MAX : max_events;
 }
 
 void wz_sub_set_stop(wz_sub_t *self, volatile sig_atomic_t *stop)
@@ -733,19 +741,24 @@ static int s_forget_dead(wz_sub_t *self, wz_txn_t *txn, const char *region, cons
  * -1 on failure (retried by the next catch-up). */
 static int s_catch_up_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c);
 
-static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t seq,
-                       const uint8_t *data, size_t len)
+/* Producers are followed in causal order (intake before matching before
+ * notification): an event of a later one was caused by events of the
+ * earlier ones that are in Redis already. Applying those first keeps the
+ * consumer's effects in causal order (a municipality learns of a vacancy
+ * before of its release) even when their publications were missed. */
+static void s_upstream(wz_sub_t *self, s_follow_t *f, const char *region)
 {
-    /* Producers are followed in causal order (intake before matching before
-     * notification): an event of a later one was caused by events of the
-     * earlier ones that are in Redis already. Applying those first keeps the
-     * consumer's effects in causal order (a municipality learns of a vacancy
-     * before of its release) even when their publications were missed. */
     for (s_follow_t *up = self->follows; up != f; up++) {
-        s_cursor_t *uc = s_cursor(up, c->region);
+        s_cursor_t *uc = s_cursor(up, region);
         if (uc)
             s_catch_up_one(self, up, uc);
     }
+}
+
+static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t seq,
+                       const uint8_t *data, size_t len)
+{
+    s_upstream(self, f, c->region);
     char key[KEY_MAX];
     if (s_cursor_key(self, f, c->region, key, sizeof key) != 0)
         return -1;
@@ -833,6 +846,82 @@ static int s_apply_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t se
     return rc;
 }
 
+/* Events first .. first + n - 1 of f and c: one transaction for all
+ * (wz_sub_set_batch). What was applied already is skipped; 1 when the
+ * cursor is behind first (a gap: catch up), 0 done, -1 not applied (yet).
+ * A batch that cannot be applied whole goes again one event at a time, so
+ * an event that keeps failing is dead-lettered on its own. */
+static int s_apply_batch(wz_sub_t *self, s_follow_t *f, s_cursor_t *c, uint64_t first,
+                         const uint8_t *const data[], const size_t len[], size_t n)
+{
+    WzEvent *evs[BATCH_MAX];
+    size_t unpacked = 0;
+    if (n > 1 && n <= BATCH_MAX) {
+        for (; unpacked < n; unpacked++)
+            if (!(evs[unpacked] = wz_event_unpack(data[unpacked], len[unpacked])))
+                break;
+    }
+    int rc = -1;
+    char key[KEY_MAX];
+    if (n > 1 && unpacked == n && s_cursor_key(self, f, c->region, key, sizeof key) == 0) {
+        s_upstream(self, f, c->region);
+        uint64_t last = first + n - 1;
+        for (int attempt = 0; attempt < COMMIT_ATTEMPTS; attempt++) {
+            wz_txn_t *txn = wz_txn_begin(self->store, self->own_pub, c->region);
+            uint64_t stored = 0;
+            if (!txn || wz_txn_watch(txn, key) != 0 ||
+                wz_store_get_u64(self->store, key, &stored) < 0) {
+                wz_txn_destroy(&txn);
+                break;
+            }
+            c->cursor = stored;
+            c->known = true;
+            if (stored >= last || stored + 1 < first) {
+                wz_txn_destroy(&txn);
+                rc = stored >= last ? 0 : 1;
+                break;
+            }
+            size_t from = (size_t)(stored + 1 - first), i = from;
+            for (; i < n; i++) {
+                const char *erased = wz_personal_erases(evs[i]);
+                if (self->apply(self->arg, txn, f->producer, evs[i]) != 0 ||
+                    (erased && s_forget_dead(self, txn, c->region, erased) != 0))
+                    break;
+            }
+            int committed =
+                i < n || wz_txn_cmd(txn, "SET %s %llu", key, (unsigned long long)last) != 0
+                    ? -1
+                    : wz_txn_commit(txn);
+            wz_txn_destroy(&txn);
+            if (committed == 0) {
+                c->cursor = last;
+                c->failures = 0;
+                for (i = from; i < n; i++) {
+                    wz_metrics_event(self->metrics, true, f->producer, evs[i]);
+                    if (self->done)
+                        self->done(self->arg, f->producer, evs[i]);
+                }
+                rc = 0;
+                break;
+            }
+            if (committed < 0) {
+                c->known = false;
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < unpacked; i++)
+        WZ_FREE_UNPACKED(evs[i]);
+    for (size_t i = 0; rc < 0 && i < n; i++) {
+        int one = s_apply_one(self, f, c, first + i, data[i], len[i]);
+        if (one != 0)
+            return one;
+        if (i + 1 == n)
+            rc = 0;
+    }
+    return rc;
+}
+
 /* Reads the stream of one producer and region from the cursor to its end. */
 static int s_catch_up_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c)
 {
@@ -854,32 +943,54 @@ static int s_catch_up_one(wz_sub_t *self, s_follow_t *f, s_cursor_t *c)
         }
         int rc = 0;
         bool stopping = false;
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            if (self->stop && *self->stop) {
-                stopping = true;
-                break;
-            }
-            redisReply *entry = r->element[i];
-            if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2)
-                continue;
-            uint64_t seq = s_parse_id(entry->element[0]->str);
-            redisReply *fields = entry->element[1];
-            const char *data = NULL;
-            size_t len = 0;
-            for (size_t j = 0; j + 1 < fields->elements; j += 2)
-                if (strcmp(fields->element[j]->str, "e") == 0) {
-                    data = fields->element[j + 1]->str;
-                    len = fields->element[j + 1]->len;
+        /* Consecutive entries go together, up to the batch size. */
+        const uint8_t *data[BATCH_MAX];
+        size_t len[BATCH_MAX], queued = 0;
+        uint64_t first = 0;
+        for (size_t i = 0; i <= n && rc == 0; i++) {
+            stopping = i < n && self->stop && *self->stop;
+            uint64_t seq = 0;
+            if (i < n && !stopping) {
+                redisReply *entry = r->element[i];
+                if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2)
+                    continue;
+                seq = s_parse_id(entry->element[0]->str);
+                redisReply *fields = entry->element[1];
+                const char *bytes = NULL;
+                size_t blen = 0;
+                for (size_t j = 0; j + 1 < fields->elements; j += 2)
+                    if (strcmp(fields->element[j]->str, "e") == 0) {
+                        bytes = fields->element[j + 1]->str;
+                        blen = fields->element[j + 1]->len;
+                    }
+                if (!seq || !bytes) {
+                    wz_log(self->log, WZ_LOG_ERROR, "stream entry without event", "stream", key,
+                           "id", entry->element[0]->str, NULL);
+                    rc = -1;
+                    break;
                 }
-            if (!seq || !data) {
-                wz_log(self->log, WZ_LOG_ERROR, "stream entry without event", "stream", key,
-                       "id", entry->element[0]->str, NULL);
-                rc = -1;
-                break;
+                if (queued && seq == first + queued && queued < (size_t)self->batch) {
+                    data[queued] = (const uint8_t *)bytes;
+                    len[queued++] = blen;
+                    continue;
+                }
+                if (queued)
+                    rc = s_apply_batch(self, f, c, first, data, len, queued);
+                first = seq;
+                data[0] = (const uint8_t *)bytes;
+                len[0] = blen;
+                queued = 1;
+                if (rc > 0) /* a hole in the stream: cannot happen with gap-free ids */
+                    rc = -1;
+                continue;
             }
-            rc = s_apply_one(self, f, c, seq, (const uint8_t *)data, len);
-            if (rc > 0) /* a hole in the stream: cannot happen with gap-free ids */
+            if (queued)
+                rc = s_apply_batch(self, f, c, first, data, len, queued);
+            queued = 0;
+            if (rc > 0)
                 rc = -1;
+            if (stopping)
+                break;
         }
         freeReplyObject(r);
         if (rc != 0)
@@ -909,8 +1020,37 @@ uint64_t wz_sub_cursor(const wz_sub_t *self, const char *producer, const char *r
     return 0;
 }
 
-/* Handles one publication: [topic][seq][event or empty for a heartbeat]. */
-static void s_on_message(wz_sub_t *self, s_follow_t *f, zmq_msg_t *parts, int n)
+/* In-order events of one cursor received in one drain of a SUB socket,
+ * applied together (wz_sub_set_batch). */
+typedef struct {
+    s_cursor_t *c;
+    uint64_t first;
+    size_t n;
+    zmq_msg_t data[BATCH_MAX];
+} s_pending_t;
+
+/* Applies what p holds (a gap found on the way means catching up). */
+static void s_flush(wz_sub_t *self, s_follow_t *f, s_pending_t *p)
+{
+    if (!p->n)
+        return;
+    const uint8_t *data[BATCH_MAX];
+    size_t len[BATCH_MAX];
+    for (size_t i = 0; i < p->n; i++) {
+        data[i] = zmq_msg_data(&p->data[i]);
+        len[i] = zmq_msg_size(&p->data[i]);
+    }
+    if (s_apply_batch(self, f, p->c, p->first, data, len, p->n) > 0)
+        s_catch_up_one(self, f, p->c);
+    for (size_t i = 0; i < p->n; i++)
+        zmq_msg_close(&p->data[i]);
+    p->n = 0;
+}
+
+/* Handles one publication: [topic][seq][event or empty for a heartbeat].
+ * The next event of a cursor joins p (flushed first when p holds another
+ * cursor's or is full); anything else flushes p and is handled at once. */
+static void s_on_message(wz_sub_t *self, s_follow_t *f, zmq_msg_t *parts, int n, s_pending_t *p)
 {
     if (n != 3 || zmq_msg_size(&parts[1]) != 8) {
         wz_log(self->log, WZ_LOG_WARN, "malformed publication ignored", "producer", f->producer,
@@ -926,18 +1066,24 @@ static void s_on_message(wz_sub_t *self, s_follow_t *f, zmq_msg_t *parts, int n)
     memcpy(topic, zmq_msg_data(&parts[0]), tlen);
     topic[tlen - 1] = '\0';
     s_cursor_t *c = s_cursor(f, topic + plen + 1);
-    if (!c || s_load_cursor(self, f, c) != 0)
+    if (!c)
+        return;
+    if (p->n && p->c != c)
+        s_flush(self, f, p);
+    if (!p->n && s_load_cursor(self, f, c) != 0)
         return;
     uint64_t seq = s_get_seq(zmq_msg_data(&parts[1]));
     size_t len = zmq_msg_size(&parts[2]);
     f->heard_ms = wz_mono_ms();
     if (seq > c->announced)
         c->announced = seq;
-    if (seq <= c->cursor)
+    uint64_t next = p->n ? p->first + p->n : c->cursor + 1;
+    if (seq < next)
         return;
-    if (len == 0 || seq != c->cursor + 1) {
+    if (len == 0 || seq != next) {
         /* A heartbeat ahead of the cursor or a jump: publications were lost
          * (high-water mark, slow joiner, reconnect); Redis has them. */
+        s_flush(self, f, p);
         self->gaps++;
         char have[24], got[24];
         snprintf(have, sizeof have, "%" PRIu64, c->cursor);
@@ -947,8 +1093,14 @@ static void s_on_message(wz_sub_t *self, s_follow_t *f, zmq_msg_t *parts, int n)
         s_catch_up_one(self, f, c);
         return;
     }
-    if (s_apply_one(self, f, c, seq, zmq_msg_data(&parts[2]), len) > 0)
-        s_catch_up_one(self, f, c);
+    if (p->n == (size_t)self->batch)
+        s_flush(self, f, p);
+    if (!p->n) {
+        p->c = c;
+        p->first = seq;
+    }
+    zmq_msg_init(&p->data[p->n]);
+    zmq_msg_move(&p->data[p->n++], &parts[2]);
 }
 
 static int s_on_readable(wz_loop_t *loop, void *socket, void *arg)
@@ -961,6 +1113,8 @@ static int s_on_readable(wz_loop_t *loop, void *socket, void *arg)
             f = &self->follows[i];
     if (!f)
         return 0;
+    s_pending_t pending;
+    pending.n = 0;
     /* Drain what is there, but bounded, so one busy producer cannot starve the loop. */
     for (int budget = 256; budget > 0; budget--) {
         zmq_msg_t parts[3], extra;
@@ -976,13 +1130,14 @@ static int s_on_readable(wz_loop_t *loop, void *socket, void *arg)
             n += rc >= 0;
         }
         if (rc >= 0)
-            s_on_message(self, f, parts, n);
+            s_on_message(self, f, parts, n, &pending);
         for (int i = 0; i < 3; i++)
             zmq_msg_close(&parts[i]);
         zmq_msg_close(&extra);
         if (rc < 0)
-            return 0;
+            break;
     }
+    s_flush(self, f, &pending);
     return 0;
 }
 

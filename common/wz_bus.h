@@ -104,6 +104,13 @@ typedef int (*wz_sub_dead_fn)(void *arg, wz_txn_t *txn, const WzEvent *dl);
 wz_sub_t *wz_sub_new(void *ctx, wz_store_t *store, wz_pub_t *own_pub, const char *consumer,
                      wz_sub_apply_fn apply, wz_sub_done_fn done, void *arg, wz_log_t *log);
 void wz_sub_destroy(wz_sub_t **self_p);
+/* Lets up to max_events consecutive events of one producer and region
+ * commit in one transaction (apply is called for each, in order, with the
+ * same txn; the cursor moves to the last). Only for a consumer whose apply
+ * sees what it queued earlier in the same transaction (wz_txn_local), since
+ * queued writes are not in Redis before EXEC. A batch that fails is applied
+ * again one event at a time, so dead letters stay per event. Default 1. */
+void wz_sub_set_batch(wz_sub_t *self, int max_events);
 /* Sets the receive high-water mark (and, when buffer_bytes > 0, the kernel
  * receive buffer) of the SUB sockets created from now on (call before
  * wz_sub_follow). */

@@ -293,6 +293,8 @@ struct wz_txn_t {
     char stream_key[256];
     wz_txn_outcome_fn outcome; /* told once how the transaction ended; may be NULL */
     void *outcome_arg;
+    void *local; /* wz_txn_set_local */
+    void (*local_free)(void *data);
 };
 
 /* Tells the outcome hook (once) how the transaction ended. */
@@ -518,12 +520,26 @@ failed:
     return -1;
 }
 
+void wz_txn_set_local(wz_txn_t *self, void *data, void (*free_fn)(void *data))
+{
+    if (self->local && self->local_free)
+        self->local_free(self->local);
+    self->local = data;
+    self->local_free = free_fn;
+}
+
+void *wz_txn_local(const wz_txn_t *self)
+{
+    return self->local;
+}
+
 void wz_txn_destroy(wz_txn_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     wz_txn_t *self = *self_p;
     s_txn_outcome(self, 1); /* never committed: nothing was written */
+    wz_txn_set_local(self, NULL, NULL);
     if (!self->finished && self->store->ctx && self->store->generation == self->generation) {
         redisReply *r = redisCommand(self->store->ctx, "UNWATCH");
         if (r)

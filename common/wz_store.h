@@ -94,6 +94,13 @@ typedef void (*wz_txn_outcome_fn)(void *arg, int outcome);
  * destroyed, so a cache of what it writes can follow it. One hook per
  * transaction: a second call first ends the first hook with outcome 1. */
 void wz_txn_on_outcome(wz_txn_t *self, wz_txn_outcome_fn fn, void *arg);
+/* What a participant keeps for the length of one transaction: what it queued
+ * that its later steps in the same transaction must see, since the queued
+ * writes are not in Redis before EXEC. One slot; free_fn(data) runs when the
+ * transaction is destroyed (a second set frees the first). */
+void wz_txn_set_local(wz_txn_t *self, void *data, void (*free_fn)(void *data));
+/* The slot's data, NULL when unset. */
+void *wz_txn_local(const wz_txn_t *self);
 /* Discards an uncommitted transaction (UNWATCH); accepts NULL, nulls the pointer. */
 void wz_txn_destroy(wz_txn_t **self_p);
 

@@ -125,25 +125,111 @@ static int s_head(wz_store_t *store, const char *key, uint64_t *seq,
     return rc;
 }
 
+/* What one transaction has queued and its later appends must see (the
+ * consumer may chain several events in one, wz_sub_set_batch): the chain's
+ * head after its last XADD, and the candidate keys it made or deleted. */
+typedef struct {
+    char subject[WZ_ID_MAX];
+    uint8_t *wrapped; /* NULL: deleted in this transaction */
+    size_t len;
+} s_queued_key_t;
+
+typedef struct {
+    char key[KEY_MAX]; /* the chain the head belongs to; "" before the first */
+    uint64_t seq;
+    uint8_t hash[WZ_AUDIT_HASH_LEN];
+    s_queued_key_t *keys;
+    size_t n_keys, cap_keys;
+} s_queued_t;
+
+static void s_queued_free(void *data)
+{
+    s_queued_t *q = data;
+    for (size_t i = 0; i < q->n_keys; i++)
+        free(q->keys[i].wrapped);
+    free(q->keys);
+    free(q);
+}
+
+static s_queued_t *s_queued(wz_txn_t *txn)
+{
+    s_queued_t *q = wz_txn_local(txn);
+    if (!q && (q = calloc(1, sizeof *q)) != NULL)
+        wz_txn_set_local(txn, q, s_queued_free);
+    return q;
+}
+
+static s_queued_key_t *s_queued_key(s_queued_t *q, const char *subject)
+{
+    for (size_t i = 0; i < q->n_keys; i++)
+        if (strcmp(q->keys[i].subject, subject) == 0)
+            return &q->keys[i];
+    s_queued_key_t *keys = wz_grow(q->keys, &q->cap_keys, q->n_keys + 1, sizeof *keys);
+    if (!keys)
+        return NULL;
+    q->keys = keys;
+    s_queued_key_t *k = &keys[q->n_keys++];
+    memset(k, 0, sizeof *k);
+    wz_strlcpy(k->subject, subject, sizeof k->subject);
+    return k;
+}
+
 /* Seals *bytes for subject under its candidate key (made and queued when it
- * has none yet). 0, or -1 when Redis failed or the key is unusable. */
-static int s_seal(wz_store_t *store, wz_txn_t *txn, wz_shred_t *shred, const char *region,
-                  const char *subject, uint8_t **bytes, size_t *len, wz_log_t *log)
+ * has none yet, or this transaction deleted it). 0, or -1 when Redis failed
+ * or the key is unusable. */
+static int s_seal(wz_store_t *store, wz_txn_t *txn, s_queued_t *q, wz_shred_t *shred,
+                  const char *region, const char *subject, uint8_t **bytes, size_t *len,
+                  wz_log_t *log)
 {
     char kkey[KEY_MAX];
-    if (wz_store_key(store, kkey, sizeof kkey, region, "audit:key:%s", subject) != 0 ||
-        wz_txn_watch(txn, kkey) != 0)
+    if (wz_store_key(store, kkey, sizeof kkey, region, "audit:key:%s", subject) != 0)
         return -1;
+    s_queued_key_t *known = NULL;
+    for (size_t i = 0; i < q->n_keys && !known; i++)
+        if (strcmp(q->keys[i].subject, subject) == 0)
+            known = &q->keys[i];
     uint8_t *wrapped = NULL;
     size_t wlen = 0;
-    int found = wz_store_get_bytes(store, kkey, &wrapped, &wlen);
-    if (found < 0) return -1;
+    int found = 0;
+    if (known && known->wrapped) {
+        wrapped = malloc(known->len);
+        if (!wrapped)
+            return -1;
+        memcpy(wrapped, known->wrapped, known->len);
+        wlen = known->len;
+        found = 1;
+    } else if (!known) {
+        if (wz_txn_watch(txn, kkey) != 0)
+            return -1;
+        found = wz_store_get_bytes(store, kkey, &wrapped, &wlen);
+        if (found < 0)
+            return -1;
+        /* Remembered for the transaction's next events about subject
+         * (an entry without a key would mean deleted: only a copy goes in). */
+        uint8_t *copy = found ? malloc(wlen) : NULL;
+        s_queued_key_t *seen = copy ? s_queued_key(q, subject) : NULL;
+        if (seen) {
+            memcpy(copy, wrapped, wlen);
+            seen->wrapped = copy;
+            seen->len = wlen;
+        } else {
+            free(copy);
+        }
+    }
     if (found == 0) {
-        if (wz_shred_new_key(shred, &wrapped, &wlen) != 0) return -1;
-        if (wz_txn_cmd(txn, "SET %s %b", kkey, wrapped, wlen) != 0) {
+        s_queued_key_t *made = s_queued_key(q, subject);
+        if (!made || wz_shred_new_key(shred, &wrapped, &wlen) != 0)
+            return -1;
+        uint8_t *copy = malloc(wlen);
+        if (!copy || wz_txn_cmd(txn, "SET %s %b", kkey, wrapped, wlen) != 0) {
+            free(copy);
             free(wrapped);
             return -1;
         }
+        memcpy(copy, wrapped, wlen);
+        free(made->wrapped);
+        made->wrapped = copy;
+        made->len = wlen;
     }
     uint8_t *sealed = NULL;
     size_t slen = 0;
@@ -167,37 +253,51 @@ static int s_append(wz_store_t *store, wz_txn_t *txn, const WzEvent *ev, wz_log_
                ev->id ? ev->id : "", NULL);
         return 0;
     }
+    s_queued_t *q = s_queued(txn);
     char key[KEY_MAX];
-    if (wz_store_key(store, key, sizeof key, ev->region, "audit") != 0 ||
-        wz_txn_watch(txn, key) != 0)
+    if (!q || wz_store_key(store, key, sizeof key, ev->region, "audit") != 0)
         return -1;
-    uint64_t last = 0;
-    uint8_t prev[WZ_AUDIT_HASH_LEN];
-    if (s_head(store, key, &last, prev, log) != 0) return -1;
+    /* The head: this transaction's last XADD, or the stream's (watched). */
+    if (strcmp(q->key, key) != 0) {
+        if (wz_txn_watch(txn, key) != 0 || s_head(store, key, &q->seq, q->hash, log) != 0)
+            return -1;
+        wz_strlcpy(q->key, key, sizeof q->key);
+    }
     size_t len = 0;
     uint8_t *bytes = wz_codec_pack(&ev->base, &len);
     if (!bytes) return -1;
     const char *subject = shred ? wz_personal_subject(ev) : NULL;
     const char *erase = shred ? wz_personal_erases(ev) : NULL;
     if (subject && wz_id_valid(subject, WZ_ID_MAX) &&
-        s_seal(store, txn, shred, ev->region, subject, &bytes, &len, log) != 0) {
+        s_seal(store, txn, q, shred, ev->region, subject, &bytes, &len, log) != 0) {
         free(bytes);
         return -1;
     }
-    uint64_t seq = last + 1;
+    uint64_t seq = q->seq + 1;
     uint8_t hash[WZ_AUDIT_HASH_LEN];
-    wz_audit_hash(prev, seq, bytes, len, hash);
+    wz_audit_hash(q->hash, seq, bytes, len, hash);
     int rc = wz_txn_cmd(txn, "XADD %s %llu-0 e %b src %s prev %b hash %b", key,
-                        (unsigned long long)seq, bytes, len, ev->id ? ev->id : "", prev,
+                        (unsigned long long)seq, bytes, len, ev->id ? ev->id : "", q->hash,
                         (size_t)WZ_AUDIT_HASH_LEN, hash, (size_t)WZ_AUDIT_HASH_LEN);
     free(bytes);
+    if (rc != 0) {
+        q->key[0] = '\0'; /* the head is the stream's again */
+        return -1;
+    }
+    q->seq = seq;
+    memcpy(q->hash, hash, WZ_AUDIT_HASH_LEN);
     /* Consent withdrawn, or the candidate withdrawn: its key goes, and with
      * it every sealed entry about it (this one included). */
     char kkey[KEY_MAX];
-    if (rc == 0 && erase && wz_id_valid(erase, WZ_ID_MAX) &&
-        wz_store_key(store, kkey, sizeof kkey, ev->region, "audit:key:%s", erase) == 0)
-        rc = wz_txn_cmd(txn, "DEL %s", kkey);
-    return rc;
+    if (erase && wz_id_valid(erase, WZ_ID_MAX) &&
+        wz_store_key(store, kkey, sizeof kkey, ev->region, "audit:key:%s", erase) == 0) {
+        s_queued_key_t *gone = s_queued_key(q, erase);
+        if (!gone || wz_txn_cmd(txn, "DEL %s", kkey) != 0)
+            return -1;
+        free(gone->wrapped);
+        gone->wrapped = NULL;
+    }
+    return 0;
 }
 
 int wz_audit_append(wz_store_t *store, wz_txn_t *txn, const WzEvent *ev, wz_log_t *log)
@@ -498,6 +598,9 @@ wz_audit_t *wz_audit_new(wz_runtime_t *rt, void *router)
     self->sub = wz_sub_new(rt->ctx, rt->store, NULL, "audit", s_apply, s_done, self, rt->log);
     if (!self->sub || wz_runtime_follow(rt, self->sub) != 0) goto fail;
     wz_sub_set_dead_letter(self->sub, rt->settings.dead_letter_attempts, s_dead_letter, self);
+    /* Chaining is append-only and audit the chain's only writer: the events
+     * waiting in one drain go into one transaction (docs/performance.md). */
+    wz_sub_set_batch(self->sub, 64);
     const char *endpoints[N_PRODUCERS] = {rt->settings.intake.publish,
                                           rt->settings.matching.publish,
                                           rt->settings.notification.publish};

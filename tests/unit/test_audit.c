@@ -5,11 +5,13 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 #include "wz_audit.h"
 #include "wz_bus.h"
 #include "wz_codec.h"
+#include "wz_shred.h"
 #include "wz_testenv.h"
 #include "wz_testmain.h"
 #include "wz_util.h"
@@ -365,6 +367,85 @@ START_TEST(test_consumer_chains_every_producer_once)
 }
 END_TEST
 
+/* A candidate event of intake: registered (update false) or updated. */
+static void s_produce_candidate(wz_pub_t *pub, const char *id, bool update, bool consent)
+{
+    WzCandidate cand = WOONZORG__V1__CANDIDATE__INIT;
+    cand.id = (char *)id;
+    cand.consent = consent;
+    Woonzorg__V1__CandidateRegistered reg = WOONZORG__V1__CANDIDATE_REGISTERED__INIT;
+    Woonzorg__V1__CandidateUpdated upd = WOONZORG__V1__CANDIDATE_UPDATED__INIT;
+    reg.candidate = upd.candidate = &cand;
+    WzEvent ev = WOONZORG__V1__EVENT__INIT;
+    ev.actor = "ribw-kam";
+    if (update) {
+        ev.payload_case = WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_UPDATED;
+        ev.candidate_updated = &upd;
+    } else {
+        ev.payload_case = WOONZORG__V1__EVENT__PAYLOAD_CANDIDATE_REGISTERED;
+        ev.candidate_registered = &reg;
+    }
+    wz_txn_t *txn = wz_txn_begin(store, pub, "zkij");
+    ck_assert_ptr_nonnull(txn);
+    ck_assert(wz_txn_emit(txn, &ev) > 0);
+    ck_assert_int_eq(wz_txn_commit(txn), 0);
+    wz_txn_destroy(&txn);
+}
+
+START_TEST(test_batch_keeps_candidate_keys)
+{
+    /* Five candidate events chained in one transaction must end as they
+     * would one by one: K1's two under one key (made by the first, not yet
+     * in Redis for the second); K2's registration and consent withdrawal
+     * erased with its key; K2's new registration under a new key. */
+    char keys[600];
+    snprintf(keys, sizeof keys, "%s/audit-keys", wz_testenv_dir(env));
+    ck_assert_int_eq(mkdir(keys, 0700), 0);
+    wz_strlcpy(rt.settings.keys_dir, keys, sizeof rt.settings.keys_dir);
+    wz_pub_t *intake = wz_pub_new(ctx, store, "intake", rt.settings.intake.publish, NULL);
+    wz_audit_t *audit = wz_audit_new(&rt, NULL);
+    ck_assert_ptr_nonnull(audit);
+    s_produce_candidate(intake, "K1", false, true);
+    s_produce_candidate(intake, "K1", true, true);
+    s_produce_candidate(intake, "K2", false, true);
+    s_produce_candidate(intake, "K2", true, false);
+    s_produce_candidate(intake, "K2", false, true);
+    ck_assert_int_eq(wz_audit_catch_up(audit), 0);
+    ck_assert_int_eq(s_len(AUDIT_KEY), 5);
+    char err[256];
+    wz_shred_t *shred = wz_shred_new(keys, false, err, sizeof err);
+    ck_assert_msg(shred != NULL, "%s", err);
+    redisReply *r = wz_store_cmd(store, "XRANGE %s - +", AUDIT_KEY);
+    ck_assert_uint_eq(r->elements, 5);
+    static const int readable[] = {0, 0, 1, 1, 0}; /* wz_shred_read: 0 read, 1 erased */
+    for (size_t i = 0; i < 5; i++) {
+        const redisReply *e = r->element[i]->element[1]->element[1]; /* field "e" */
+        uint8_t *plain = NULL;
+        size_t len = 0;
+        ck_assert_int_eq(
+            wz_shred_read(shred, store, "zkij", (const uint8_t *)e->str, e->len, &plain, &len),
+            readable[i]);
+        if (!readable[i]) {
+            WzEvent *ev = wz_event_unpack(plain, len);
+            ck_assert_ptr_nonnull(ev);
+            const WzCandidate *c = ev->candidate_registered ? ev->candidate_registered->candidate
+                                                            : ev->candidate_updated->candidate;
+            ck_assert_str_eq(c->id, i < 2 ? "K1" : "K2");
+            WZ_FREE_UNPACKED(ev);
+        }
+        free(plain);
+    }
+    freeReplyObject(r);
+    uint64_t checked = 0, bad = 0;
+    char why[256];
+    ck_assert_int_eq(s_verify(&checked, &bad, why, sizeof why), 0);
+    ck_assert_uint_eq(checked, 5);
+    wz_shred_destroy(&shred);
+    wz_audit_destroy(&audit);
+    wz_pub_destroy(&intake);
+}
+END_TEST
+
 /* --- queries --------------------------------------------------------------- */
 
 static WzReply *s_query(wz_audit_t *audit, const char *party, const char *rid, uint64_t after,
@@ -497,7 +578,8 @@ int main(void)
                                test_verify_finds_altered_entry, test_verify_finds_removed_entry,
                                test_verify_finds_reordered_entries, test_verify_finds_cut_off_tail,
                                test_damaged_head_is_not_extended,
-                               test_consumer_chains_every_producer_once, NULL});
+                               test_consumer_chains_every_producer_once,
+                               test_batch_keeps_candidate_keys, NULL});
     tcase_add_checked_fixture(tc, setup, teardown);
     TCase *tq = wz_test_case("queries", 60,
                              (const TTest *const[]){test_query_pages, test_query_refusals, NULL});

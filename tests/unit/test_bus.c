@@ -24,6 +24,7 @@ typedef struct {
     wz_pub_t *emit_to;   /* consumer that produces: emit one event per event */
     int done_calls;
     bool reject_poison;  /* events with actor "poison" always fail */
+    int txns;            /* transactions apply was called in */
 } consumer_t;
 
 static int s_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEvent *ev)
@@ -34,6 +35,10 @@ static int s_apply(void *arg, wz_txn_t *txn, const char *producer, const WzEvent
     if (c->fail_next > 0) {
         c->fail_next--;
         return -1;
+    }
+    if (!wz_txn_local(txn)) { /* the transaction's first event */
+        wz_txn_set_local(txn, c, NULL);
+        c->txns++;
     }
     if (wz_txn_cmd(txn, "RPUSH applied %s/%s", producer, ev->actor) != 0)
         return -1;
@@ -182,6 +187,98 @@ START_TEST(test_gap_and_heartbeat_trigger_catch_up)
     freeReplyObject(r);
     wz_sub_destroy(&sub);
     wz_pub_destroy(&lost);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
+/* The actors of the applied events, in order, joined by ",". */
+static void s_applied_actors(char *out, size_t outlen)
+{
+    redisReply *r = wz_store_cmd(store, "LRANGE applied 0 -1");
+    ck_assert_ptr_nonnull(r);
+    out[0] = '\0';
+    for (size_t i = 0; i < r->elements; i++) {
+        const char *actor = strchr(r->element[i]->str, '/') + 1;
+        size_t used = strlen(out);
+        snprintf(out + used, outlen - used, "%s%s", i ? "," : "", actor);
+    }
+    freeReplyObject(r);
+}
+
+START_TEST(test_batches_commit_together_once)
+{
+    /* Catching up: ten events in transactions of four, once each, in order. */
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    consumer_t c = {0};
+    wz_sub_t *sub = wz_sub_new(ctx, store, NULL, "audit", s_apply, s_done, &c, NULL);
+    wz_sub_set_batch(sub, 4);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    static const char *const actors[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"};
+    for (size_t i = 0; i < 10; i++)
+        s_produce(pub, actors[i]);
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+    char got[256];
+    s_applied_actors(got, sizeof got);
+    ck_assert_str_eq(got, "a,b,c,d,e,f,g,h,i,j");
+    ck_assert_int_eq(c.txns, 3);
+    ck_assert_int_eq(c.done_calls, 10);
+    uint64_t cursor = 0;
+    ck_assert_int_eq(wz_store_get_u64(store, "wz:{zkij}:cursor:audit:intake", &cursor), 1);
+    ck_assert(cursor == 10);
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0); /* nothing twice */
+    ck_assert_int_eq(s_applied_count(), 10);
+
+    /* Live: what waits on the socket when the loop looks is one batch. */
+    s_run_until(sub, 10, 60000, pub); /* connected: a heartbeat came through */
+    for (int i = 0; i < 5; i++)
+        s_produce(pub, "live");
+    struct timespec pause = {0, 300 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    c.txns = 0;
+    s_run_until(sub, 15, 60000, NULL);
+    ck_assert_int_eq(s_applied_count(), 15);
+    /* Four and one when all five wait (300 ms is ample); never one each. */
+    ck_assert_int_ge(c.txns, 2);
+    ck_assert_int_le(c.txns, 4);
+    ck_assert(wz_sub_cursor(sub, "intake", "zkij") == 15);
+    wz_sub_destroy(&sub);
+    wz_pub_destroy(&pub);
+}
+END_TEST
+
+START_TEST(test_failed_batch_goes_one_by_one)
+{
+    /* A poison event in a batch: the batch commits nothing, the events go
+     * one at a time, those before it are applied, it is dead-lettered on
+     * its own after its attempts, and those after it flow. */
+    wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
+    consumer_t c = {.reject_poison = true};
+    wz_sub_t *sub = wz_sub_new(ctx, store, NULL, "audit", s_apply, NULL, &c, NULL);
+    wz_sub_set_batch(sub, 8);
+    wz_sub_set_dead_letter(sub, 3, NULL, NULL);
+    ck_assert_int_eq(wz_sub_follow(sub, "intake", endpoint, regions, 1), 0);
+    s_produce(pub, "a");
+    s_produce(pub, "b");
+    s_produce(pub, "poison");
+    s_produce(pub, "c");
+    s_produce(pub, "d");
+    ck_assert_int_eq(wz_sub_catch_up(sub), -1);
+    char got[256];
+    s_applied_actors(got, sizeof got);
+    ck_assert_str_eq(got, "a,b");
+    ck_assert_int_eq(wz_sub_catch_up(sub), -1);
+    ck_assert_int_eq(wz_sub_catch_up(sub), 0);
+    s_applied_actors(got, sizeof got);
+    ck_assert_str_eq(got, "a,b,c,d");
+    ck_assert(wz_sub_cursor(sub, "intake", "zkij") == 5);
+    wz_dead_letter_t *all = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(wz_dead_list(store, "zkij", "audit", &all, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert(all[0].seq == 3);
+    ck_assert_uint_eq(all[0].attempts, 3);
+    free(all);
+    wz_sub_destroy(&sub);
     wz_pub_destroy(&pub);
 }
 END_TEST
@@ -487,6 +584,7 @@ int main(void)
         "bus", 40,
         (const TTest *const[]){
             test_events_arrive_once_in_order, test_gap_and_heartbeat_trigger_catch_up,
+            test_batches_commit_together_once, test_failed_batch_goes_one_by_one,
             test_failed_apply_is_retried_not_lost, test_consumer_output_commits_with_cursor,
             test_redis_away_then_nothing_applied,
             test_poison_set_aside_after_attempts_then_replayed,
