@@ -78,40 +78,6 @@ static int s_path(char *out, size_t outlen, const char *dir, const char *name, c
     return 0;
 }
 
-/* mkdir -p with mode 0700 for every directory it creates. */
-static int s_mkdirs(const char *dir, char *err, size_t errlen)
-{
-    char path[1024];
-    if (wz_strlcpy(path, dir, sizeof path) != 0) {
-        s_err(err, errlen, "key directory %s: path too long", dir);
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = path + 1;; p++) {
-        bool end = (*p == '\0');
-        if (*p == '/' || end) {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-                int e = errno;
-                s_err(err, errlen, "cannot create key directory %s: %s", path, strerror(e));
-                errno = e;
-                return -1;
-            }
-            *p = saved;
-        }
-        if (end)
-            break;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        s_err(err, errlen, "key directory %s is not a directory", dir);
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
 static int s_write_all(int fd, const char *text, size_t len)
 {
     while (len > 0) {
@@ -202,7 +168,7 @@ int wz_keys_write_public(const char *dir, const char *name, const char public_z8
         errno = EINVAL;
         return -1;
     }
-    if (s_mkdirs(dir, err, errlen) != 0 ||
+    if (wz_mkdirs(dir, "key directory", err, errlen) != 0 ||
         s_path(path, sizeof path, dir, name, ".pub", err, errlen))
         return -1;
     snprintf(text, sizeof text, "# woonzorg CURVE public key for %s.\npublic-key = \"%s\"\n", name,
@@ -221,7 +187,7 @@ int wz_keys_write(const char *dir, const char *name, const wz_keypair_t *kp, int
         errno = EINVAL;
         return -1;
     }
-    if (s_mkdirs(dir, err, errlen) != 0 ||
+    if (wz_mkdirs(dir, "key directory", err, errlen) != 0 ||
         s_path(path, sizeof path, dir, name, ".key", err, errlen))
         return -1;
     snprintf(text, sizeof text,

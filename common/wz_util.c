@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -270,4 +271,37 @@ char *wz_read_file(const char *path, size_t *len)
     if (len)
         *len = used;
     return buf;
+}
+
+int wz_mkdirs(const char *dir, const char *what, char *err, size_t errlen)
+{
+    char path[1024];
+    if (wz_strlcpy(path, dir, sizeof path) != 0) {
+        snprintf(err, errlen, "%s %s: path too long", what, dir);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = path + 1;; p++) {
+        bool end = *p == '\0';
+        if (*p == '/' || end) {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+                int e = errno;
+                snprintf(err, errlen, "cannot create %s %s: %s", what, path, strerror(e));
+                errno = e;
+                return -1;
+            }
+            *p = saved;
+        }
+        if (end)
+            break;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s %s is not a directory", what, dir);
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
 }

@@ -41,5 +41,8 @@ void *wz_grow(void *items, size_t *cap, size_t need, size_t elem);
  * *len when len is not NULL; the caller frees it. NULL when it cannot be
  * read (errno says why). Reads to the end, so /proc files work too. */
 char *wz_read_file(const char *path, size_t *len);
+/* mkdir -p: dir and its missing parents, each made with mode 0700. 0, or -1
+ * with "<what> <dir>: why" in err (errno set). */
+int wz_mkdirs(const char *dir, const char *what, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "wz_bus.h"
@@ -34,10 +35,14 @@
 /* Every producer of the suite; audit chains all of their events. */
 static const char *const s_producers[N_PRODUCERS] = {"intake", "matching", "notification"};
 
-/* The newest checkpoint of a region, and how many entries came since. */
+/* The newest checkpoint of a region, how many entries came since, and how
+ * far the chain was verified for signing (past last when writing failed:
+ * the next attempt goes on from there instead of walking it all again). */
 typedef struct {
     wz_checkpoint_t last;
     uint64_t pending;
+    uint64_t verified_size;
+    uint8_t verified_head[WZ_AUDIT_HASH_LEN];
 } s_region_cp_t;
 
 struct wz_audit_t {
@@ -458,10 +463,17 @@ static int s_checkpoint(wz_audit_t *self, size_t r)
                "region", region, "checkpoint_size", size, NULL);
         return -1;
     }
+    /* Signing is due again after checkpoint_entries more entries or at the
+     * timer, whether this works or not: a failure is not retried per event. */
+    rc->pending = 0;
+    if (rc->verified_size < rc->last.size || rc->verified_size > head_seq) {
+        rc->verified_size = rc->last.size;
+        memcpy(rc->verified_head, rc->last.head, WZ_AUDIT_HASH_LEN);
+    }
     wz_chain_verifier_t *v = wz_chain_verifier_new(region, NULL);
     if (!v) return -1;
-    wz_chain_verifier_resume(v, rc->last.size, rc->last.head);
-    int rc_walk = s_walk(self->store, key, rc->last.size, v);
+    wz_chain_verifier_resume(v, rc->verified_size, rc->verified_head);
+    int rc_walk = s_walk(self->store, key, rc->verified_size, v);
     int bad = rc_walk == 0 ? wz_chain_verifier_finish(v, head_seq) : 0;
     uint64_t good = wz_chain_verifier_checked(v);
     if (rc_walk != 0 || bad) {
@@ -487,6 +499,8 @@ static int s_checkpoint(wz_audit_t *self, size_t r)
         return 0;
     }
     memcpy(cp.head, head, WZ_AUDIT_HASH_LEN);
+    rc->verified_size = good;
+    memcpy(rc->verified_head, head, WZ_AUDIT_HASH_LEN);
     cp.unix_ms = wz_now_ms();
     wz_checkpoint_sign(&cp, self->sk);
     char err[512];
@@ -495,7 +509,6 @@ static int s_checkpoint(wz_audit_t *self, size_t r)
         return -1;
     }
     rc->last = cp;
-    rc->pending = 0;
     snprintf(size, sizeof size, "%" PRIu64, cp.size);
     wz_log(self->log, WZ_LOG_DEBUG, "audit checkpoint signed", "region", region, "size", size,
            NULL);
@@ -530,6 +543,18 @@ static int s_checkpoints_init(wz_audit_t *self, const wz_runtime_t *rt)
                sizeof self->checkpoint_dir);
     self->checkpoint_entries = rt->settings.audit.checkpoint_entries;
     self->checkpoint_ms = rt->settings.audit.checkpoint_ms;
+    /* Made here (and its parents), and refused at start when it cannot be
+     * written to, not found out per checkpoint. */
+    int ready = wz_mkdirs(self->checkpoint_dir, "audit checkpoint directory", err, sizeof err);
+    if (ready == 0 && access(self->checkpoint_dir, W_OK | X_OK) != 0) {
+        snprintf(err, sizeof err, "audit checkpoint directory %s is not writable: %s",
+                 self->checkpoint_dir, strerror(errno));
+        ready = -1;
+    }
+    if (ready != 0) {
+        wz_log(self->log, WZ_LOG_ERROR, "cannot keep audit checkpoints", "error", err, NULL);
+        return -1;
+    }
     if (wz_sign_keys_load(rt->settings.keys_dir, true, self->sk, self->pk, err, sizeof err) != 0) {
         wz_log(self->log, WZ_LOG_ERROR, "cannot load the audit signing key", "error", err, NULL);
         return -1;

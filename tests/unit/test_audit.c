@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "wz_audit.h"
 #include "wz_bus.h"
+#include "wz_chain.h"
 #include "wz_codec.h"
 #include "wz_shred.h"
 #include "wz_testenv.h"
@@ -446,6 +448,63 @@ START_TEST(test_batch_keeps_candidate_keys)
 }
 END_TEST
 
+START_TEST(test_checkpoint_failure_not_retried_per_event)
+{
+    /* The checkpoint directory is made at start, parents and all. When a
+     * checkpoint cannot be written, signing is tried again after
+     * checkpoint_entries more entries, not on every event (which walked the
+     * chain each time), and goes on from what was verified once it can. */
+    char keys[600], dir[600], blocker[700];
+    snprintf(keys, sizeof keys, "%s/audit-keys", wz_testenv_dir(env));
+    snprintf(dir, sizeof dir, "%s/var/audit/cp", wz_testenv_dir(env));
+    ck_assert_int_eq(mkdir(keys, 0700), 0);
+    wz_strlcpy(rt.settings.keys_dir, keys, sizeof rt.settings.keys_dir);
+    wz_strlcpy(rt.settings.audit.checkpoint_dir, dir, sizeof rt.settings.audit.checkpoint_dir);
+    rt.settings.audit.checkpoint_entries = 4;
+    rt.settings.audit.checkpoint_ms = 3600 * 1000;
+    FILE *logf = tmpfile();
+    ck_assert_ptr_nonnull(logf);
+    rt.log = wz_log_new("audit", WZ_LOG_INFO, logf);
+    wz_pub_t *intake = wz_pub_new(ctx, store, "intake", rt.settings.intake.publish, NULL);
+    wz_audit_t *audit = wz_audit_new(&rt, NULL);
+    ck_assert_ptr_nonnull(audit);
+    struct stat st;
+    ck_assert_int_eq(stat(dir, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    /* Even root cannot open a directory for writing. */
+    snprintf(blocker, sizeof blocker, "%s/zkij.checkpoints", dir);
+    ck_assert_int_eq(mkdir(blocker, 0700), 0);
+    for (int i = 0; i < 40; i++)
+        s_produce(intake, "pre-wonen");
+    ck_assert_int_eq(wz_audit_catch_up(audit), 0);
+    ck_assert_int_eq(s_len(AUDIT_KEY), 40);
+    fflush(logf);
+    rewind(logf);
+    char line[2048];
+    int failures = 0;
+    while (fgets(line, sizeof line, logf))
+        failures += strstr(line, "cannot write the audit checkpoint") != NULL;
+    ck_assert_int_ge(failures, 1);
+    ck_assert_int_le(failures, 40 / 4);
+    /* Writable again: the next checkpoint covers the whole chain. */
+    ck_assert_int_eq(rmdir(blocker), 0);
+    for (int i = 0; i < 4; i++)
+        s_produce(intake, "gem-velsen");
+    ck_assert_int_eq(wz_audit_catch_up(audit), 0);
+    wz_checkpoint_t *all = NULL;
+    size_t n = 0;
+    char err[256];
+    ck_assert_int_eq(wz_checkpoint_load(dir, "zkij", &all, &n, err, sizeof err), 0);
+    ck_assert_uint_ge(n, 1);
+    ck_assert_uint_eq(all[n - 1].size, 44);
+    free(all);
+    wz_audit_destroy(&audit);
+    wz_pub_destroy(&intake);
+    wz_log_destroy(&rt.log);
+    fclose(logf);
+}
+END_TEST
+
 /* --- queries --------------------------------------------------------------- */
 
 static WzReply *s_query(wz_audit_t *audit, const char *party, const char *rid, uint64_t after,
@@ -574,12 +633,12 @@ int main(void)
 {
     TCase *tc = wz_test_case(
         "chain", 60,
-        (const TTest *const[]){test_chain_links_and_hashes, test_empty_chain_is_intact,
-                               test_verify_finds_altered_entry, test_verify_finds_removed_entry,
-                               test_verify_finds_reordered_entries, test_verify_finds_cut_off_tail,
-                               test_damaged_head_is_not_extended,
-                               test_consumer_chains_every_producer_once,
-                               test_batch_keeps_candidate_keys, NULL});
+        (const TTest *const[]){
+            test_chain_links_and_hashes, test_empty_chain_is_intact,
+            test_verify_finds_altered_entry, test_verify_finds_removed_entry,
+            test_verify_finds_reordered_entries, test_verify_finds_cut_off_tail,
+            test_damaged_head_is_not_extended, test_consumer_chains_every_producer_once,
+            test_batch_keeps_candidate_keys, test_checkpoint_failure_not_retried_per_event, NULL});
     tcase_add_checked_fixture(tc, setup, teardown);
     TCase *tq = wz_test_case("queries", 60,
                              (const TTest *const[]){test_query_pages, test_query_refusals, NULL});
