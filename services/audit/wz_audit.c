@@ -164,11 +164,21 @@ static s_queued_t *s_queued(wz_txn_t *txn)
     return q;
 }
 
-static s_queued_key_t *s_queued_key(s_queued_t *q, const char *subject)
+/* What the transaction did with subject's key; NULL: nothing yet. */
+static s_queued_key_t *s_queued_find(s_queued_t *q, const char *subject)
 {
     for (size_t i = 0; i < q->n_keys; i++)
         if (strcmp(q->keys[i].subject, subject) == 0)
             return &q->keys[i];
+    return NULL;
+}
+
+/* The entry of subject, added (no key: deleted) when there is none. */
+static s_queued_key_t *s_queued_key(s_queued_t *q, const char *subject)
+{
+    s_queued_key_t *found = s_queued_find(q, subject);
+    if (found)
+        return found;
     s_queued_key_t *keys = wz_grow(q->keys, &q->cap_keys, q->n_keys + 1, sizeof *keys);
     if (!keys)
         return NULL;
@@ -189,10 +199,7 @@ static int s_seal(wz_store_t *store, wz_txn_t *txn, s_queued_t *q, wz_shred_t *s
     char kkey[KEY_MAX];
     if (wz_store_key(store, kkey, sizeof kkey, region, "audit:key:%s", subject) != 0)
         return -1;
-    s_queued_key_t *known = NULL;
-    for (size_t i = 0; i < q->n_keys && !known; i++)
-        if (strcmp(q->keys[i].subject, subject) == 0)
-            known = &q->keys[i];
+    s_queued_key_t *known = s_queued_find(q, subject);
     uint8_t *wrapped = NULL;
     size_t wlen = 0;
     int found = 0;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wz_util.h"
+
 #define ANSWER_MARK "@ANSWER_SECONDS@"
 #define ANSWER_SECONDS "30"
 
@@ -68,41 +70,6 @@ int wz_fuzz_write_file(const char *path, const void *data, size_t len)
     return close(fd);
 }
 
-char *wz_fuzz_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *text = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (cap - n < 4096) {
-            cap = cap ? cap * 2 : 8192;
-            char *grown = realloc(text, cap);
-            if (!grown) {
-                free(text);
-                fclose(f);
-                return NULL;
-            }
-            text = grown;
-        }
-        size_t got = fread(text + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(text);
-        return NULL;
-    }
-    text[n] = '\0';
-    if (len)
-        *len = n;
-    return text;
-}
-
 /* Copies text with every ANSWER_MARK replaced; malloc'd, NULL on failure. */
 static char *s_fill_placeholder(const char *text)
 {
@@ -131,7 +98,7 @@ static char *s_fill_placeholder(const char *text)
 wz_policy_t *wz_fuzz_test_policy(void)
 {
     char path[512], err[512] = "";
-    char *tmpl = wz_fuzz_read_file(WZ_FUZZ_POLICY_TEMPLATE, NULL);
+    char *tmpl = wz_read_file(WZ_FUZZ_POLICY_TEMPLATE, NULL);
     if (!tmpl)
         wz_fuzz_fail("cannot read %s: %s", WZ_FUZZ_POLICY_TEMPLATE, strerror(errno));
     char *text = s_fill_placeholder(tmpl);

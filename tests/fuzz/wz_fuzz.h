@@ -19,9 +19,6 @@ void wz_fuzz_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 
 int wz_fuzz_temp_file(char *out, size_t outlen, const char *tag);
 /* Replaces the file at path with exactly len bytes of data. Returns 0 or -1. */
 int wz_fuzz_write_file(const char *path, const void *data, size_t len);
-/* Reads a whole file into a NUL-terminated malloc'd buffer the caller frees;
- * NULL on failure. */
-char *wz_fuzz_read_file(const char *path, size_t *len);
 
 /* The integration tests' policy (tests/support/policy.yaml with its
  * answer-seconds placeholder filled in), loaded without keys. The caller

@@ -300,7 +300,8 @@ static WzDelivery *s_expect(wz_listener_t *l, uint64_t seq, const char *reason)
 }
 
 /* A raw CURVE DEALER for what the listener hides: frames, routing ids, windows. */
-static void *s_dealer(int party, const char *routing_id)
+/* A party's DEALER (routing_id may be NULL), not connected yet. */
+static void *s_dealer_socket(int party, const char *routing_id)
 {
     void *d = zmq_socket(h.ctx, ZMQ_DEALER);
     ck_assert_ptr_nonnull(d);
@@ -309,6 +310,12 @@ static void *s_dealer(int party, const char *routing_id)
     if (routing_id)
         ck_assert_int_eq(zmq_setsockopt(d, ZMQ_ROUTING_ID, routing_id, strlen(routing_id)), 0);
     ck_assert_int_eq(wz_zap_client(d, &h.party_kp[party], h.server_kp.public_z85), 0);
+    return d;
+}
+
+static void *s_dealer(int party, const char *routing_id)
+{
+    void *d = s_dealer_socket(party, routing_id);
     ck_assert_int_eq(zmq_connect(d, h.endpoint), 0);
     return d;
 }
@@ -817,10 +824,13 @@ START_TEST(test_taken_over_routing_id_gets_nothing_of_the_old_party)
     /* The closed connection ends the session long before its timeout. */
     ck_assert(s_pump_until(s_no_sessions, 5000));
     /* Another party takes the routing id over and says nothing yet. */
-    void *a = s_dealer(P_RIBW, "chosen-id");
+    /* The monitor is there before the connection, or the handshake may
+     * be over before it listens. */
+    void *a = s_dealer_socket(P_RIBW, "chosen-id");
     ck_assert_int_eq(zmq_socket_monitor(a, "inproc://test-a", ZMQ_EVENT_HANDSHAKE_SUCCEEDED), 0);
     void *mon = zmq_socket(h.ctx, ZMQ_PAIR);
     ck_assert_int_eq(zmq_connect(mon, "inproc://test-a"), 0);
+    ck_assert_int_eq(zmq_connect(a, h.endpoint), 0);
     int64_t deadline = wz_mono_ms() + 5000;
     bool connected = false;
     while (!connected && wz_mono_ms() < deadline) {
