@@ -18,6 +18,7 @@ int main(int argc, char **argv)
     wz_runtime_signals(&stop);
     const wz_settings_t *s = &rt.settings;
     wz_audit_t *audit = NULL;
+    wz_pages_t *pages = NULL;
     rc = 1;
     void *router = wz_runtime_serve(&rt, s->audit.endpoint);
     audit = router ? wz_audit_new(&rt, router) : NULL;
@@ -26,12 +27,12 @@ int main(int argc, char **argv)
         goto out;
     }
     char err[256];
-    int pages = wz_pages_attach(&rt, err, sizeof err);
-    if (pages < 0) {
+    int dashboard = wz_pages_attach(&rt, &pages, err, sizeof err);
+    if (dashboard < 0) {
         wz_log(rt.log, WZ_LOG_ERROR, "cannot serve the dashboard", "error", err, NULL);
         goto out;
     }
-    if (pages > 0)
+    if (dashboard > 0)
         wz_log(rt.log, WZ_LOG_WARN, "dashboard off", "reason", err, NULL);
     wz_log(rt.log, WZ_LOG_INFO, "started", "endpoint", s->audit.endpoint, "regions",
            rt.region_list, NULL);
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
     wz_log(rt.log, WZ_LOG_INFO, "stopping", NULL);
 out:
     wz_audit_destroy(&audit);
-    wz_runtime_fini(&rt);
+    wz_runtime_fini(&rt); /* the HTTP port first: it serves from pages */
+    wz_pages_destroy(&pages);
     return rc;
 }

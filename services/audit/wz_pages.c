@@ -9,7 +9,9 @@
 #include <time.h>
 
 #include "wz_dashboard.h"
+#include "wz_codec.h"
 #include "wz_http.h"
+#include "wz_personal.h"
 #include "wz_report.h"
 #include "wz_shred.h"
 #include "wz_store.h"
@@ -31,8 +33,12 @@ static const redisReply *s_field(const redisReply *fields, const char *name)
     return NULL;
 }
 
+/* Feeds the entries of key after start into report and moves start past
+ * them; *erasure is set when one of them is unreadable (its candidate was
+ * erased) or erases a candidate: entries counted earlier may have dropped
+ * out of the figures. 0, or -1 when Redis failed. */
 static int s_load_with(wz_runtime_t *rt, wz_shred_t *shred, const char *key, const char *region,
-                       char *start, wz_report_t *report)
+                       char *start, wz_report_t *report, bool *erasure)
 {
     for (;;) {
         redisReply *r = wz_store_cmd(rt->store, "XRANGE %s %s + COUNT %d", key, start, BATCH);
@@ -52,6 +58,12 @@ static int s_load_with(wz_runtime_t *rt, wz_shred_t *shred, const char *key, con
                                          ev->len, &bytes, &n)
                          : 1;
             int rc = got < 0 ? -1 : got == 0 ? wz_report_add_bytes(report, bytes, n) : 0;
+            if (got == 0 && !*erasure) {
+                WzEvent *read = wz_event_unpack(bytes, n);
+                *erasure = read && wz_personal_erases(read);
+                WZ_FREE_UNPACKED(read);
+            }
+            *erasure |= got == 1;
             free(bytes);
             if (rc != 0) {
                 freeReplyObject(r);
@@ -64,39 +76,104 @@ static int s_load_with(wz_runtime_t *rt, wz_shred_t *shred, const char *key, con
     }
 }
 
-/* Feeds region's chain into report. 0, or -1 when Redis failed. The read is
- * on the loop thread, in batches, with the store's command timeout. */
-static int s_load(wz_runtime_t *rt, const char *region, wz_report_t *report)
+/* A region's figures so far, and where its chain is to be read on. */
+typedef struct {
+    wz_report_t *report;      /* NULL: read the chain from its start */
+    char after[48];           /* XRANGE start of what is new */
+    unsigned long generation; /* of the store's connection it was read on */
+} s_cache_t;
+
+struct wz_pages_t {
+    wz_runtime_t *rt;
+    const wz_policy_t *policy; /* the one the figures were made with */
+    s_cache_t *cache;          /* per region of that policy */
+    size_t n_cache;
+};
+
+static void s_cache_drop(s_cache_t *c)
 {
-    char key[256], start[48] = "-", err[512];
-    if (wz_store_key(rt->store, key, sizeof key, region, "audit") != 0)
+    wz_report_destroy(&c->report);
+}
+
+/* Figures are made with the policy (regions, schemes, contingents): a
+ * reloaded one (SIGHUP) starts them afresh. 0, or -1 out of memory. */
+static int s_follow_policy(wz_pages_t *self)
+{
+    const wz_policy_t *policy = self->rt->policy;
+    if (self->cache && self->policy == policy)
+        return 0;
+    for (size_t r = 0; r < self->n_cache; r++)
+        s_cache_drop(&self->cache[r]);
+    free(self->cache);
+    self->n_cache = 0;
+    self->policy = policy;
+    self->cache = calloc(policy->n_regions ? policy->n_regions : 1, sizeof *self->cache);
+    if (!self->cache)
         return -1;
+    self->n_cache = policy->n_regions;
+    return 0;
+}
+
+/* The region's figures, brought up to date: only the entries chained since
+ * the last request are read. After an erasure, or on another connection
+ * (Redis restarted, maybe from an older file), the chain is read again from
+ * its start. NULL when Redis failed. */
+static wz_report_t *s_figures(wz_pages_t *self, size_t r)
+{
+    wz_runtime_t *rt = self->rt;
+    const char *region = rt->policy->regions[r].id;
+    s_cache_t *c = &self->cache[r];
+    char key[256], err[512];
+    if (wz_store_key(rt->store, key, sizeof key, region, "audit") != 0 ||
+        wz_store_connect(rt->store) != 0) {
+        s_cache_drop(c);
+        return NULL;
+    }
+    unsigned long generation = wz_store_generation(rt->store);
+    if (c->report && c->generation != generation)
+        s_cache_drop(c);
     /* Sealed entries are counted while their candidate's key exists; an
      * erased candidate's entries drop out of the figures. */
     wz_shred_t *shred = wz_shred_new(rt->settings.keys_dir, false, err, sizeof err);
-    int rc = s_load_with(rt, shred, key, region, start, report);
+    int rc = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        bool fresh = !c->report, erasure = false;
+        if (fresh) {
+            c->report = wz_report_new(WZ_PERIOD_MONTH, rt->policy);
+            snprintf(c->after, sizeof c->after, "-");
+            c->generation = generation;
+        }
+        rc = c->report ? s_load_with(rt, shred, key, region, c->after, c->report, &erasure) : -1;
+        if (rc != 0 || (erasure && !fresh))
+            s_cache_drop(c);
+        else
+            break;
+    }
     wz_shred_destroy(&shred);
-    return rc;
+    return rc == 0 ? c->report : NULL;
 }
 
 static unsigned s_page(void *arg, const char *url, const char *region, char **body, size_t *len,
                        const char **type)
 {
-    wz_runtime_t *rt = arg;
+    wz_pages_t *self = arg;
+    wz_runtime_t *rt = self->rt;
     const char *page = url + strlen("/dashboard");
     if (*page == '/')
         page++;
     if (!region || !*region)
         region = rt->n_regions ? rt->regions[0] : "";
-    if (!wz_policy_region(rt->policy, region))
+    size_t r = 0;
+    while (r < rt->policy->n_regions && strcmp(rt->policy->regions[r].id, region) != 0)
+        r++;
+    if (r == rt->policy->n_regions)
         return 404;
-    wz_report_t *report = wz_report_new(WZ_PERIOD_MONTH, rt->policy);
-    if (!report)
+    if (s_follow_policy(self) != 0)
         return 500;
-    if (s_load(rt, region, report) != 0) {
+    wz_report_t *report = s_figures(self, r);
+    if (!report) {
         wz_log(rt->log, WZ_LOG_WARN, "dashboard: cannot read the audit stream", "region", region,
                "error", wz_store_errstr(rt->store), NULL);
-        wz_report_destroy(&report);
         return 503;
     }
     struct timespec ts;
@@ -105,7 +182,6 @@ static unsigned s_page(void *arg, const char *url, const char *region, char **bo
                              (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000};
     size_t n = 0;
     *body = wz_dashboard_render(page, rt->policy, region, report, &o, &n);
-    wz_report_destroy(&report);
     if (!*body)
         return n ? 500 : 404;
     *len = n;
@@ -113,8 +189,21 @@ static unsigned s_page(void *arg, const char *url, const char *region, char **bo
     return 200;
 }
 
-int wz_pages_attach(wz_runtime_t *rt, char *err, size_t errlen)
+void wz_pages_destroy(wz_pages_t **self_p)
 {
+    if (!self_p || !*self_p)
+        return;
+    wz_pages_t *self = *self_p;
+    for (size_t r = 0; self->cache && r < self->n_cache; r++)
+        s_cache_drop(&self->cache[r]);
+    free(self->cache);
+    free(self);
+    *self_p = NULL;
+}
+
+int wz_pages_attach(wz_runtime_t *rt, wz_pages_t **pages, char *err, size_t errlen)
+{
+    *pages = NULL;
     if (!rt->http)
         return 0;
     char token[128] = "";
@@ -150,8 +239,21 @@ int wz_pages_attach(wz_runtime_t *rt, char *err, size_t errlen)
         snprintf(err, errlen, "the http port is not on 127.0.0.1 and audit.dashboard_token_file "
                               "is not set: the dashboard is off");
         rc = 1;
-    } else if (wz_http_add_pages(rt->http, "/dashboard", token, s_page, rt, err, errlen) != 0) {
-        rc = -1;
+    } else {
+        wz_pages_t *self = calloc(1, sizeof *self);
+        if (self)
+            self->rt = rt;
+        if (!self || s_follow_policy(self) != 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        } else if (wz_http_add_pages(rt->http, "/dashboard", token, s_page, self, err, errlen) !=
+                   0) {
+            rc = -1;
+        }
+        if (rc == 0)
+            *pages = self;
+        else
+            wz_pages_destroy(&self);
     }
     explicit_bzero(token, sizeof token);
     return rc;

@@ -221,6 +221,24 @@ START_TEST(test_report_and_dashboard_in_chromium)
         LACKS(body, "kam-09");
         LACKS(body, "<script");
     }
+
+    /* kam-0902 withdraws consent: its sealed entries (its refusal among
+     * them) drop out of the figures. The dashboard reads only what was
+     * chained since its last request, so here it must read the chain again. */
+    it_candidate_t gone = it_candidate("kam-0902");
+    gone.consent = false;
+    r = it_register(kam, NULL, &gone);
+    it_ok(&r);
+    deadline = wz_mono_ms() + IT_WAIT_MS;
+    for (;;) {
+        int code = wz_test_http_get(port, "/dashboard/?region=zkij", body, OUT_MAX, 5000);
+        if (code == 200 && strstr(body, "id=\"refusals\">0<"))
+            break;
+        ck_assert_msg(wz_mono_ms() < deadline,
+                      "the refusal stayed after the erasure (%d):\n%.3000s", code, body);
+        usleep(50000);
+    }
+    HAS(body, "id=\"lets\">1<"); /* kam-0901's let is nobody's erasure */
     free(body);
     wz_client_destroy(&kam);
     wz_client_destroy(&haarlem);
