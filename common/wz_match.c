@@ -291,6 +291,18 @@ static void s_removed_list(wz_match_result_t *out, size_t used)
     }
 }
 
+/* The summary when nobody of the n_all is eligible: which rules removed
+ * them, or that the region has none. */
+static void s_none_eligible(wz_match_result_t *out, size_t n_all)
+{
+    size_t used =
+        s_append(out->summary, sizeof out->summary, 0, "no eligible candidate among %zu", n_all);
+    if (n_all == 0)
+        s_append(out->summary, sizeof out->summary, used, ": the region has no candidates");
+    else
+        s_removed_list(out, used);
+}
+
 /* Empties out and fills what every outcome has. */
 static void s_result_init(const wz_match_ctx_t *ctx, size_t n_all, wz_match_result_t *out)
 {
@@ -419,12 +431,7 @@ int wz_match_pick(const wz_match_ctx_t *ctx, const WzVacancy *v, WzCandidate *co
     }
 
     if (!eligible) {
-        size_t used = s_append(out->summary, sizeof out->summary, 0,
-                               "no eligible candidate among %zu", n_all);
-        if (n_all == 0)
-            s_append(out->summary, sizeof out->summary, used, ": the region has no candidates");
-        else
-            s_removed_list(out, used);
+        s_none_eligible(out, n_all);
         return 0;
     }
     e->rank = 1;
@@ -535,12 +542,7 @@ int wz_match_decide(const wz_match_ctx_t *ctx, const WzVacancy *v,
     if (!eligible) {
         if (fit != n_walked)
             return s_inconsistent(out, "nobody eligible but %zu not examined", fit - n_walked);
-        size_t used = s_append(out->summary, sizeof out->summary, 0,
-                               "no eligible candidate among %zu", n_all);
-        if (n_all == 0)
-            s_append(out->summary, sizeof out->summary, used, ": the region has no candidates");
-        else
-            s_removed_list(out, used);
+        s_none_eligible(out, n_all);
         return 0;
     }
     /* The last walked is the chosen (ranked) or the eligible nominee. */

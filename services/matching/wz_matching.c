@@ -467,6 +467,21 @@ static WzCandidate *s_index_open(void *arg, const wz_cindex_entry_t *e)
     return s_cand_open((const s_cand_t *)e);
 }
 
+/* Makes the view's id table n_slots long and puts every candidate in it
+ * again. 0, or -1 on OOM (the table is then as it was). */
+static int s_view_rehash(s_view_t *v, size_t n_slots)
+{
+    uint32_t *slots = calloc(n_slots, sizeof *slots);
+    if (!slots)
+        return -1;
+    free(v->slots);
+    v->slots = slots;
+    v->n_slots = n_slots;
+    for (size_t i = 0; i < v->n; i++)
+        v->slots[s_view_slot(v, v->cands[i]->entry.id)] = (uint32_t)(i + 1);
+    return 0;
+}
+
 /* Puts candidate c, whose record is bytes[0..len-1] (both borrowed), in the
  * view and its index, replacing the candidate of the same id. 0, or -1 on
  * OOM (the view may then hold it unindexed: the caller must have the view
@@ -486,17 +501,8 @@ static int s_view_put(s_view_t *v, const WzCandidate *c, const uint8_t *bytes, s
     entry->len = (uint32_t)len;
     entry->entry.id = entry->data;
     entry->entry.bucket = 0;
-    if (2 * (v->n + 1) > v->n_slots) {
-        size_t n_slots = v->n_slots ? v->n_slots * 2 : 1024;
-        uint32_t *slots = calloc(n_slots, sizeof *slots);
-        if (!slots)
-            goto oom;
-        free(v->slots);
-        v->slots = slots;
-        v->n_slots = n_slots;
-        for (size_t i = 0; i < v->n; i++)
-            v->slots[s_view_slot(v, v->cands[i]->entry.id)] = (uint32_t)(i + 1);
-    }
+    if (2 * (v->n + 1) > v->n_slots && s_view_rehash(v, v->n_slots ? v->n_slots * 2 : 1024) != 0)
+        goto oom;
     size_t slot = s_view_slot(v, c->id);
     if (v->slots[slot]) {
         s_cand_t **at = &v->cands[v->slots[slot] - 1];
@@ -656,17 +662,7 @@ static int s_view_reserve(s_view_t *v, size_t n)
         v->cands = cands;
         v->cap = n;
     }
-    if (n_slots > v->n_slots) {
-        uint32_t *slots = calloc(n_slots, sizeof *slots);
-        if (!slots)
-            return -1;
-        free(v->slots);
-        v->slots = slots;
-        v->n_slots = n_slots;
-        for (size_t i = 0; i < v->n; i++)
-            v->slots[s_view_slot(v, v->cands[i]->entry.id)] = (uint32_t)(i + 1);
-    }
-    return 0;
+    return n_slots > v->n_slots ? s_view_rehash(v, n_slots) : 0;
 }
 
 #define SCAN_COUNT 1000

@@ -404,13 +404,19 @@ START_TEST(test_poison_set_aside_after_attempts_then_replayed)
 }
 END_TEST
 
-START_TEST(test_unreadable_event_set_aside_at_once)
+/* Intake's stream starts with an entry no consumer can read. */
+static void s_unreadable_first_event(void)
 {
     static const char garbage[] = "\xff\xff\xff";
     redisReply *r =
         wz_store_cmd(store, "XADD wz:{zkij}:stream:intake 1-0 e %b", garbage, sizeof garbage - 1);
     ck_assert_ptr_nonnull(r);
     freeReplyObject(r);
+}
+
+START_TEST(test_unreadable_event_set_aside_at_once)
+{
+    s_unreadable_first_event();
     wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
     s_produce(pub, "after");
     consumer_t c = {0};
@@ -460,11 +466,7 @@ static size_t s_dead_count(const char *consumer)
 
 START_TEST(test_erasure_reaches_the_dead_letters)
 {
-    static const char garbage[] = "\xff\xff\xff";
-    redisReply *r =
-        wz_store_cmd(store, "XADD wz:{zkij}:stream:intake 1-0 e %b", garbage, sizeof garbage - 1);
-    ck_assert_ptr_nonnull(r);
-    freeReplyObject(r);
+    s_unreadable_first_event();
     wz_pub_t *pub = wz_pub_new(ctx, store, "intake", endpoint, NULL);
     s_produce_registration(pub, "kam-1");
     s_produce_registration(pub, "kam-2");
