@@ -88,6 +88,9 @@ struct wz_pages_t {
     const wz_policy_t *policy; /* the one the figures were made with */
     s_cache_t *cache;          /* per region of that policy */
     size_t n_cache;
+    /* Opens sealed entries while their candidate's key exists; NULL (no
+     * audit data key) counts them as unreadable. */
+    wz_shred_t *shred;
 };
 
 static void s_cache_drop(s_cache_t *c)
@@ -123,7 +126,7 @@ static wz_report_t *s_figures(wz_pages_t *self, size_t r)
     wz_runtime_t *rt = self->rt;
     const char *region = rt->policy->regions[r].id;
     s_cache_t *c = &self->cache[r];
-    char key[256], err[512];
+    char key[256];
     if (wz_store_key(rt->store, key, sizeof key, region, "audit") != 0 ||
         wz_store_connect(rt->store) != 0) {
         s_cache_drop(c);
@@ -132,9 +135,6 @@ static wz_report_t *s_figures(wz_pages_t *self, size_t r)
     unsigned long generation = wz_store_generation(rt->store);
     if (c->report && c->generation != generation)
         s_cache_drop(c);
-    /* Sealed entries are counted while their candidate's key exists; an
-     * erased candidate's entries drop out of the figures. */
-    wz_shred_t *shred = wz_shred_new(rt->settings.keys_dir, false, err, sizeof err);
     int rc = 0;
     for (int pass = 0; pass < 2; pass++) {
         bool fresh = !c->report, erasure = false;
@@ -143,13 +143,13 @@ static wz_report_t *s_figures(wz_pages_t *self, size_t r)
             snprintf(c->after, sizeof c->after, "-");
             c->generation = generation;
         }
-        rc = c->report ? s_load_with(rt, shred, key, region, c->after, c->report, &erasure) : -1;
+        rc = c->report ? s_load_with(rt, self->shred, key, region, c->after, c->report, &erasure)
+                       : -1;
         if (rc != 0 || (erasure && !fresh))
             s_cache_drop(c);
         else
             break;
     }
-    wz_shred_destroy(&shred);
     return rc == 0 ? c->report : NULL;
 }
 
@@ -197,6 +197,7 @@ void wz_pages_destroy(wz_pages_t **self_p)
     for (size_t r = 0; self->cache && r < self->n_cache; r++)
         s_cache_drop(&self->cache[r]);
     free(self->cache);
+    wz_shred_destroy(&self->shred);
     free(self);
     *self_p = NULL;
 }
@@ -241,8 +242,12 @@ int wz_pages_attach(wz_runtime_t *rt, wz_pages_t **pages, char *err, size_t errl
         rc = 1;
     } else {
         wz_pages_t *self = calloc(1, sizeof *self);
-        if (self)
+        if (self) {
             self->rt = rt;
+            /* Made by the audit service at its start, before the pages. */
+            char why[512];
+            self->shred = wz_shred_new(rt->settings.keys_dir, false, why, sizeof why);
+        }
         if (!self || s_follow_policy(self) != 0) {
             snprintf(err, errlen, "out of memory");
             rc = -1;
